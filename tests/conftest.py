@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole suite: a clean environment, and the real two-node lab."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from habot.lab.lab import Lab
+from habot.lab.layout import LabLayout
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+CLEARED_PREFIXES = ("SLACK_", "HABOT_")
+CLEARED_NAMES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Slack token, habot setting or proxy from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        habot_setting = name.startswith(CLEARED_PREFIXES) and name != "HABOT_LAB_DIR"
+        if habot_setting or name in CLEARED_NAMES:
+            monkeypatch.delenv(name, raising=False)
+
+
+def lab_unavailable() -> str | None:
+    """Why this machine cannot run the lab, or None when it can."""
+    if os.geteuid() != 0:
+        return "the lab needs root"
+    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return "no network namespace support (ip netns list failed)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The real two-node cluster, up once for the session, at the seed's configuration."""
+    reason = lab_unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the lab tests, but {reason}")
+        pytest.skip(reason)
+    the_lab = Lab(LabLayout.default())
+    already_up = the_lab.is_up()
+    if already_up:
+        the_lab.reset()
+    else:
+        the_lab.up(lambda line: print(f"lab: {line}"))
+    yield the_lab
+    if not already_up:
+        the_lab.down(lambda line: None, grace=0)

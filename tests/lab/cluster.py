@@ -1,0 +1,67 @@
+"""Talking to the lab as an operator would: the real OpenSSH client and the seed's commands."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+from lxml import etree
+
+from habot.lab.lab import Lab
+
+SEED_HOSTLIST = (
+    "nodo1:06-HA-IPFailover-Apache2DRBDGFS2_nodo1,nodo2:06-HA-IPFailover-Apache2DRBDGFS2_nodo2"
+)
+SEED_URI = "qemu+ssh://192.168.121.1/system"
+
+
+def ssh(
+    lab: Lab, node: str, command: str, *, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    config = str(lab.layout.ssh_dir / "ssh_config")
+    done = subprocess.run(
+        ["ssh", "-F", config, "-o", "BatchMode=yes", node, command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"ssh {node} {command!r} -> {done.returncode}: {done.stderr}")
+    return done
+
+
+def crm_mon(lab: Lab, node: str) -> etree._Element:
+    out = ssh(lab, node, "crm_mon --one-shot --inactive --output-as=xml").stdout
+    return etree.fromstring(out.encode())
+
+
+def configure_seed_fencing(lab: Lab, node: str = "nodo1") -> None:
+    """The seed's step 1, verbatim: external/libvirt through a shadow CIB."""
+    ssh(
+        lab,
+        node,
+        "pcs cluster cib stonith_cfg && "
+        "pcs -f stonith_cfg stonith create fencing-libvirt external/libvirt "
+        f"hostlist='{SEED_HOSTLIST}' hypervisor_uri='{SEED_URI}' && "
+        "pcs -f stonith_cfg property set stonith-enabled=true && "
+        "pcs cluster cib-push stonith_cfg --config",
+    )
+
+
+def resource_nodes(status: etree._Element, resource_id: str) -> list[str]:
+    return [
+        n.get("name", "")
+        for r in status.iter("resource")
+        if r.get("id") == resource_id and r.get("role") in ("Started", "Promoted", "Master")
+        for n in r.iter("node")
+    ]
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.5)
