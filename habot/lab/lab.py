@@ -166,9 +166,7 @@ class Lab:
         first = self.layout.nodes[0].name
         for argv in seed.seed_commands(self.layout):
             self.exec(first, argv)
-        self.exec(first, ["pcs", "cluster", "cib", "/tmp/baseline.xml"])
-        anchor = self.node(first).require_anchor()
-        shutil.copy(f"/proc/{anchor}/root/tmp/baseline.xml", self.layout.baseline_cib)
+        self.exec(first, ["pcs", "cluster", "cib", str(self.layout.baseline_cib)])
 
     # -- down -----------------------------------------------------------------------------
 
@@ -225,9 +223,7 @@ class Lab:
                 node.boot()
         self.wait_online(ONLINE_TIMEOUT_S)
         first = self.layout.nodes[0].name
-        anchor = self.node(first).require_anchor()
-        shutil.copy(self.layout.baseline_cib, f"/proc/{anchor}/root/tmp/baseline.xml")
-        self.exec(first, ["pcs", "cluster", "cib-push", "/tmp/baseline.xml", "--config"])
+        self.exec(first, ["pcs", "cluster", "cib-push", str(self.layout.baseline_cib), "--config"])
         self.exec(first, ["crm_resource", "--cleanup"])
 
 

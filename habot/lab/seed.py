@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from habot.lab.layout import DRBD_DEVICE, LabLayout
 
-SHADOW = "/tmp/seed_cfg"
-
 
 def seed_commands(layout: LabLayout) -> list[list[str]]:
-    f = ["pcs", "-f", SHADOW]
+    shadow = str(layout.root / "seed_cfg.xml")
+    f = ["pcs", "-f", shadow]
     edits = [
         [
             "resource",
@@ -84,7 +83,7 @@ def seed_commands(layout: LabLayout) -> list[list[str]]:
         ["property", "set", "stonith-enabled=true"],
     ]
     return [
-        ["pcs", "cluster", "cib", SHADOW],
+        ["pcs", "cluster", "cib", shadow],
         *([*f, *e] for e in edits),
-        ["pcs", "cluster", "cib-push", SHADOW, "--config"],
+        ["pcs", "cluster", "cib-push", shadow, "--config"],
     ]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs once inside a new node (its own mount, UTS and network namespaces): gives the node its
-# hostname, a private /dev, /tmp and state directories, and the lab's stand-ins over /usr.
+# hostname, a private /dev and state directories, and the lab's stand-ins over /usr.
 # Environment: NODE_NAME, NODE_DIR (host directory of the node), LAB (the lab's directory).
 set -eu
 hostname "$NODE_NAME"
@@ -34,7 +34,6 @@ for dir in etc/corosync etc/pacemaker var/lib/pacemaker var/lib/corosync \
 done
 mount --bind "$NODE_DIR/fs/etc/machine-id" /etc/machine-id
 mount --bind "$LAB/shared/hosts" /etc/hosts
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 
 # Stand-ins: virsh, and agents for what this kernel cannot run (DRBD, DLM, GFS2 mounts).
 mount -t overlay overlay -o "lowerdir=$LAB/shared/bin:/usr/bin" /usr/bin
