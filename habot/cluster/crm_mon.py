@@ -40,7 +40,8 @@ def parse_crm_mon(xml: bytes) -> ClusterStatus:
     status = root.find("status")
     if status is not None and status.get("code", "0") != "0":
         raise StatusParseError(
-            f"crm_mon reported error {status.get('code')}: {status.get('message', '')}")
+            f"crm_mon reported error {status.get('code')}: {status.get('message', '')}"
+        )
     summary = root.find("summary")
     if summary is None:
         raise StatusParseError("crm_mon output has no <summary>")
@@ -62,9 +63,16 @@ def parse_constraints(xml: bytes) -> tuple[LocationConstraint, ...]:
         rule = loc.find("rule")
         node = loc.get("node") or _rule_node(rule)
         score = loc.get("score") or (rule.get("score") if rule is not None else None) or "0"
-        role = loc.get("role") or (rule.get("role", "") if rule is not None else "")
-        found.append(LocationConstraint(id=loc.get("id", ""), resource=loc.get("rsc", ""),
-                                        node=node, score=_score(score), role=role))
+        role = loc.get("role") or (rule.get("role") if rule is not None else None) or ""
+        found.append(
+            LocationConstraint(
+                id=loc.get("id", ""),
+                resource=loc.get("rsc", ""),
+                node=node,
+                score=_score(score),
+                role=role,
+            )
+        )
     return tuple(found)
 
 
@@ -79,8 +87,9 @@ def _root(xml: bytes, tags: tuple[str, ...]) -> Element:
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as e:
         raise StatusParseError(f"not XML: {e}") from e
-    if root.tag not in tags:
-        raise StatusParseError(f"unexpected XML root <{root.tag}> (expected {', '.join(tags)})")
+    tag = str(root.tag)
+    if tag not in tags:
+        raise StatusParseError(f"unexpected XML root <{tag}> (expected {', '.join(tags)})")
     return root
 
 
@@ -122,9 +131,13 @@ def _attr(parent: Element, child: str, name: str) -> str:
 
 
 def _node(el: Element) -> Node:
-    return Node(name=el.get("name", ""), state=_node_state(el), is_dc=_flag(el, "is_dc"),
-                resources_running=int(el.get("resources_running", "0")),
-                remote=el.get("type", "member") == "remote")
+    return Node(
+        name=el.get("name", ""),
+        state=_node_state(el),
+        is_dc=_flag(el, "is_dc"),
+        resources_running=int(el.get("resources_running", "0")),
+        remote=el.get("type", "member") == "remote",
+    )
 
 
 def _node_state(el: Element) -> NodeState:
@@ -142,10 +155,15 @@ def _node_state(el: Element) -> NodeState:
 
 
 def _resource(el: Element) -> Resource:
-    kind = {"resource": ResourceKind.PRIMITIVE, "group": ResourceKind.GROUP,
-            "clone": ResourceKind.CLONE, "bundle": ResourceKind.BUNDLE}.get(str(el.tag))
+    tag = str(el.tag)
+    kind = {
+        "resource": ResourceKind.PRIMITIVE,
+        "group": ResourceKind.GROUP,
+        "clone": ResourceKind.CLONE,
+        "bundle": ResourceKind.BUNDLE,
+    }.get(tag)
     if kind is None:
-        raise StatusParseError(f"unknown resource element <{el.tag}>")
+        raise StatusParseError(f"unknown resource element <{tag}>")
     instances = tuple(_instance(p) for p in el.iter("resource"))
     return Resource(
         id=_base_id(el.get("id", "")),
@@ -195,11 +213,16 @@ def _failure(el: Element) -> FailedAction:
     task = el.get("task", "")
     resource = el.get("resource") or _resource_of_op_key(op_key, task)
     return FailedAction(
-        resource=_base_id(resource), operation=task or op_key, node=el.get("node", ""),
-        exit_status=el.get("exitstatus", ""), exit_code=int(el.get("exitcode", "1") or 1),
-        exit_reason=el.get("exitreason", ""), status=el.get("status", ""),
+        resource=_base_id(resource),
+        operation=task or op_key,
+        node=el.get("node", ""),
+        exit_status=el.get("exitstatus", ""),
+        exit_code=int(el.get("exitcode", "1") or 1),
+        exit_reason=el.get("exitreason", ""),
+        status=el.get("status", ""),
         interval_ms=int(el.get("interval", "0").removesuffix("ms") or 0),
-        last_change=el.get("last-rc-change", ""))
+        last_change=el.get("last-rc-change", ""),
+    )
 
 
 def _resource_of_op_key(op_key: str, task: str) -> str:
@@ -210,9 +233,14 @@ def _resource_of_op_key(op_key: str, task: str) -> str:
 
 
 def _fence(el: Element) -> FenceEvent:
-    return FenceEvent(action=el.get("action", ""), target=el.get("target", ""),
-                      status=el.get("status", ""), origin=el.get("origin", ""),
-                      completed=el.get("completed", ""), delegate=el.get("delegate", ""))
+    return FenceEvent(
+        action=el.get("action", ""),
+        target=el.get("target", ""),
+        status=el.get("status", ""),
+        origin=el.get("origin", ""),
+        completed=el.get("completed", ""),
+        delegate=el.get("delegate", ""),
+    )
 
 
 def _fail_counts(root: Element) -> tuple[FailCount, ...]:
@@ -221,8 +249,13 @@ def _fail_counts(root: Element) -> tuple[FailCount, ...]:
         for history in node.iterchildren("resource_history"):
             count = history.get("fail-count")
             if count is not None and _score(count) > 0:
-                found.append(FailCount(resource=_base_id(history.get("id", "")),
-                                       node=node.get("name", ""), count=_score(count)))
+                found.append(
+                    FailCount(
+                        resource=_base_id(history.get("id", "")),
+                        node=node.get("name", ""),
+                        count=_score(count),
+                    )
+                )
     return tuple(found)
 
 

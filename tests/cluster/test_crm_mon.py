@@ -29,7 +29,9 @@ def test_two_node_demo() -> None:
     assert status.summary.dc == "nodo1"
     assert status.summary.with_quorum
     assert [(n.name, n.state) for n in status.nodes] == [
-        ("nodo1", NodeState.ONLINE), ("nodo2", NodeState.ONLINE)]
+        ("nodo1", NodeState.ONLINE),
+        ("nodo2", NodeState.ONLINE),
+    ]
     kinds = {r.id: r.kind for r in status.resources}
     assert kinds["grupo-app"] is ResourceKind.GROUP
     assert kinds["db-stateful-clone"] is ResourceKind.CLONE
@@ -58,7 +60,9 @@ def test_failed_action_and_infinity_fail_count() -> None:
 def test_dlm_not_installed_on_both_nodes() -> None:
     status = parse_crm_mon(load("crm_mon_2node_dlm_failed.xml"))
     assert {(f.resource, f.node, f.exit_status) for f in status.failed_actions} == {
-        ("dlm", "nodo1", "not installed"), ("dlm", "nodo2", "not installed")}
+        ("dlm", "nodo1", "not installed"),
+        ("dlm", "nodo2", "not installed"),
+    }
     locking = status.resource("dlm")
     assert locking is not None
     assert locking.nodes_in_role(Role.STARTED) == ()
@@ -97,8 +101,10 @@ def test_legacy_root_master_slave_and_suffixes() -> None:
 
 
 def test_pcs_status_xml_is_the_same_document() -> None:
-    assert parse_crm_mon(load("pcs_status_xml_2node_demo.xml")).nodes == parse_crm_mon(
-        load("crm_mon_2node_demo.xml")).nodes
+    assert (
+        parse_crm_mon(load("pcs_status_xml_2node_demo.xml")).nodes
+        == parse_crm_mon(load("crm_mon_2node_demo.xml")).nodes
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,9 +113,12 @@ def test_pcs_status_xml_is_the_same_document() -> None:
         (b"", "empty output"),
         (b"Could not connect to the CIB: Transport endpoint is not connected", "not XML"),
         (b"<html><body>502</body></html>", "unexpected XML root <html>"),
-        (b'<pacemaker-result api-version="2.25"><status code="102" message="Not connected">'
-         b"<errors><error>crm_mon: Connection to cluster failed</error></errors></status>"
-         b"</pacemaker-result>", "crm_mon reported error 102: Not connected"),
+        (
+            b'<pacemaker-result api-version="2.25"><status code="102" message="Not connected">'
+            b"<errors><error>crm_mon: Connection to cluster failed</error></errors></status>"
+            b"</pacemaker-result>",
+            "crm_mon reported error 102: Not connected",
+        ),
         (b"<pacemaker-result/>", "no <summary>"),
     ],
 )
@@ -124,18 +133,27 @@ def test_a_whole_cib_without_location_constraints() -> None:
 
 
 def test_rule_based_location() -> None:
-    xml = (b'<constraints><rsc_location id="loc-web" rsc="WebSite"><rule id="r" score="-INFINITY">'
-           b'<expression id="e" attribute="#uname" operation="eq" value="nodo2"/></rule>'
-           b"</rsc_location></constraints>")
+    xml = (
+        b'<constraints><rsc_location id="loc-web" rsc="WebSite"><rule id="r" score="-INFINITY">'
+        b'<expression id="e" attribute="#uname" operation="eq" value="nodo2"/></rule>'
+        b"</rsc_location></constraints>"
+    )
     (loc,) = parse_constraints(xml)
     assert (loc.resource, loc.node, loc.score, loc.is_move_leftover) == (
-        "WebSite", "nodo2", -INFINITY, False)
+        "WebSite",
+        "nodo2",
+        -INFINITY,
+        False,
+    )
 
 
 def test_move_leftovers_are_recognised() -> None:
-    xml = (b'<constraints><rsc_location id="cli-prefer-VirtualIP" rsc="VirtualIP" role="Started"'
-           b' node="nodo2" score="INFINITY"/><rsc_location id="cli-ban-WebSite-on-nodo1" '
-           b'rsc="WebSite" role="Started" node="nodo1" score="-INFINITY"/></constraints>')
-    leftovers = [(c.resource, c.node, c.score) for c in parse_constraints(xml)
-                 if c.is_move_leftover]
+    xml = (
+        b'<constraints><rsc_location id="cli-prefer-VirtualIP" rsc="VirtualIP" role="Started"'
+        b' node="nodo2" score="INFINITY"/><rsc_location id="cli-ban-WebSite-on-nodo1" '
+        b'rsc="WebSite" role="Started" node="nodo1" score="-INFINITY"/></constraints>'
+    )
+    leftovers = [
+        (c.resource, c.node, c.score) for c in parse_constraints(xml) if c.is_move_leftover
+    ]
     assert leftovers == [("VirtualIP", "nodo2", INFINITY), ("WebSite", "nodo1", -INFINITY)]

@@ -1,0 +1,153 @@
+"""The real transport against a real sshd: quoting, exit codes, timeouts, host keys, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from habot.errors import CommandTimeout, ConnectError, HostKeyError
+from habot.ssh.asyncssh_transport import AsyncsshTransport, remote_command
+from habot.ssh.transport import NodeAddress
+from tests.ssh.conftest import Sshd, free_port
+
+HOSTILE = [
+    "a; touch /tmp/habot-pwned",
+    "$(id -u)",
+    "`id`",
+    'it\'s "quoted"',
+    "two\nlines",
+    "-rf",
+    "--help",
+    "ñandú 🐧",
+    "*",
+    "~root",
+    "x" * 10_000,
+    "",
+    " spaced  out ",
+]
+
+
+@pytest.fixture
+async def transport(sshd: Sshd) -> AsyncIterator[AsyncsshTransport]:
+    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=sshd.known_hosts)
+    yield t
+    await t.close()
+
+
+def node(sshd: Sshd) -> NodeAddress:
+    return NodeAddress("local", "127.0.0.1", sshd.port, sshd.user)
+
+
+async def test_non_zero_exit_is_data(transport: AsyncsshTransport, sshd: Sshd) -> None:
+    result = await transport.run(
+        node(sshd), ["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10
+    )
+    assert (result.exit_status, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+    assert not result.ok
+
+
+@pytest.mark.parametrize("argument", HOSTILE)
+async def test_hostile_argument_stays_one_literal_argument(
+    transport: AsyncsshTransport, sshd: Sshd, argument: str
+) -> None:
+    result = await transport.run(node(sshd), ["printf", "%s|%s", argument, "end"], timeout=10)
+    assert result.stdout.decode() == f"{argument}|end"
+    assert not Path("/tmp/habot-pwned").exists()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    argument=st.text(
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=200
+    )
+)
+def test_any_text_round_trips(sshd: Sshd, argument: str) -> None:
+    async def once() -> bytes:
+        t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=sshd.known_hosts)
+        try:
+            return (await t.run(node(sshd), ["printf", "%s", argument], timeout=10)).stdout
+        finally:
+            await t.close()
+
+    assert asyncio.run(once()) == argument.encode()
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker in Path(f"/proc/{entry}/cmdline").read_text():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+async def test_hung_command_is_killed_on_the_node(transport: AsyncsshTransport, sshd: Sshd) -> None:
+    marker = "613.1337"
+    with pytest.raises(CommandTimeout, match="did not finish within 1 s and was killed"):
+        await transport.run(node(sshd), ["sh", "-c", f"sleep {marker}; echo never"], timeout=1)
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert _processes_with(marker) == []
+
+
+async def test_unknown_host_key_is_refused(sshd: Sshd, tmp_path: Path) -> None:
+    other = tmp_path / "known_hosts"
+    other.write_text(
+        f"[127.0.0.1]:{sshd.port} ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBGWk2TLnzWNB4SFSkH2cx4YK3HPlFzEXEhFZCsEmnOk\n"
+    )
+    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=other)
+    with pytest.raises(HostKeyError, match="host key of .* does not match"):
+        await t.run(node(sshd), ["true"], timeout=5)
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=empty)
+    with pytest.raises(HostKeyError):
+        await t.run(node(sshd), ["true"], timeout=5)
+
+
+async def test_dropped_connection_is_made_again(transport: AsyncsshTransport, sshd: Sshd) -> None:
+    assert (await transport.run(node(sshd), ["echo", "one"], timeout=5)).stdout == b"one\n"
+    for pid in sshd.session_pids():
+        os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    assert (await transport.run(node(sshd), ["echo", "two"], timeout=5)).stdout == b"two\n"
+
+
+async def test_many_concurrent_commands_share_one_connection(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    results = await asyncio.gather(
+        *(transport.run(node(sshd), ["echo", str(i)], timeout=10) for i in range(25))
+    )
+    assert [r.stdout for r in results] == [f"{i}\n".encode() for i in range(25)]
+    assert len(sshd.session_pids()) == 1
+
+
+async def test_nothing_listening_is_a_connect_error(sshd: Sshd) -> None:
+    t = AsyncsshTransport(
+        client_key=sshd.client_key, known_hosts=sshd.known_hosts, connect_timeout=2
+    )
+    with pytest.raises(ConnectError, match="cannot connect to"):
+        await t.run(NodeAddress("gone", "127.0.0.1", free_port(), sshd.user), ["true"], timeout=5)
+
+
+def test_argv_becomes_one_quoted_command_line() -> None:
+    assert remote_command(["crm_mon", "--one-shot", "$(x)"], 30) == (
+        "timeout --kill-after=5 30 crm_mon --one-shot '$(x)'"
+    )
+    with pytest.raises(ValueError, match="empty argv"):
+        remote_command([], 1)
