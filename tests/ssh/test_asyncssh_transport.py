@@ -110,7 +110,7 @@ async def test_unknown_host_key_is_refused(sshd: Sshd, tmp_path: Path) -> None:
         "AAAAC3NzaC1lZDI1NTE5AAAAIBGWk2TLnzWNB4SFSkH2cx4YK3HPlFzEXEhFZCsEmnOk\n"
     )
     t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=other)
-    with pytest.raises(HostKeyError, match="host key of .* does not match"):
+    with pytest.raises(HostKeyError, match=r"host key of .* does not match"):
         await t.run(node(sshd), ["true"], timeout=5)
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
