@@ -1,0 +1,52 @@
+"""Asking a live cluster: argv builders, and the first node that answers wins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
+from habot.cluster.model import ClusterStatus
+from habot.errors import ClusterUnreachable, StatusParseError, TransportError
+from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
+
+CRM_MON = ("crm_mon", "--one-shot", "--inactive", "--output-as=xml")
+CONSTRAINTS = ("cibadmin", "--query", "--scope", "constraints")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    status: ClusterStatus
+    answered_by: str
+    unreachable: dict[str, str]  # nodes tried before, and why they did not answer
+
+
+async def read_status(
+    transport: Transport, cluster: str, nodes: Sequence[NodeAddress], *, timeout: float
+) -> LiveStatus:
+    """crm_mon from the first node that answers, plus its location constraints."""
+    reasons: dict[str, str] = {}
+    for node in nodes:
+        try:
+            status = await _status_from(transport, node, timeout)
+        except (TransportError, StatusParseError) as e:
+            reasons[node.name] = getattr(e, "reason", str(e))
+            continue
+        return LiveStatus(status=status, answered_by=node.name, unreachable=reasons)
+    raise ClusterUnreachable(cluster, reasons)
+
+
+async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
+    result = await transport.run(node, CRM_MON, timeout=timeout)
+    if result.exit_status == RC_NOT_CONNECTED:
+        raise TransportError(node.name, "pacemaker is not running there (crm_mon rc 102)")
+    if result.exit_status == EXIT_NOT_FOUND:
+        raise TransportError(node.name, "crm_mon is not installed there")
+    if not result.ok:
+        detail = result.stderr_text.strip().splitlines()[-1:] or [""]
+        raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
+    status = parse_crm_mon(result.stdout)
+    constraints = await transport.run(node, CONSTRAINTS, timeout=timeout)
+    if constraints.ok:
+        status = with_constraints(status, constraints.stdout)
+    return status

@@ -1,0 +1,70 @@
+"""habot's configuration file (YAML): clusters and their nodes, approvers, allowed channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from habot.errors import ConfigError
+from habot.ssh.transport import NodeAddress
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeConfig(_Strict):
+    name: Name
+    host: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(default="root", min_length=1)
+
+    def address(self) -> NodeAddress:
+        return NodeAddress(self.name, self.host, self.port, self.user)
+
+
+class ClusterConfig(_Strict):
+    nodes: tuple[NodeConfig, ...] = Field(min_length=1)
+    ssh_key: Path
+    known_hosts: Path
+    alerts_channel: str | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _unique_nodes(self) -> ClusterConfig:
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names repeat: {names}")
+        return self
+
+
+class HabotConfig(_Strict):
+    clusters: dict[Name, ClusterConfig] = Field(min_length=1)
+    approvers: tuple[str, ...] = ()
+    allowed_channels: tuple[str, ...] = ()
+
+    @property
+    def default_cluster(self) -> str:
+        return next(iter(self.clusters))
+
+
+def load_config(path: Path) -> HabotConfig:
+    """Read and validate the config file; every problem is a ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"config file {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path}: not valid YAML: {e}") from e
+    try:
+        return HabotConfig.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"config file {path}: {where}: {first['msg']}") from e
