@@ -39,7 +39,7 @@ def resource_lines(res: Resource) -> list[str]:
 
 def _instance_line(inst: Instance) -> str:
     where = f" on {', '.join(inst.nodes)}" if inst.nodes else ""
-    state = inst.role.value if inst.nodes or inst.role is Role.STOPPED else inst.role.value
+    state = inst.role.value
     flags = "".join(
         (
             " (disabled)" if inst.disabled else "",
