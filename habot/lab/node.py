@@ -131,6 +131,20 @@ class LabNode:
         self._wait_corosync(anchor)
         self._start("pacemakerd", ["pacemakerd"], PACEMAKER_ENV)
 
+    def start_sshd(self) -> None:
+        self._start(
+            "sshd", ["/usr/sbin/sshd", "-D", "-f", str(self.dir / "sshd_config")], CLEAN_ENV
+        )
+        anchor = self.require_anchor()
+        self._wait_file(anchor, "run/sshd.pid", "sshd")
+
+    def stop_daemon(self, daemon: str) -> None:
+        """Stop one daemon the lab started in this node (by its recorded PID)."""
+        pid = self.daemon_pid(daemon)
+        if pid is not None:
+            processes.kill([pid], signal.SIGTERM)
+            processes.wait_gone([pid], 10)
+
     def _network_up(self, anchor: int) -> None:
         ip = ["ip", "-4"]
         address = f"{self.spec.address}/{NETWORK_PREFIX}"

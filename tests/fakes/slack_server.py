@@ -1,0 +1,190 @@
+"""A local fake Slack: records Web API calls and response_url posts, and serves Socket Mode.
+
+Point the bot's AsyncWebClient at `api_url`. Inject failures with `fail(method, error)` or
+`rate_limit(method, retry_after)`. Wait on what the bot did with `wait_for(...)`, never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT = {
+    "user_id": "UHABOT",
+    "bot_id": "BHABOT",
+    "team_id": "T0001",
+    "team": "lab",
+    "user": "habot",
+    "url": "https://lab.slack.test/",
+}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url id, body)
+        self.socket_acks: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, list[web.Response]] = {}
+        self._changed = asyncio.Condition()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str | None = None) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{key or uuid.uuid4().hex}"
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- injection -------------------------------------------------------------------------
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        body = json.dumps({"ok": False, "error": error})
+        self._failures.setdefault(method, []).extend(
+            web.Response(text=body, content_type="application/json") for _ in range(times)
+        )
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self._failures.setdefault(method, []).extend(
+            web.Response(
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+                text='{"ok": false, "error": "ratelimited"}',
+                content_type="application/json",
+            )
+            for _ in range(times)
+        )
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
+        async def until() -> Any:
+            async with self._changed:
+                while not (found := check()):
+                    await self._changed.wait()
+                return found
+
+        try:
+            return await asyncio.wait_for(until(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"fake Slack: timed out after {timeout:g} s waiting for "
+                f"{what}; calls: {[c.method for c in self.calls]}, "
+                f"responses: {len(self.responses)}"
+            ) from None
+
+    async def _changed_now(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await _params(request)
+        self.calls.append(Call(method, params, dict(request.headers)))
+        await self._changed_now()
+        queued = self._failures.get(method)
+        if queued:
+            return queued.pop(0)
+        return web.json_response({"ok": True, **self._answer(method, params)})
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return BOT
+        if method == "apps.connections.open":
+            return {"url": f"ws://127.0.0.1:{self.port}/socket"}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            ts = params.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            return {
+                "channel": params.get("channel", ""),
+                "ts": ts,
+                "message": {"text": params.get("text", ""), "ts": ts},
+            }
+        return {}
+
+    async def _response(self, request: web.Request) -> web.StreamResponse:
+        self.responses.append((request.match_info["key"], await request.json()))
+        await self._changed_now()
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "AHABOT"}}
+        )
+        await self._changed_now()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                ack = json.loads(msg.data)
+                self.socket_acks[ack.get("envelope_id", "")] = ack
+                await self._changed_now()
+        self._sockets.remove(ws)
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Deliver an event to the bot over Socket Mode; returns the envelope id."""
+        await self.wait_for("a Socket Mode connection", lambda: self._sockets)
+        envelope_id = uuid.uuid4().hex
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+            }
+        )
+        return envelope_id
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    body = await request.read()
+    if request.content_type == "application/json":
+        return dict(json.loads(body or b"{}"))
+    params: dict[str, Any] = dict(parse_qsl(body.decode()))
+    for key in ("blocks", "attachments"):
+        if isinstance(params.get(key), str):
+            params[key] = json.loads(params[key])
+    return params
