@@ -1,0 +1,35 @@
+# habot: `docker build -t habot .` then
+#   docker run --env-file .env -v /etc/habot:/etc/habot:ro -v habot-data:/var/lib/habot habot
+# BASE may be any Debian-like image with or without Python 3.11+ (python3 is installed if missing).
+ARG BASE=python:3.11-slim
+
+FROM ${BASE} AS build
+RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
+        apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+RUN python3 -m venv /opt/habot
+COPY pyproject.toml README.md /src/
+COPY habot /src/habot
+# PIP_CERT: a CA bundle for a TLS-intercepting proxy, mounted at build time (optional).
+ARG PIP_CERT=
+RUN if [ -n "$PIP_CERT" ]; then export PIP_CERT; else unset PIP_CERT; fi; \
+    /opt/habot/bin/pip install --no-cache-dir --disable-pip-version-check /src
+
+FROM ${BASE}
+RUN if ! command -v python3 >/dev/null; then \
+        apt-get update && apt-get install -y --no-install-recommends python3 \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/habot --create-home habot
+COPY --from=build /opt/habot /opt/habot
+ENV PATH=/opt/habot/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HABOT_CONFIG=/etc/habot/habot.yaml \
+    HABOT_DB=/var/lib/habot/habot.sqlite3 \
+    HABOT_HTTP_HOST=0.0.0.0
+USER habot
+WORKDIR /var/lib/habot
+EXPOSE 3000
+ENTRYPOINT ["habot"]
+CMD ["serve"]
