@@ -12,6 +12,14 @@ from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
 
 CRM_MON = ("crm_mon", "--one-shot", "--inactive", "--output-as=xml")
 CONSTRAINTS = ("cibadmin", "--query", "--scope", "constraints")
+SEPARATOR = b"--habot-constraints--"
+# Both documents over one SSH channel (a channel costs a round trip or two): crm_mon's XML, a
+# separator line, then the constraints section. A fixed script; its exit code is crm_mon's.
+_SCRIPT = (
+    f'{" ".join(CRM_MON)}; rc=$?; printf "\\n%s\\n" "$1"; '
+    f"{' '.join(CONSTRAINTS)} 2>/dev/null; exit $rc"
+)
+STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +45,7 @@ async def read_status(
 
 
 async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
-    result = await transport.run(node, CRM_MON, timeout=timeout)
+    result = await transport.run(node, STATUS, timeout=timeout)
     if result.exit_status == RC_NOT_CONNECTED:
         raise TransportError(node.name, "pacemaker is not running there (crm_mon rc 102)")
     if result.exit_status == EXIT_NOT_FOUND:
@@ -45,8 +53,8 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     if not result.ok:
         detail = result.stderr_text.strip().splitlines()[-1:] or [""]
         raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
-    status = parse_crm_mon(result.stdout)
-    constraints = await transport.run(node, CONSTRAINTS, timeout=timeout)
-    if constraints.ok:
-        status = with_constraints(status, constraints.stdout)
+    crm_mon, _, constraints = result.stdout.partition(b"\n" + SEPARATOR + b"\n")
+    status = parse_crm_mon(crm_mon)
+    if constraints.strip():
+        status = with_constraints(status, constraints)
     return status

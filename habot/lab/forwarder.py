@@ -9,8 +9,9 @@ from habot.lab.node import CLEAN_ENV, LabNode
 
 def start(layout: LabLayout, node: LabNode) -> None:
     anchor = node.require_anchor()
-    listen = f"TCP4-LISTEN:{layout.ssh_port},bind={node.spec.ssh_host},reuseaddr,fork"
-    inner = f"EXEC:nsenter -t {anchor} -n socat STDIO TCP4\\:127.0.0.1\\:22"
+    # nodelay on both legs: without it, Nagle and delayed ACKs add ~70 ms to every SSH channel
+    listen = f"TCP4-LISTEN:{layout.ssh_port},bind={node.spec.ssh_host},reuseaddr,fork,nodelay"
+    inner = f"EXEC:nsenter -t {anchor} -n socat STDIO TCP4\\:127.0.0.1\\:22\\,nodelay"
     pid = processes.spawn(
         ["socat", listen, inner], log=node.dir / "daemons" / "forwarder.out", env=CLEAN_ENV
     )
