@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
 from habot.cluster.model import ClusterStatus
@@ -12,12 +12,23 @@ from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
 
 CRM_MON = ("crm_mon", "--one-shot", "--inactive", "--output-as=xml")
 CONSTRAINTS = ("cibadmin", "--query", "--scope", "constraints")
-SEPARATOR = b"--habot-constraints--"
-# Both documents over one SSH channel (a channel costs a round trip or two): crm_mon's XML, a
-# separator line, then the constraints section. A fixed script; its exit code is crm_mon's.
+CLUSTER_NAME = (
+    "crm_attribute",
+    "--type",
+    "crm_config",
+    "--name",
+    "cluster-name",
+    "--query",
+    "--quiet",
+)
+SEPARATOR = b"--habot-section--"
+# All three over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
+# constraints section and the cluster name, a separator line between them. A fixed script;
+# its exit code is crm_mon's.
 _SCRIPT = (
     f'{" ".join(CRM_MON)}; rc=$?; printf "\\n%s\\n" "$1"; '
-    f"{' '.join(CONSTRAINTS)} 2>/dev/null; exit $rc"
+    f'{" ".join(CONSTRAINTS)} 2>/dev/null; printf "\\n%s\\n" "$1"; '
+    f"{' '.join(CLUSTER_NAME)} 2>/dev/null; exit $rc"
 )
 STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())
 
@@ -53,8 +64,9 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     if not result.ok:
         detail = result.stderr_text.strip().splitlines()[-1:] or [""]
         raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
-    crm_mon, _, constraints = result.stdout.partition(b"\n" + SEPARATOR + b"\n")
+    sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 2), b"", b""]
+    crm_mon, constraints, name = sections[:3]
     status = parse_crm_mon(crm_mon)
     if constraints.strip():
         status = with_constraints(status, constraints)
-    return status
+    return replace(status, cluster_name=name.decode(errors="replace").strip())

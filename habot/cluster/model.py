@@ -158,6 +158,7 @@ class ClusterStatus:
     fence_events: tuple[FenceEvent, ...] = ()
     fail_counts: tuple[FailCount, ...] = ()
     constraints: tuple[LocationConstraint, ...] = ()
+    cluster_name: str = ""  # the CIB's cluster-name property, when it was read
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

@@ -1,0 +1,282 @@
+"""SQLite (WAL): approval requests, runs and the cluster lock, the audit log, alert state.
+
+Writes that decide something (an approval, taking the cluster) are compare-and-set statements
+inside BEGIN IMMEDIATE, so two clicks, two approvers or two habot replicas decide once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from habot.approvals.model import Request, State
+from habot.errors import HabotError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY, cluster TEXT NOT NULL, runbook TEXT NOT NULL, params TEXT NOT NULL,
+    requester TEXT NOT NULL, channel TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
+    approvals_needed INTEGER NOT NULL, plan_fingerprint TEXT NOT NULL, state TEXT NOT NULL,
+    decided_by TEXT NOT NULL DEFAULT '', message_ts TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id TEXT NOT NULL, user TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (request_id, user));
+CREATE TABLE IF NOT EXISTS cluster_locks (
+    cluster TEXT PRIMARY KEY, request_id TEXT NOT NULL, runbook TEXT NOT NULL, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, cluster TEXT NOT NULL,
+    event TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',
+    node TEXT NOT NULL DEFAULT '', argv TEXT NOT NULL DEFAULT '', rc INTEGER,
+    duration REAL, detail TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class StoreError(HabotError):
+    """The database could not be opened or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: float
+    cluster: str
+    event: str
+    request_id: str
+    user: str
+    node: str
+    argv: tuple[str, ...]
+    rc: int | None
+    duration: float | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterLock:
+    cluster: str
+    request_id: str
+    runbook: str
+    since: float
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"cannot open the database {path}: {e}") from e
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- requests -------------------------------------------------------------------------
+
+    def add_request(self, r: Request) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.id,
+                    r.cluster,
+                    r.runbook,
+                    json.dumps(r.params),
+                    r.requester,
+                    r.channel,
+                    r.created,
+                    r.expires,
+                    r.approvals_needed,
+                    r.plan_fingerprint,
+                    r.state.value,
+                    r.decided_by,
+                    r.message_ts,
+                ),
+            )
+
+    def request(self, request_id: str) -> Request | None:
+        row = self._db.execute("SELECT * FROM requests WHERE id=?", (request_id,)).fetchone()
+        if row is None:
+            return None
+        approvals = tuple(
+            u
+            for (u,) in self._db.execute(
+                "SELECT user FROM approvals WHERE request_id=? ORDER BY at, user", (request_id,)
+            )
+        )
+        return Request(
+            id=row[0],
+            cluster=row[1],
+            runbook=row[2],
+            params=tuple(tuple(p) for p in json.loads(row[3])),  # type: ignore[misc]
+            requester=row[4],
+            channel=row[5],
+            created=row[6],
+            expires=row[7],
+            approvals_needed=row[8],
+            plan_fingerprint=row[9],
+            state=State(row[10]),
+            approvals=approvals,
+            decided_by=row[11],
+            message_ts=row[12],
+        )
+
+    def set_message(self, request_id: str, ts: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE requests SET message_ts=? WHERE id=?", (ts, request_id))
+
+    def record_approval(self, request: Request, user: str, at: float) -> bool:
+        """Store one approval and, when it completes the request, the state change: both only
+        if the request is still waiting (compare-and-set). False when someone else won."""
+        with self._transaction() as db:
+            state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
+            if state is None or state[0] != State.REQUESTED.value:
+                return False
+            added = db.execute(
+                "INSERT OR IGNORE INTO approvals VALUES (?,?,?)", (request.id, user, at)
+            ).rowcount
+            if not added:
+                return False
+            db.execute(
+                "UPDATE requests SET state=?, decided_by=? WHERE id=? AND state=?",
+                (request.state.value, request.decided_by, request.id, State.REQUESTED.value),
+            )
+            return True
+
+    def transition(
+        self, request_id: str, before: Sequence[State], after: State, decided_by: str | None = None
+    ) -> bool:
+        """Compare-and-set the request's state; False when it was not in `before`."""
+        marks = ",".join("?" for _ in before)
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE requests SET state=?, decided_by=COALESCE(?, decided_by) "  # noqa: S608
+                f"WHERE id=? AND state IN ({marks})",
+                (after.value, decided_by, request_id, *(s.value for s in before)),
+            )
+            return cursor.rowcount == 1
+
+    def requests_in(self, state: State) -> list[Request]:
+        ids = [
+            i for (i,) in self._db.execute("SELECT id FROM requests WHERE state=?", (state.value,))
+        ]
+        return [r for i in ids if (r := self.request(i)) is not None]
+
+    # -- the one-run-per-cluster lock ------------------------------------------------------
+
+    def take_cluster(
+        self,
+        cluster: str,
+        request_id: str,
+        runbook: str,
+        now: float,
+    ) -> ClusterLock | None:
+        """Take the cluster for a run; None on success, else the lock that holds it."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM cluster_locks WHERE cluster=?", (cluster,)).fetchone()
+            if row is not None:
+                return ClusterLock(*row)
+            db.execute(
+                "INSERT INTO cluster_locks VALUES (?,?,?,?)", (cluster, request_id, runbook, now)
+            )
+            return None
+
+    def release_cluster(self, cluster: str, request_id: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM cluster_locks WHERE cluster=? AND request_id=?", (cluster, request_id)
+            )
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit(
+        self,
+        *,
+        at: float,
+        cluster: str,
+        event: str,
+        request_id: str = "",
+        user: str = "",
+        node: str = "",
+        argv: Sequence[str] = (),
+        rc: int | None = None,
+        duration: float | None = None,
+        detail: str = "",
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO audit (at, cluster, event, request_id, user, node, argv, rc, "
+                "duration, detail) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    at,
+                    cluster,
+                    event,
+                    request_id,
+                    user,
+                    node,
+                    json.dumps(list(argv)) if argv else "",
+                    rc,
+                    duration,
+                    detail[:4000],
+                ),
+            )
+
+    def audit_log(self, limit: int = 20, request_id: str | None = None) -> list[AuditEntry]:
+        query = "SELECT * FROM audit"
+        args: tuple[Any, ...] = ()
+        if request_id is not None:
+            query += " WHERE request_id=?"
+            args = (request_id,)
+        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [
+            AuditEntry(
+                id=r[0],
+                at=r[1],
+                cluster=r[2],
+                event=r[3],
+                request_id=r[4],
+                user=r[5],
+                node=r[6],
+                argv=tuple(json.loads(r[7])) if r[7] else (),
+                rc=r[8],
+                duration=r[9],
+                detail=r[10],
+            )
+            for r in reversed(rows)
+        ]
+
+    # -- small named values (alert cursors and the like) ----------------------------------
+
+    def get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
