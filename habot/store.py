@@ -131,7 +131,7 @@ class Store:
             id=row[0],
             cluster=row[1],
             runbook=row[2],
-            params=tuple(tuple(p) for p in json.loads(row[3])),  # type: ignore[misc]
+            params=tuple((str(k), str(v)) for k, v in json.loads(row[3])),
             requester=row[4],
             channel=row[5],
             created=row[6],
