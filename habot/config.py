@@ -35,6 +35,9 @@ class ClusterConfig(_Strict):
     alerts_channel: str | None = None
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    runbook_params: dict[str, str] = Field(
+        default_factory=dict, description="defaults for runbook parameters of the same name"
+    )
 
     @model_validator(mode="after")
     def _unique_nodes(self) -> ClusterConfig:
@@ -46,8 +49,11 @@ class ClusterConfig(_Strict):
 
 class HabotConfig(_Strict):
     clusters: dict[Name, ClusterConfig] = Field(min_length=1)
-    approvers: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = Field((), description="Slack user IDs (U...) and groups (S...)")
+    self_approval: bool = Field(False, description="may a requester approve their own request")
+    approval_expiry_s: float = Field(900, gt=0, le=7 * 24 * 3600)
     allowed_channels: tuple[str, ...] = ()
+    runbook_dirs: tuple[Path, ...] = Field((), description="more runbooks (*.yaml) to load")
 
     @property
     def default_cluster(self) -> str:

@@ -45,12 +45,15 @@ class Ops:
             raise UsageError(f"unknown cluster `{name}` (habot knows: {known})")
         return handle
 
-    async def status(self, cluster: str | None = None) -> StatusReport:
-        handle = self.cluster(cluster)
+    async def read(self, handle: ClusterHandle) -> LiveStatus:
         nodes = [n.address() for n in handle.config.nodes]
-        live = await read_status(
+        return await read_status(
             handle.transport, handle.name, nodes, timeout=handle.config.command_timeout_s
         )
+
+    async def status(self, cluster: str | None = None) -> StatusReport:
+        handle = self.cluster(cluster)
+        live = await self.read(handle)
         return StatusReport(cluster=handle.name, live=live, findings=assess(live.status))
 
     async def close(self) -> None:

@@ -36,7 +36,7 @@ Element = etree._Element
 
 
 def parse_crm_mon(xml: bytes) -> ClusterStatus:
-    root = _root(xml, ("pacemaker-result", "crm_mon"))
+    root = xml_root(xml, ("pacemaker-result", "crm_mon"))
     status = root.find("status")
     if status is not None and status.get("code", "0") != "0":
         raise StatusParseError(
@@ -57,7 +57,7 @@ def parse_crm_mon(xml: bytes) -> ClusterStatus:
 
 def parse_constraints(xml: bytes) -> tuple[LocationConstraint, ...]:
     """Location constraints from `cibadmin --query --scope constraints` (or a whole CIB)."""
-    root = _root(xml, ("constraints", "cib"))
+    root = xml_root(xml, ("constraints", "cib"))
     found = []
     for loc in root.iter("rsc_location"):
         rule = loc.find("rule")
@@ -80,7 +80,7 @@ def with_constraints(status: ClusterStatus, xml: bytes) -> ClusterStatus:
     return replace(status, constraints=parse_constraints(xml))
 
 
-def _root(xml: bytes, tags: tuple[str, ...]) -> Element:
+def xml_root(xml: bytes, tags: tuple[str, ...]) -> Element:
     if not xml.strip():
         raise StatusParseError("empty output where XML was expected")
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
 from habot.cluster.model import ClusterStatus
+from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.errors import ClusterUnreachable, StatusParseError, TransportError
 from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
 
@@ -70,3 +71,33 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     if constraints.strip():
         status = with_constraints(status, constraints)
     return replace(status, cluster_name=name.decode(errors="replace").strip())
+
+
+async def simulate(
+    transport: Transport,
+    node: NodeAddress,
+    edits: Sequence[Sequence[str]],
+    *,
+    tag: str,
+    timeout: float,
+) -> tuple[PlannedAction, ...]:
+    """Apply pcs edits to a shadow copy of the live CIB and ask crm_simulate what would happen.
+
+    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy.
+    """
+    shadow = f"/tmp/habot-preview-{tag}.xml"
+    commands = [("pcs", "cluster", "cib", shadow), *(("pcs", "-f", shadow, *e) for e in edits)]
+    try:
+        for argv in commands:
+            result = await transport.run(node, argv, timeout=timeout)
+            if not result.ok:
+                detail = (result.stderr_text or result.stdout_text).strip()[-300:]
+                raise TransportError(node.name, f"preview: {' '.join(argv[3:])}: {detail}")
+        result = await transport.run(
+            node,
+            ("crm_simulate", "--simulate", "--xml-file", shadow, "--output-as=xml"),
+            timeout=timeout,
+        )
+        return parse_actions(result.stdout)
+    finally:
+        await transport.run(node, ("rm", "-f", shadow), timeout=timeout)
