@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from habot import __version__
+from habot.approvals.workflow import Workflow
 from habot.commands import ha
 from habot.config import HabotConfig, load_config
 from habot.console import repl
@@ -17,9 +18,11 @@ from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.lab import cli as lab_cli
 from habot.ops import ClusterHandle, Ops
+from habot.runbooks.loader import load_all
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
 from habot.ssh.asyncssh_transport import AsyncsshTransport
+from habot.store import Store
 
 EXIT_CONFIG = 2
 
@@ -62,14 +65,21 @@ def _config(args: argparse.Namespace) -> HabotConfig:
 
 
 def _console(args: argparse.Namespace) -> int:
+    settings = load_settings()
     config = _config(args)
+    runbooks = load_all(config.runbook_dirs)
 
     async def session() -> int:
         ops = build_ops(config)
+        store = Store(settings.db)
+        console = repl.Console(
+            ops=ops, workflow=Workflow(ops, store, runbooks, config), write=_write, ask=repl.ask
+        )
         try:
-            return await repl.run(ops, _write)
+            return await repl.run(console)
         finally:
             await ops.close()
+            store.close()
 
     return asyncio.run(session())
 

@@ -166,7 +166,7 @@ def _resource(el: Element) -> Resource:
         raise StatusParseError(f"unknown resource element <{tag}>")
     instances = tuple(_instance(p) for p in el.iter("resource"))
     return Resource(
-        id=_base_id(el.get("id", "")),
+        id=base_id(el.get("id", "")),
         kind=kind,
         instances=instances,
         promotable=_flag(el, "multi_state") or _flag(el, "promotable"),
@@ -178,7 +178,7 @@ def _resource(el: Element) -> Resource:
 
 def _instance(el: Element) -> Instance:
     return Instance(
-        id=_base_id(el.get("id", "")),
+        id=base_id(el.get("id", "")),
         agent=el.get("resource_agent", "").replace("::", ":"),  # 1.1: "ocf::heartbeat:IPaddr2"
         role=_role(el.get("role", "Unknown")),
         nodes=tuple(n.get("name", "") for n in el.iterchildren("node")),
@@ -193,7 +193,7 @@ def _target_stopped(el: Element) -> bool:
     return el.get("target_role", "").lower() == "stopped"
 
 
-def _base_id(resource_id: str) -> str:
+def base_id(resource_id: str) -> str:
     """`WebData:1` -> `WebData` (anonymous clone instances carry a suffix)."""
     base, sep, suffix = resource_id.rpartition(":")
     return base if sep and suffix.isdigit() else resource_id
@@ -213,7 +213,7 @@ def _failure(el: Element) -> FailedAction:
     task = el.get("task", "")
     resource = el.get("resource") or _resource_of_op_key(op_key, task)
     return FailedAction(
-        resource=_base_id(resource),
+        resource=base_id(resource),
         operation=task or op_key,
         node=el.get("node", ""),
         exit_status=el.get("exitstatus", ""),
@@ -251,7 +251,7 @@ def _fail_counts(root: Element) -> tuple[FailCount, ...]:
             if count is not None and _score(count) > 0:
                 found.append(
                     FailCount(
-                        resource=_base_id(history.get("id", "")),
+                        resource=base_id(history.get("id", "")),
                         node=node.get("name", ""),
                         count=_score(count),
                     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from habot.cluster.crm_mon import Element, xml_root
+from habot.cluster.crm_mon import Element, base_id, xml_root
 from habot.errors import StatusParseError
 
 

@@ -1,52 +1,147 @@
-"""`habot console`: type `/ha ...` at a prompt; answers come from the same use cases as Slack."""
+"""`habot console`: type `/ha ...` at a prompt; answers come from the same use cases as Slack,
+and approvals are asked for at the terminal."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from habot.commands.grammar import Help, Status, parse
+from habot.approvals.workflow import Busy, Refused, Workflow
+from habot.commands.grammar import (
+    Audit,
+    Command,
+    Help,
+    ListRunbooks,
+    RunbookHelp,
+    RunRunbook,
+    Status,
+    parse,
+)
 from habot.console import text
-from habot.errors import ClusterError, ClusterUnreachable, UsageError
+from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.ops import Ops
+from habot.runbooks import describe
+from habot.runbooks.engine import RunOutcome, StepOutcome
+from habot.runbooks.plan import PlanError, PlannedStep
 
 PROMPT = "habot> "
+Write = Callable[[str], None]
+Ask = Callable[[str], Awaitable[str]]
 
 
-async def answer(ops: Ops, line: str) -> str:
-    """The console's reply to one line; never raises for anything a user can type."""
-    try:
-        command = parse(line)
+@dataclass
+class ConsoleReporter:
+    write: Write
+
+    async def step_started(self, index: int, step: PlannedStep, rollback: bool) -> None:
+        self.write(f"  … {'rollback ' if rollback else ''}{index}. {step.name}\n")
+
+    async def step_finished(self, outcome: StepOutcome) -> None:
+        for record in outcome.commands:
+            self.write(f"      {describe.command_line(record)}\n")
+        self.write(f"  {describe.step_line(outcome)}\n")
+
+
+@dataclass
+class Console:
+    ops: Ops
+    workflow: Workflow
+    write: Write
+    ask: Ask
+    user: str = f"console:{getpass.getuser()}"
+
+    async def answer(self, line: str) -> str:
+        """The reply to one line; never raises for anything a user can type."""
+        try:
+            return await self._dispatch(parse(line))
+        except UsageError as e:
+            return text.usage(str(e))
+        except PlanError as e:
+            return text.refusal(e)
+        except ClusterUnreachable as e:
+            return text.unreachable(e)
+        except (ClusterError, HabotError) as e:
+            return f"error: {e}"
+
+    async def _dispatch(self, command: Command) -> str:
         if isinstance(command, Help):
             return text.usage()
         if isinstance(command, Status):
-            return text.status(await ops.status(command.cluster))
-    except UsageError as e:
-        return text.usage(str(e))
-    except ClusterUnreachable as e:
-        return text.unreachable(e)
-    except ClusterError as e:
-        return f"error: {e}"
-    raise AssertionError(f"unhandled command {command!r}")
+            return text.status(await self.ops.status(command.cluster))
+        if isinstance(command, ListRunbooks):
+            return text.runbooks(self.workflow.runbooks.values())
+        if isinstance(command, RunbookHelp):
+            return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
+        if isinstance(command, Audit):
+            return text.audit(self.workflow.store.audit_log(command.limit))
+        return await self._run(command)
+
+    async def _run(self, command: RunRunbook) -> str:
+        proposal = await self.workflow.propose(command.cluster, command.name, dict(command.params))
+        self.write(text.proposal(proposal) + "\n")
+        if command.dry_run:
+            return "(dry run: nothing was requested)"
+        request = self.workflow.request(proposal, self.user, "console")
+        while True:
+            approver = (
+                await self.ask(
+                    f"approve {request.runbook} [{request.id}] as (name, empty to deny): "
+                )
+            ).strip()
+            if not approver:
+                self.workflow.deny(request.id, self.user, is_approver=True)
+                return "denied: nothing ran"
+            decision = self.workflow.approve(request.id, approver, is_approver=True)
+            if decision.refusal:
+                self.write(f"  {decision.refusal}\n")
+                continue
+            if decision.complete:
+                break
+            self.write(
+                f"  approved by {approver}; "
+                f"{request.approvals_needed - len(decision.request.approvals)} more\n"
+            )
+        result = await self.workflow.run(request, ConsoleReporter(self.write))
+        if isinstance(result, Busy):
+            return f"refused: {result.lock.runbook} [{result.lock.request_id}] holds the cluster"
+        if isinstance(result, Refused):
+            return f"refused: {result.reason}"
+        return _outcome(result)
 
 
-async def run(ops: Ops, write: Callable[[str], None]) -> int:
+def _outcome(outcome: RunOutcome) -> str:
+    return describe.outcome_line(outcome)
+
+
+async def run(console: Console) -> int:
     interactive = sys.stdin.isatty()
     names = ", ".join(
-        f"{c.name} ({', '.join(n.name for n in c.config.nodes)})" for c in ops.clusters.values()
+        f"{c.name} ({', '.join(n.name for n in c.config.nodes)})"
+        for c in console.ops.clusters.values()
     )
-    write(f"habot console on {names}. Type /ha help; Ctrl-D to quit.\n")
-    loop = asyncio.get_running_loop()
+    console.write(f"habot console on {names}. Type /ha help; Ctrl-D to quit.\n")
     while True:
         if interactive:
-            write(PROMPT)
-        line = await loop.run_in_executor(None, sys.stdin.readline)
+            console.write(PROMPT)
+        line = await read_line()
         if not line:
             break
         line = line.strip()
         if line in ("quit", "exit"):
             break
         if line:
-            write(await answer(ops, line) + "\n")
+            console.write(await console.answer(line) + "\n")
     return 0
+
+
+async def read_line() -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+async def ask(prompt: str) -> str:
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    return await read_line()

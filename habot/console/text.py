@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from habot.approvals.workflow import Proposal
 from habot.cluster import describe
 from habot.cluster.health import Severity
 from habot.commands.grammar import USAGE
 from habot.errors import ClusterUnreachable
 from habot.ops import StatusReport
+from habot.runbooks import describe as runbook_text
+from habot.runbooks.model import Runbook
+from habot.runbooks.plan import PlanError
+from habot.store import AuditEntry
 
 HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
 
@@ -46,3 +53,36 @@ def unreachable(error: ClusterUnreachable) -> str:
 def usage(problem: str | None = None) -> str:
     head = f"{problem}\n\n" if problem else ""
     return head + "Commands:\n" + USAGE.replace("`", "")
+
+
+def runbooks(books: Iterable[Runbook]) -> str:
+    return "Runbooks:\n" + "\n".join(
+        f"  {runbook_text.runbook_line(rb)}" for rb in sorted(books, key=lambda r: r.name)
+    )
+
+
+def proposal(p: Proposal) -> str:
+    plan = p.plan
+    params = " ".join(f"{k}={v}" for k, v in plan.params)
+    lines = [f"{plan.runbook} on {plan.cluster} {params}".rstrip() + ":"]
+    lines += [f"  {line}" for line in runbook_text.plan_lines(p)]
+    preview = runbook_text.preview_lines(p)
+    if preview:
+        lines += ["What the cluster will do (crm_simulate on a shadow CIB):"]
+        lines += [f"  {line}" for line in preview]
+    collateral = runbook_text.collateral_line(p)
+    if collateral:
+        lines.append(f"NOTE: {collateral}")
+    needs = runbook_text.APPROVAL[plan.approvals_needed]
+    lines.append(f"Needs {needs}" + (" — DESTRUCTIVE" if plan.destructive else ""))
+    return "\n".join(lines)
+
+
+def refusal(error: PlanError) -> str:
+    return f"{error.runbook} cannot run:\n" + "\n".join(f"  - {r}" for r in error.reasons)
+
+
+def audit(entries: list[AuditEntry]) -> str:
+    if not entries:
+        return "The audit log is empty."
+    return "\n".join(runbook_text.audit_line(e) for e in entries)

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from habot.lab import processes
-from habot.lab.layout import CLUSTER_NAME, LabLayout, NodeSpec
+from habot.lab.layout import CLUSTER_NAME, HYPERVISOR_URI, LabLayout, NodeSpec
 
 NODE_DIRS = (
     "etc/corosync",
@@ -112,6 +112,7 @@ def habot_config(layout: LabLayout) -> str:
         f"        port: {layout.ssh_port}\n        user: root\n"
         for n in layout.nodes
     )
+    hostlist = ",".join(f"{n.name}:{n.domain}" for n in layout.nodes)
     return f"""# habot configuration for the lab cluster (written by `habot lab up`)
 clusters:
   {CLUSTER_NAME}:
@@ -119,7 +120,11 @@ clusters:
     known_hosts: {layout.ssh_dir}/known_hosts
     alerts_channel: "#ha-alerts"
     nodes:
-{nodes}"""
+{nodes}    runbook_params:
+      hostlist: "{hostlist}"
+      hypervisor_uri: "{HYPERVISOR_URI}"
+      address: "{layout.vip}"
+"""
 
 
 def write_all(layout: LabLayout) -> None:
