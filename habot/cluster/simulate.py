@@ -42,4 +42,5 @@ def _action(el: Element) -> PlannedAction:
         source = node
     elif not dest:
         dest = node
-    return PlannedAction(resource=el.get("resource", ""), action=action, source=source, target=dest)
+    resource = base_id(el.get("resource", ""))
+    return PlannedAction(resource=resource, action=action, source=source, target=dest)
