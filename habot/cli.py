@@ -7,7 +7,10 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from slack_bolt.async_app import AsyncApp
 
 from habot import __version__
 from habot.approvals.workflow import Workflow
@@ -18,9 +21,10 @@ from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.lab import cli as lab_cli
 from habot.ops import ClusterHandle, Ops
-from habot.runbooks.loader import load_all
+from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
+from habot.slack.approvers import Approvers
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store
 
@@ -39,8 +43,35 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP mode)")
     serve.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
     serve.set_defaults(handler=_serve)
+    runbooks = commands.add_parser("runbooks", help="check runbook files")
+    verbs = runbooks.add_subparsers(dest="runbooks_command", required=True, metavar="COMMAND")
+    lint = verbs.add_parser("lint", help="validate runbooks (default: the shipped ones)")
+    lint.add_argument("paths", nargs="*", type=Path, help="YAML files or directories")
+    verbs.add_parser("schema", help="print the runbook format as JSON Schema")
+    runbooks.set_defaults(handler=_runbooks)
     lab_cli.register(commands)
     return top
+
+
+def _runbooks(args: argparse.Namespace) -> int:
+    if args.runbooks_command == "schema":
+        sys.stdout.write(json_schema())
+        return 0
+    paths = args.paths or [shipped_dir()]
+    files = sorted(f for p in paths for f in (p.glob("*.yaml") if p.is_dir() else [p]))
+    failed = 0
+    for path in files:
+        try:
+            runbook = load_file(path)
+        except RunbookError as e:
+            failed += 1
+            print(e, file=sys.stderr)
+            continue
+        print(f"ok  {path}: {runbook.name} ({len(runbook.steps)} steps)")
+    if not files:
+        print("no runbook files found", file=sys.stderr)
+        return 1
+    return 1 if failed else 0
 
 
 def build_ops(config: HabotConfig) -> Ops:
@@ -94,28 +125,65 @@ def _serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve_until_stopped(settings, config))
 
 
-async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
-    ops = build_ops(config)
-    jobs = Jobs()
-    app = slack_app.build_app(
-        settings, ha.Deps(ops=ops, jobs=jobs, allowed_channels=config.allowed_channels)
+@dataclass
+class Bot:
+    """Everything `habot serve` runs, put together (also what the tests drive)."""
+
+    app: AsyncApp
+    deps: ha.Deps
+    store: Store
+
+    async def close(self) -> None:
+        await self.deps.jobs.shutdown()
+        await self.deps.ops.close()
+        self.store.close()
+
+
+def build_bot(settings: Settings, config: HabotConfig) -> Bot:
+    """Call inside a running event loop; settings and config were validated already."""
+    ops, store = build_ops(config), Store(settings.db)
+    workflow = Workflow(ops, store, load_all(config.runbook_dirs), config)
+    deps = ha.Deps(
+        ops=ops,
+        jobs=Jobs(),
+        workflow=workflow,
+        approvers=Approvers(config.approvers),
+        allowed_channels=config.allowed_channels,
     )
+    return Bot(app=slack_app.build_app(settings, deps), deps=deps, store=store)
+
+
+async def announce_interrupted(bot: Bot) -> None:
+    """Runs cut short by a restart: marked interrupted and said so in their threads."""
+    for request in bot.deps.workflow.interrupt_stale():
+        if request.message_ts:
+            await bot.app.client.chat_postMessage(
+                channel=request.channel,
+                thread_ts=request.message_ts,
+                text=f":warning: habot restarted while {request.runbook} was running: the run "
+                "is marked interrupted and nothing was re-run. Check `/ha status` and "
+                f"`/ha audit`, then ask again if needed (request {request.id}).",
+            )
+
+
+async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
+    bot = build_bot(settings, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await announce_interrupted(bot)
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
         handler = await slack_app.serve_socket_mode(
-            app, settings.slack_app_token.get_secret_value()
+            bot.app, settings.slack_app_token.get_secret_value()
         )
         await stop.wait()
         await handler.close_async()  # type: ignore[no-untyped-call]
     else:
-        runner = await slack_app.serve_http(app, settings.http_host, settings.http_port)
+        runner = await slack_app.serve_http(bot.app, settings.http_host, settings.http_port)
         await stop.wait()
         await runner.cleanup()
-    await jobs.shutdown()
-    await ops.close()
+    await bot.close()
     return 0
 
 

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.commands.grammar import Command, Help, Status, parse
-from habot.errors import ClusterError, ClusterUnreachable, UsageError
+from habot.approvals.workflow import Workflow
+from habot.commands.grammar import (
+    Audit,
+    Command,
+    Help,
+    ListRunbooks,
+    RunbookHelp,
+    RunRunbook,
+    Status,
+    parse,
+)
+from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.jobs import Jobs
 from habot.ops import Ops
-from habot.slack import blocks
+from habot.runbooks.plan import PlanError
+from habot.slack import approval_blocks, blocks
+from habot.slack.approvers import Approvers
 
-log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Deps:
     ops: Ops
     jobs: Jobs
+    workflow: Workflow
+    approvers: Approvers = field(default_factory=lambda: Approvers(()))
     allowed_channels: tuple[str, ...] = ()
+    clock: Callable[[], float] = time.time
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -30,13 +44,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def _listener(deps: Deps) -> Callable[..., Awaitable[None]]:
-    async def ha(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def ha(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         refusal, parsed = _check(deps, command)
-        if parsed is None or isinstance(parsed, Help):
+        if parsed is None:
             await ack(response_type="ephemeral", text=refusal or blocks.usage())
             return
+        quick = _quick_answer(deps, parsed)
+        if quick is not None:
+            await ack(response_type="ephemeral", text=quick)
+            return
         await ack()
-        deps.jobs.start(f"/ha {command.get('text', '')}", _run(deps, parsed, respond))
+        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        deps.jobs.start(
+            f"/ha {command.get('text', '')}", _run(deps, parsed, respond, client, user, channel)
+        )
 
     return ha
 
@@ -52,7 +75,30 @@ def _check(deps: Deps, command: dict[str, Any]) -> tuple[str | None, Command | N
         return blocks.usage(f":warning: {blocks.escape(str(e))}"), None
 
 
-async def _run(deps: Deps, command: Command, respond: AsyncRespond) -> None:
+def _quick_answer(deps: Deps, command: Command) -> str | None:
+    """Answers that need no cluster: given in the ack itself (all pure or one local read)."""
+    try:
+        if isinstance(command, Help):
+            return blocks.usage()
+        if isinstance(command, ListRunbooks):
+            return approval_blocks.runbook_list(list(deps.workflow.runbooks.values()))
+        if isinstance(command, RunbookHelp):
+            return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
+        if isinstance(command, Audit):
+            return approval_blocks.audit(deps.workflow.store.audit_log(command.limit))
+    except UsageError as e:
+        return blocks.usage(f":warning: {blocks.escape(str(e))}")
+    return None
+
+
+async def _run(
+    deps: Deps,
+    command: Command,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    user: str,
+    channel: str,
+) -> None:
     try:
         if isinstance(command, Status):
             report = await deps.ops.status(command.cluster)
@@ -61,9 +107,48 @@ async def _run(deps: Deps, command: Command, respond: AsyncRespond) -> None:
                 text=blocks.status_text(report),
                 blocks=blocks.status(report),
             )
+        elif isinstance(command, RunRunbook):
+            await _request(deps, command, respond, client, user, channel)
     except UsageError as e:
         await respond(response_type="ephemeral", text=blocks.usage(f":warning: {e}"))
+    except PlanError as e:
+        await respond(response_type="ephemeral", text=approval_blocks.refusal(e.runbook, e.reasons))
     except ClusterUnreachable as e:
         await respond(response_type="in_channel", text=str(e), blocks=blocks.unreachable(e))
-    except ClusterError as e:
+    except (ClusterError, HabotError) as e:
         await respond(response_type="ephemeral", text=blocks.error(str(e)))
+
+
+async def _request(
+    deps: Deps,
+    command: RunRunbook,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    user: str,
+    channel: str,
+) -> None:
+    proposal = await deps.workflow.propose(command.cluster, command.name, dict(command.params))
+    if command.dry_run:
+        await respond(
+            response_type="ephemeral",
+            text=f"{proposal.plan.runbook} (dry run)",
+            blocks=approval_blocks.dry_run(proposal),
+        )
+        return
+    busy = deps.workflow.busy_with(proposal.plan.cluster)
+    if busy is not None:
+        await respond(
+            response_type="ephemeral",
+            text=blocks.error(
+                f"{proposal.plan.cluster} is busy: {busy.runbook} (request {busy.request_id}) "
+                "is running; try again when it ends"
+            ),
+        )
+        return
+    request = deps.workflow.request(proposal, user, channel)
+    posted = await client.chat_postMessage(
+        channel=channel,
+        text=f"{request.runbook} on {request.cluster}: approval needed",
+        blocks=approval_blocks.request_card(proposal, request),
+    )
+    deps.workflow.store.set_message(request.id, str(posted["ts"]))

@@ -168,7 +168,7 @@ def _shared(layout: LabLayout) -> None:
         (meta / f"{agent.split('/')[1]}.xml").write_text(xml)
     hosts = "127.0.0.1\tlocalhost\n" + "".join(f"{n.address}\t{n.name}\n" for n in layout.nodes)
     (shared / "hosts").write_text(hosts)
-    _drbd_image(layout)
+    make_drbd_image(layout)
 
 
 def _copy_tree(source: Path, target: Path, layout: LabLayout) -> None:
@@ -186,7 +186,7 @@ def _copy_tree(source: Path, target: Path, layout: LabLayout) -> None:
         dest.chmod(0o755)
 
 
-def _drbd_image(layout: LabLayout) -> None:
+def make_drbd_image(layout: LabLayout) -> None:
     """The "DRBD device" both nodes see: a sparse file with the seed's ext4 and its index page."""
     image = layout.drbd_image
     with image.open("wb") as f:
@@ -196,6 +196,11 @@ def _drbd_image(layout: LabLayout) -> None:
     volume = layout.volumes_dir / uuid
     volume.mkdir(parents=True)
     (volume / "index.html").write_text("<h1>habot lab: WebFS (ext4 on /dev/drbd1)</h1>\n")
+
+
+def filesystem_type(image: Path) -> str:
+    found = processes.run(["blkid", "-o", "value", "-s", "TYPE", str(image)], check=False)
+    return found.stdout.strip()
 
 
 def _node(layout: LabLayout, node: NodeSpec, authkey: bytes, pacemaker_key: bytes) -> None:

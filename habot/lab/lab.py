@@ -217,14 +217,40 @@ class Lab:
         node.boot()
 
     def reset(self) -> None:
-        """Back to the seed's configuration: power on any node that is off, push the baseline."""
+        """Back to the seed: power on any node that is off, stop every resource, give
+        /dev/drbd1 its ext4 again, and push the baseline configuration."""
         for node in self.nodes():
             if not node.is_on():
                 node.boot()
         self.wait_online(ONLINE_TIMEOUT_S)
         first = self.layout.nodes[0].name
+        # With stonith-enabled and no device the scheduler does nothing, not even stop what
+        # runs: let it stop everything first.
+        self.exec(
+            first, ["pcs", "property", "set", "stop-all-resources=true", "stonith-enabled=false"]
+        )
+        self._wait_all_stopped(first)
+        if configs.filesystem_type(self.layout.drbd_image) != "ext4":
+            configs.make_drbd_image(self.layout)
         self.exec(first, ["pcs", "cluster", "cib-push", str(self.layout.baseline_cib), "--config"])
         self.exec(first, ["crm_resource", "--cleanup"])
+
+    def _wait_all_stopped(self, via: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            xml = self.exec(via, ["crm_mon", "--one-shot", "--output-as=xml"], check=False).stdout
+            if xml and not _active_resources(xml.encode()):
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"resources still running {timeout:g} s after the reset")
+            time.sleep(0.5)
+
+
+def _active_resources(xml: bytes) -> list[str]:
+    resources = etree.fromstring(xml).find("resources")
+    if resources is None:
+        return []
+    return [r.get("id", "") for r in resources.iter("resource") if r.get("active") == "true"]
 
 
 def _online(xml: bytes) -> set[str]:

@@ -124,12 +124,8 @@ class LabNode:
         self._start("journald", ["/lib/systemd/systemd-journald"], CLEAN_ENV)
         self._wait_file(anchor, "run/systemd/journal/dev-log", "journald")
         processes.run(processes.enter(anchor, ["journalctl", "--flush"]), check=False)
-        self._start(
-            "sshd", ["/usr/sbin/sshd", "-D", "-f", str(self.dir / "sshd_config")], CLEAN_ENV
-        )
-        self._start("corosync", ["corosync", "-f"], CLEAN_ENV)
-        self._wait_corosync(anchor)
-        self._start("pacemakerd", ["pacemakerd"], PACEMAKER_ENV)
+        for daemon in ("sshd", "corosync", "pacemakerd"):
+            self.start_daemon(daemon)
 
     def start_sshd(self) -> None:
         self._start(
@@ -138,12 +134,24 @@ class LabNode:
         anchor = self.require_anchor()
         self._wait_file(anchor, "run/sshd.pid", "sshd")
 
-    def stop_daemon(self, daemon: str) -> None:
+    def stop_daemon(self, daemon: str, timeout: float = 10) -> None:
         """Stop one daemon the lab started in this node (by its recorded PID)."""
         pid = self.daemon_pid(daemon)
         if pid is not None:
             processes.kill([pid], signal.SIGTERM)
-            processes.wait_gone([pid], 10)
+            processes.wait_gone([pid], timeout)
+
+    def start_daemon(self, daemon: str) -> None:
+        """Start corosync, pacemaker or sshd again (as `pcs cluster start` does)."""
+        if self.daemon_pid(daemon) is not None:
+            return
+        if daemon == "sshd":
+            self.start_sshd()
+        elif daemon == "corosync":
+            self._start("corosync", ["corosync", "-f"], CLEAN_ENV)
+            self._wait_corosync(self.require_anchor())
+        elif daemon == "pacemakerd":
+            self._start("pacemakerd", ["pacemakerd"], PACEMAKER_ENV)
 
     def _network_up(self, anchor: int) -> None:
         ip = ["ip", "-4"]

@@ -34,6 +34,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)
 
 
 class FakeSlack:
@@ -41,6 +42,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url id, body)
         self.socket_acks: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, list[str]] = {}  # user group id -> member ids
+        self.uploads: dict[str, bytes] = {}
         self._failures: dict[str, list[web.Response]] = {}
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
@@ -60,6 +63,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{key}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -122,18 +126,28 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params, dict(request.headers)))
-        await self._changed_now()
+        call = Call(method, params, dict(request.headers))
+        self.calls.append(call)
         queued = self._failures.get(method)
         if queued:
+            await self._changed_now()
             return queued.pop(0)
-        return web.json_response({"ok": True, **self._answer(method, params)})
+        call.answer = {"ok": True, **self._answer(method, params)}
+        await self._changed_now()
+        return web.json_response(call.answer)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return BOT
         if method == "apps.connections.open":
             return {"url": f"ws://127.0.0.1:{self.port}/socket"}
+        if method == "usergroups.users.list":
+            return {"users": self.groups.get(str(params.get("usergroup", "")), [])}
+        if method == "files.getUploadURLExternal":
+            key = uuid.uuid4().hex
+            return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{key}", "file_id": key}
+        if method == "files.completeUploadExternal":
+            return {"files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             ts = params.get("ts") or f"{1700000000 + next(self._ts)}.000100"
             return {
@@ -147,6 +161,11 @@ class FakeSlack:
         self.responses.append((request.match_info["key"], await request.json()))
         await self._changed_now()
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        self.uploads[request.match_info["key"]] = await request.read()
+        await self._changed_now()
+        return web.Response(text="OK")
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse()

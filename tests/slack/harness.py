@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,8 +15,9 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from habot.cli import build_ops
-from habot.commands import ha
+from habot.approvals.workflow import Workflow
+from habot.cli import Bot as HabotBot
+from habot.cli import build_bot
 from habot.config import HabotConfig
 from habot.jobs import Jobs
 from habot.ops import Ops
@@ -30,32 +33,45 @@ APP_TOKEN = "xapp-1-habot-test"
 @dataclass
 class Bot:
     app: AsyncApp
-    ops: Ops
-    jobs: Jobs
+    inner: HabotBot
     fake: FakeSlack
     url: str = ""
     runner: web.AppRunner | None = None
 
+    @property
+    def jobs(self) -> Jobs:
+        return self.inner.deps.jobs
+
+    @property
+    def ops(self) -> Ops:
+        return self.inner.deps.ops
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.inner.deps.workflow
+
     async def stop(self) -> None:
-        await self.jobs.shutdown()
         if self.runner is not None:
             await self.runner.cleanup()
-        await self.ops.close()
+        await self.inner.close()
 
 
-def make_bot(config: HabotConfig, fake: FakeSlack, *, socket_mode: bool = False) -> Bot:
-    overrides = {"SLACK_BOT_TOKEN": BOT_TOKEN, "HABOT_SLACK_API_URL": fake.api_url}
+def make_bot(
+    config: HabotConfig, fake: FakeSlack, *, socket_mode: bool = False, db: Path | None = None
+) -> Bot:
+    overrides = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "HABOT_SLACK_API_URL": fake.api_url,
+        "HABOT_DB": str(db or ":memory:"),
+    }
     if socket_mode:
         overrides["SLACK_APP_TOKEN"] = APP_TOKEN
     else:
         overrides["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
     settings = load_settings(**overrides)
     settings.require_slack()
-    ops, jobs = build_ops(config), Jobs()
-    app = slack_app.build_app(
-        settings, ha.Deps(ops=ops, jobs=jobs, allowed_channels=config.allowed_channels)
-    )
-    return Bot(app=app, ops=ops, jobs=jobs, fake=fake)
+    inner = build_bot(settings, config)
+    return Bot(app=inner.app, inner=inner, fake=fake)
 
 
 async def start_http(bot: Bot) -> Bot:
@@ -103,3 +119,48 @@ async def post_command(
     body = urlencode(payload)
     async with session.post(bot.url, data=body, headers=signed_headers(body)) as response:
         return response.status, await response.text(), payload
+
+
+def click_payload(
+    fake: FakeSlack, message: dict[str, Any], channel: str, action_id: str, user: str
+) -> dict[str, Any]:
+    """A block_actions payload built from the buttons the bot really posted."""
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return {
+                    "type": "block_actions",
+                    "user": {"id": user, "username": user.lower()},
+                    "api_app_id": "AHABOT",
+                    "team": {"id": "T0001", "domain": "lab"},
+                    "channel": {"id": channel, "name": "ops"},
+                    "message": {
+                        "ts": message["ts"],
+                        "blocks": message["blocks"],
+                        "text": message.get("text", ""),
+                    },
+                    "container": {
+                        "type": "message",
+                        "message_ts": message["ts"],
+                        "channel_id": channel,
+                    },
+                    "trigger_id": f"trigger-{uuid.uuid4().hex}",
+                    "response_url": fake.response_url(),
+                    "actions": [
+                        {
+                            "action_id": action_id,
+                            "block_id": block["block_id"],
+                            "value": element["value"],
+                            "type": "button",
+                            "action_ts": str(time.time()),
+                        }
+                    ],
+                }
+    raise AssertionError(f"no {action_id} button in the posted message")
+
+
+async def post_click(session: aiohttp.ClientSession, bot: Bot, payload: dict[str, Any]) -> int:
+    body = urlencode({"payload": json.dumps(payload)})
+    async with session.post(bot.url, data=body, headers=signed_headers(body)) as response:
+        await response.read()
+        return response.status

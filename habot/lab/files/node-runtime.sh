@@ -4,7 +4,7 @@ set -eu
 if [ -e /run/.habot-lab-node ]; then umount -l /run; fi
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 touch /run/.habot-lab-node
-mkdir -p /run/sshd /run/lock /run/habot-lab /run/resource-agents
+mkdir -p /run/sshd /run/lock /run/habot-lab /run/resource-agents /run/systemd/system
 chmod 1777 /run/lock
 install -d -o hacluster -g haclient -m 750 /run/crm
 if [ -e /dev/shm/.habot-lab-node ]; then umount -l /dev/shm; fi

@@ -1,0 +1,122 @@
+"""Approve and Deny buttons: ack at once; decide once (compare-and-set); then run, tracked."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from habot.approvals.model import Decision, Request, State
+from habot.approvals.workflow import Busy, Refused
+from habot.commands.ha import Deps
+from habot.errors import HabotError
+from habot.runbooks.engine import RunOutcome
+from habot.runbooks.loader import by_name
+from habot.slack import approval_blocks
+from habot.slack.reporter import ThreadReporter
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(approval_blocks.APPROVE)(_listener(deps, approve=True))
+    app.action(approval_blocks.DENY)(_listener(deps, approve=False))
+
+
+def _listener(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
+    async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message") or {}
+        click = _Click(
+            request_id=str(action.get("value", "")),
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=str((body.get("channel") or {}).get("id", "")),
+            ts=str(message.get("ts", "")),
+            blocks=list(message.get("blocks", [])),
+        )
+        name = "approve" if approve else "deny"
+        deps.jobs.start(f"{name} {click.request_id}", _decide(deps, client, click, approve))
+
+    return clicked
+
+
+@dataclass(frozen=True)
+class _Click:
+    request_id: str
+    user: str
+    channel: str
+    ts: str  # the card's ts: the run's thread
+    blocks: list[dict[str, Any]]  # the card as posted
+
+
+async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bool) -> None:
+    allowed = await deps.approvers.allows(client, click.user)
+    try:
+        if approve:
+            decision = deps.workflow.approve(click.request_id, click.user, is_approver=allowed)
+        else:
+            decision = deps.workflow.deny(click.request_id, click.user, is_approver=allowed)
+    except HabotError as e:
+        await _tell(client, click, str(e))
+        return
+    if decision.refusal is not None:
+        await _tell(client, click, decision.refusal)
+        if decision.request.state is State.REQUESTED and deps.workflow.expire(click.request_id):
+            await _update(deps, client, click, deps.workflow.store.request(click.request_id))
+        return
+    await _update(deps, client, click, decision.request)
+    if decision.complete:
+        await _start_run(deps, client, click, decision)
+
+
+async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision: Decision) -> None:
+    request = decision.request
+    reporter = ThreadReporter(client, click.channel, click.ts)
+    await reporter.say(
+        f"Approved by {', '.join(f'<@{u}>' for u in request.approvals)}; running {request.runbook}."
+    )
+    result = await deps.workflow.run(request, reporter)
+    if isinstance(result, Busy):
+        await reporter.say(
+            f":no_entry: {request.cluster} is busy: {result.lock.runbook} "
+            f"(request {result.lock.request_id}) holds it; nothing ran."
+        )
+        deps.workflow.store.transition(request.id, [State.APPROVED], State.REFUSED)
+    elif isinstance(result, Refused):
+        await reporter.say(f":no_entry: {result.reason}; nothing ran.")
+    else:
+        await client.chat_postMessage(
+            channel=click.channel,
+            thread_ts=click.ts,
+            text=approval_blocks.outcome_text(result),
+            blocks=approval_blocks.outcome_blocks(result),
+        )
+    outcome = None if isinstance(result, Busy | Refused) else result
+    await _update(deps, client, click, deps.workflow.store.request(request.id), outcome)
+
+
+async def _update(
+    deps: Deps,
+    client: AsyncWebClient,
+    click: _Click,
+    request: Request | None,
+    outcome: RunOutcome | None = None,
+) -> None:
+    if request is None:
+        return
+    runbook = by_name(deps.workflow.runbooks, request.runbook)
+    destructive = runbook.destructive if runbook is not None else False
+    await client.chat_update(
+        channel=click.channel,
+        ts=click.ts,
+        text=f"{request.runbook}: {request.state.value}",
+        blocks=approval_blocks.updated_card(click.blocks, request, destructive, outcome),
+    )
+
+
+async def _tell(client: AsyncWebClient, click: _Click, text: str) -> None:
+    await client.chat_postEphemeral(
+        channel=click.channel, user=click.user, text=f":no_entry: {text}"
+    )

@@ -1,0 +1,70 @@
+"""Driving a runbook through Slack as people do: a request, the card, the clicks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from tests.fakes.slack_server import Call
+from tests.slack.harness import Bot, click_payload, post_click, post_command
+
+CHANNEL = "COPS"
+
+
+async def request_card(
+    session: aiohttp.ClientSession, bot: Bot, text: str, user: str = "UALICE"
+) -> dict[str, Any]:
+    """Post `/ha TEXT` and return the approval card the bot posted (with its ts)."""
+    before = len(bot.fake.calls_to("chat.postMessage"))
+    status, _, _ = await post_command(session, bot, text, user=user, channel=CHANNEL)
+    assert status == 200
+    posts = await bot.fake.wait_for(
+        "the approval card", lambda: bot.fake.calls_to("chat.postMessage")[before:]
+    )
+    call: Call = posts[0]
+    return {
+        "ts": call.answer["ts"],
+        "blocks": call.params["blocks"],
+        "text": call.params.get("text", ""),
+    }
+
+
+async def click(
+    session: aiohttp.ClientSession, bot: Bot, card: dict[str, Any], action: str, user: str
+) -> int:
+    return await post_click(session, bot, click_payload(bot.fake, card, CHANNEL, action, user))
+
+
+def card_updates(bot: Bot, card: dict[str, Any]) -> list[str]:
+    return [
+        json.dumps(c.params.get("blocks", "")) + c.params.get("text", "")
+        for c in bot.fake.calls_to("chat.update")
+        if c.params.get("ts") == card["ts"]
+    ]
+
+
+async def wait_card(bot: Bot, card: dict[str, Any], text: str, timeout: float = 240) -> str:
+    found = await bot.fake.wait_for(
+        f"the card to say {text!r}",
+        lambda: [u for u in card_updates(bot, card) if text in u],
+        timeout=timeout,
+    )
+    return str(found[-1])
+
+
+def ephemerals_to(bot: Bot, user: str) -> list[str]:
+    return [
+        c.params.get("text", "")
+        for c in bot.fake.calls_to("chat.postEphemeral")
+        if c.params.get("user") == user
+    ]
+
+
+def thread_posts(bot: Bot, card: dict[str, Any]) -> list[str]:
+    return [
+        c.params.get("text", "")
+        for c in bot.fake.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == card["ts"]
+    ]

@@ -1,0 +1,236 @@
+"""Runbooks from Slack on the lab: requests, approvals, runs, refusals, the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from habot.approvals.model import State
+from habot.lab.lab import Lab
+from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
+from tests.slack.flows import (
+    card_updates,
+    click,
+    ephemerals_to,
+    request_card,
+    thread_posts,
+    wait_card,
+)
+from tests.slack.harness import Bot, post_command
+
+pytestmark = pytest.mark.lab
+APPROVE, DENY = "habot_approve", "habot_deny"
+
+
+def fenced_lab(lab: Lab) -> None:
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite") != [])
+
+
+def commands_run(bot: Bot, request_id: str) -> list[tuple[str, ...]]:
+    return [
+        e.argv
+        for e in bot.workflow.store.audit_log(500, request_id=request_id)
+        if e.event == "command"
+    ]
+
+
+def request_id_of(card: dict[str, object]) -> str:
+    text = str(card["blocks"])
+    return text.split("request `")[1].split("`")[0]
+
+
+async def test_failover_moves_the_ip_and_leaves_no_constraint(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    target = "nodo2" if source == "nodo1" else "nodo1"
+    card = await request_card(session, http_bot, f"failover VirtualIP {target}")
+    text = str(card["blocks"])
+    assert f"pcs resource move VirtualIP {target}" in text
+    assert f"VirtualIP: move {source} → {target}" in text
+    assert "Other resources move too" in text  # WebSite follows its colocation
+    assert await click(session, http_bot, card, APPROVE, "UBOB") == 200
+    final = await wait_card(http_bot, card, "succeeded")
+    assert "Approved by <@UBOB>" in final
+    assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [target]
+    constraints = ssh(lab, "nodo1", "cibadmin --query --scope constraints").stdout
+    assert "cli-prefer" not in constraints
+    request_id = request_id_of(card)
+    assert ("pcs", "resource", "move", "VirtualIP", target) in commands_run(http_bot, request_id)
+    events = [e.event for e in http_bot.workflow.store.audit_log(50, request_id=request_id)]
+    assert events[:3] == ["requested", "approved", "run started"]
+    assert events[-1] == "run succeeded"
+    assert any("move" in p for p in thread_posts(http_bot, card))
+
+
+async def test_unknown_or_offline_node_is_refused_before_anything_runs(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    _, _, payload = await post_command(session, http_bot, "failover VirtualIP nodo9")
+    body = await _response(http_bot, payload)
+    assert "no node `nodo9` in the cluster (nodes: nodo1, nodo2)" in body
+    _, _, payload = await post_command(session, http_bot, "failover NoSuchThing nodo2")
+    assert "no resource `NoSuchThing` in the cluster" in await _response(http_bot, payload)
+    ssh(lab, "nodo1", "pcs node standby nodo2")
+    try:
+        wait_for(
+            "nodo2 standby",
+            lambda: "standby" in str([n.attrib for n in crm_mon(lab, "nodo1").find("nodes")]),
+        )
+        _, _, payload = await post_command(session, http_bot, "failover VirtualIP nodo2")
+        assert "node nodo2 is standby, not online" in await _response(http_bot, payload)
+    finally:
+        ssh(lab, "nodo1", "pcs node unstandby nodo2")
+    assert http_bot.fake.calls_to("chat.postMessage") == []
+    assert [e for e in http_bot.workflow.store.audit_log(100) if e.event == "command"] == []
+
+
+async def test_self_approval_not_an_approver_and_deny(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
+    await click(session, http_bot, card, APPROVE, "UALICE")
+    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UALICE"))
+    assert "you cannot approve your own request" in ephemerals_to(http_bot, "UALICE")[0]
+    http_bot.workflow.config = http_bot.workflow.config.model_copy(update={"approvers": ("UBOB",)})
+    http_bot.inner.deps.approvers.users.add("UBOB")
+    await click(session, http_bot, card, APPROVE, "UCAROL")
+    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UCAROL"))
+    assert "you are not an approver" in ephemerals_to(http_bot, "UCAROL")[0]
+    await click(session, http_bot, card, DENY, "UBOB")
+    assert "Denied by <@UBOB>" in await wait_card(http_bot, card, "Denied")
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
+    assert "was denied by UBOB" in ephemerals_to(http_bot, "UBOB")[0]
+    assert commands_run(http_bot, request_id_of(card)) == []
+
+
+async def test_expired_request_is_refused(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
+    later = time.time() + 16 * 60
+    http_bot.workflow.clock = lambda: later
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
+    assert "expired" in ephemerals_to(http_bot, "UBOB")[0]
+    assert "Expired: nothing ran" in await wait_card(http_bot, card, "Expired")
+    request = http_bot.workflow.store.request(request_id_of(card))
+    assert request is not None
+    assert request.state is State.EXPIRED
+    assert commands_run(http_bot, request.id) == []
+
+
+async def test_twenty_concurrent_approvals_run_once(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
+    users = ["UBOB"] * 10 + [f"UAPPROVER{i}" for i in range(10)]
+    statuses = await asyncio.gather(*(click(session, http_bot, card, APPROVE, u) for u in users))
+    assert statuses == [200] * 20
+    await wait_card(http_bot, card, "succeeded")
+    await http_bot.jobs.wait_idle()
+    request_id = request_id_of(card)
+    assert commands_run(http_bot, request_id) == [("pcs", "resource", "cleanup", "WebSite")]
+    events = [e.event for e in http_bot.workflow.store.audit_log(200, request_id=request_id)]
+    assert events.count("run started") == 1
+    assert events.count("approved") == 1
+    assert events.count("approve refused") == 19
+
+
+async def test_gfs2_activate_refuses_without_fencing(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    lab.reset()
+    _, _, payload = await post_command(session, http_bot, "runbook gfs2-activate")
+    body = await _response(http_bot, payload)
+    assert "gfs2-activate* cannot run" in body
+    assert "precondition: no fencing device is configured" in body
+    assert http_bot.fake.calls_to("chat.postMessage") == []
+
+
+async def test_stonith_libvirt_clears_the_missing_stonith_condition(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    lab.reset()
+    before = await http_bot.ops.status()
+    assert "no-stonith-device" in {f.code for f in before.findings}
+    card = await request_card(session, http_bot, "runbook stonith-libvirt")
+    assert "external/libvirt hostlist=nodo1:06-HA-IPFailover-Apache2DRBDGFS2_nodo1" in str(
+        card["blocks"]
+    )
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await wait_card(http_bot, card, "succeeded")
+    after = await http_bot.ops.status()
+    codes = {f.code for f in after.findings}
+    assert not codes & {"no-stonith-device", "resources-blocked-by-stonith"}
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite") != [])
+
+
+async def test_gfs2_activate_reaches_the_seed_final_state(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook gfs2-activate")
+    text = str(card["blocks"])
+    assert "mkfs.gfs2 -O -p lock_dlm -j 2 -t mycluster:web /dev/drbd1" in text
+    assert '"style": "danger"' in text.replace("'", '"')  # destructive: confirm dialog
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await wait_card(http_bot, card, "succeeded", timeout=400)
+    status = crm_mon(lab, "nodo1")
+    for clone in ("dlm-clone", "WebFS-clone", "WebSite-clone"):
+        nodes = {
+            n.get("name")
+            for c in status.iter("clone")
+            if c.get("id") == clone
+            for n in c.iter("node")
+        }
+        assert nodes == {"nodo1", "nodo2"}, clone
+    promoted = {
+        n.get("name")
+        for r in status.iter("resource")
+        if r.get("id") == "WebData" and r.get("role") == "Promoted"
+        for n in r.iter("node")
+    }
+    assert promoted == {"nodo1", "nodo2"}
+    blkid = ssh(lab, "nodo1", "blkid -o value -s TYPE /dev/drbd1").stdout.strip()
+    assert blkid == "gfs2"
+    page = ssh(lab, "nodo2", f"curl -sf --max-time 5 http://{lab.layout.vip}/").stdout
+    assert "Prueba con GFS2" in page
+
+
+async def test_fence_test_needs_two_approvers_and_the_node_returns(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook fence-test node=nodo2")
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await wait_card(http_bot, card, "approved by <@UBOB>")
+    assert not any("succeeded" in u for u in card_updates(http_bot, card))
+    await click(session, http_bot, card, APPROVE, "UBOB")
+    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
+    assert "needs another approver" in ephemerals_to(http_bot, "UBOB")[0]
+    await click(session, http_bot, card, APPROVE, "UCAROL")
+    final = await wait_card(http_bot, card, "succeeded", timeout=300)
+    assert "<@UBOB>, <@UCAROL>" in final
+    assert "nodo2" in lab.online_nodes(via="nodo1")
+    fence_log = lab.layout.fence_log.read_text()
+    assert "06-HA-IPFailover-Apache2DRBDGFS2_nodo2" in fence_log
+
+
+async def _response(bot: Bot, payload: dict[str, str]) -> str:
+    key = payload["response_url"].rsplit("/", 1)[1]
+    found = await bot.fake.wait_for(
+        "the response", lambda: [b for k, b in bot.fake.responses if k == key]
+    )
+    return str(found[0].get("text", "")) + str(found[0].get("blocks", ""))
