@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,58 @@ def test_console_status_help_and_bad_input(lab: Lab) -> None:
     assert "unknown command `nonsense`" in out
     assert "unknown cluster `nowhere` (habot knows: mycluster)" in out
     assert "Traceback" not in out + done.stderr
+
+
+def test_console_runs_the_seed_runbooks_with_approval_at_the_prompt(
+    lab: Lab, tmp_path: Path
+) -> None:
+    lab.reset()
+    lines = (
+        "\n".join(
+            [
+                "/ha runbook gfs2-activate",  # refused: no fencing yet
+                "/ha runbook stonith-libvirt",
+                "alice",
+                "/ha runbook failover-test",
+                "alice",
+                "/ha runbook standby node=nodo2",
+                "alice",
+                "/ha runbook unstandby node=nodo2",
+                "alice",
+                "/ha runbook maintenance mode=on",
+                "",  # denied at the prompt
+                "/ha runbook maintenance mode=on",
+                "alice",
+                "/ha runbook maintenance mode=off",
+                "alice",
+                "/ha runbook fence-test node=nodo2",
+                "alice",
+                "alice",
+                "bob",
+                "/ha audit 200",
+                "quit",
+            ]
+        )
+        + "\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "precondition: no fencing device is configured" in out
+    for runbook in ("stonith-libvirt", "failover-test", "standby", "unstandby", "fence-test"):
+        assert f"{runbook} succeeded" in out, out[-3000:]
+    assert out.count("maintenance succeeded") == 2
+    assert "denied: nothing ran" in out
+    assert "you approved this already; it needs another approver" in out
+    assert "✓ 3. the site answers there" in out
+    assert "Traceback" not in out + done.stderr
+    assert "run succeeded" in out  # the audit lists them
+    lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)

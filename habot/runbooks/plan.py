@@ -11,7 +11,7 @@ from typing import Any
 from habot.cluster.model import ClusterStatus, NodeState
 from habot.errors import HabotError
 from habot.runbooks.model import Parameter, ParamType, Predicate, Runbook, Step
-from habot.runbooks.predicates import check, describe, render_predicate
+from habot.runbooks.predicates import RUNNING, check, describe, render_predicate
 from habot.runbooks.render import RenderError, render, render_argv
 
 MAX_VALUE_LENGTH = 200
@@ -103,12 +103,22 @@ def make_plan(
 
 
 def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> dict[str, Any]:
+    """What templates see: the parameters, and `cluster` — name, nodes, node_count, dc,
+    location (resource -> the node it runs on) and other (resource -> another node)."""
     nodes = [n.name for n in status.nodes]
+    location: dict[str, str] = {}
+    for res in status.resources:
+        running = res.nodes_in_role(*RUNNING)
+        for name in (res.id, *res.primitive_ids):
+            location[name] = running[0] if running else ""
+    other = {name: next((n for n in nodes if n != where), "") for name, where in location.items()}
     facts = {
         "name": status.cluster_name or cluster,
         "nodes": nodes,
         "node_count": len(nodes),
         "dc": status.summary.dc or "",
+        "location": location,
+        "other": other,
     }
     return {**params, "cluster": facts}
 

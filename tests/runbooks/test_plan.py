@@ -1,0 +1,115 @@
+"""Planning against a real status capture (pure): parameters, preconditions, hostile input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from habot.cluster.crm_mon import parse_crm_mon
+from habot.cluster.model import ClusterStatus
+from habot.runbooks.loader import load_all
+from habot.runbooks.model import Runbook
+from habot.runbooks.plan import PlanError, make_plan
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "crm_mon"
+RUNBOOKS = load_all()
+DEMO = parse_crm_mon((FIXTURES / "lab_seed_fenced.xml").read_bytes())  # the seed, fenced
+SEED = parse_crm_mon((FIXTURES / "lab_seed_no_stonith.xml").read_bytes())
+KNOWN = (
+    {n.name for n in DEMO.nodes}
+    | {r.id for r in DEMO.resources}
+    | {p for r in DEMO.resources for p in r.primitive_ids}
+)
+ECHO = Runbook.model_validate(
+    {
+        "name": "echo",
+        "summary": "s",
+        "approval": "none",
+        "parameters": {"word": {"type": "string", "pattern": ".*"}},
+        "steps": [{"name": "say", "run": ["printf", "%s", "{{ word }}"]}],
+    }
+)
+
+
+def plan(name: str, status: ClusterStatus = DEMO, **params: str) -> object:
+    return make_plan(RUNBOOKS[name], params, status, cluster="mycluster")
+
+
+def test_failover_plan_renders_argv_and_preview() -> None:
+    p = make_plan(
+        RUNBOOKS["failover"], {"resource": "VirtualIP", "node": "nodo2"}, DEMO, cluster="mycluster"
+    )
+    assert p.steps[0].argv == ("pcs", "resource", "move", "VirtualIP", "nodo2")
+    assert p.preview_edits == (("resource", "move-with-constraint", "VirtualIP", "nodo2"),)
+    assert p.approvals_needed == 1
+
+
+def test_gfs2_lock_table_and_journals_come_from_the_cluster() -> None:
+    p = make_plan(RUNBOOKS["gfs2-activate"], {}, DEMO, cluster="fallback")
+    mkfs = next(s for s in p.steps if s.argv[:1] == ("mkfs.gfs2",))
+    assert mkfs.argv == (
+        "mkfs.gfs2",
+        "-O",
+        "-p",
+        "lock_dlm",
+        "-j",
+        "2",
+        "-t",
+        "fallback:web",
+        "/dev/drbd1",
+    )
+
+
+def test_preconditions_refuse_with_reasons() -> None:
+    with pytest.raises(PlanError) as caught:
+        make_plan(RUNBOOKS["gfs2-activate"], {}, SEED, cluster="mycluster")
+    assert caught.value.reasons == ("precondition: no fencing device is configured",)
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"resource": "VirtualIP"}, "missing parameter `node` (node)"),
+        ({"resource": "VirtualIP", "node": "nodo2", "force": "yes"}, "unknown parameter `force`"),
+        ({"resource": "-rf", "node": "nodo2"}, "`resource`: '-rf' is not a valid value"),
+        ({"resource": "VirtualIP", "node": "nodo3"}, "no node `nodo3` in the cluster"),
+    ],
+)
+def test_bad_parameters(params: dict[str, str], reason: str) -> None:
+    with pytest.raises(PlanError) as caught:
+        make_plan(RUNBOOKS["failover"], params, DEMO, cluster="mycluster")
+    assert any(reason in r for r in caught.value.reasons)
+
+
+@given(value=st.text(max_size=300))
+def test_hostile_names_are_refused_unless_known(value: str) -> None:
+    try:
+        p = make_plan(
+            RUNBOOKS["failover"], {"resource": value, "node": "nodo2"}, DEMO, cluster="mycluster"
+        )
+    except PlanError:
+        assert value not in KNOWN or value.startswith("-")
+        return
+    assert value in KNOWN
+    assert p.steps[0].argv == ("pcs", "resource", "move", value, "nodo2")
+
+
+@given(value=st.text(max_size=200).filter(lambda v: v.isprintable() and not v.startswith("-")))
+def test_a_value_is_always_exactly_one_argv_element(value: str) -> None:
+    p = make_plan(ECHO, {"word": value}, DEMO, cluster="mycluster")
+    assert p.steps[0].argv == ("printf", "%s", value)
+
+
+@pytest.mark.parametrize(
+    "value", ["a; rm -rf /", "$(reboot)", "`id`", "x\ny", "{{ 7*7 }}", "{% for x in y %}", "ñandú"]
+)
+def test_templates_in_values_are_not_rendered(value: str) -> None:
+    if not value.isprintable():
+        with pytest.raises(PlanError):
+            make_plan(ECHO, {"word": value}, DEMO, cluster="mycluster")
+        return
+    p = make_plan(ECHO, {"word": value}, DEMO, cluster="mycluster")
+    assert p.steps[0].argv[2] == value
