@@ -28,6 +28,7 @@ class Proposal:
     plan: Plan
     preview: tuple[PlannedAction, ...] | None = None
     preview_error: str = ""
+    live: LiveStatus | None = None  # the status the plan was made on
 
     @property
     def collateral(self) -> tuple[PlannedAction, ...]:
@@ -106,7 +107,7 @@ class Workflow:
         }
         plan = make_plan(runbook, {**defaults, **raw}, live.status, cluster=handle.name)
         if not (preview and runbook.preview):
-            return Proposal(runbook, plan)
+            return Proposal(runbook, plan, live=live)
         node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
         try:
             actions = await simulate(
@@ -117,8 +118,8 @@ class Workflow:
                 timeout=handle.config.command_timeout_s,
             )
         except (TransportError, HabotError) as e:
-            return Proposal(runbook, plan, preview_error=str(e))
-        return Proposal(runbook, plan, preview=actions)
+            return Proposal(runbook, plan, preview_error=str(e), live=live)
+        return Proposal(runbook, plan, preview=actions, live=live)
 
     def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
         now = self.clock()
@@ -203,9 +204,8 @@ class Workflow:
             if not self.store.transition(request.id, [State.APPROVED], State.RUNNING):
                 return Refused("this request is not approved, or already ran")
             self._audit(request, "run started", "", "")
-            outcome = await self._engine(request.cluster).execute(
-                proposal.plan, request.id, reporter
-            )
+            engine = self._engine(request.cluster, proposal.live)
+            outcome = await engine.execute(proposal.plan, request.id, reporter)
             final = State.SUCCEEDED if outcome.succeeded else State.FAILED
             self.store.transition(request.id, [State.RUNNING], final)
             self._audit(request, f"run {final.value}", "", f"{outcome.duration_s:.1f} s")
@@ -229,7 +229,7 @@ class Workflow:
             self._audit(request, "interrupted", "", "habot restarted while the run was going")
         return stale
 
-    def _engine(self, cluster: str) -> Engine:
+    def _engine(self, cluster: str, snapshot: LiveStatus | None) -> Engine:
         handle = self.ops.cluster(cluster)
 
         async def read() -> LiveStatus:
@@ -242,6 +242,7 @@ class Workflow:
             read_status=read,
             store=self.store,
             clock=self.clock,
+            snapshot=snapshot,
         )
 
     def _refuse(self, request: Request, reason: str) -> Refused:

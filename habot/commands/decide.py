@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,18 +67,24 @@ async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bo
         if decision.request.state is State.REQUESTED and deps.workflow.expire(click.request_id):
             await _update(deps, client, click, deps.workflow.store.request(click.request_id))
         return
-    await _update(deps, client, click, decision.request)
-    if decision.complete:
-        await _start_run(deps, client, click, decision)
+    if not decision.complete:
+        await _update(deps, client, click, decision.request)
+        return
+    # The card update and the run start together: a Slack round trip must not delay the run.
+    await asyncio.gather(
+        _update(deps, client, click, decision.request), _start_run(deps, client, click, decision)
+    )
 
 
 async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision: Decision) -> None:
     request = decision.request
     reporter = ThreadReporter(client, click.channel, click.ts)
-    await reporter.say(
-        f"Approved by {', '.join(f'<@{u}>' for u in request.approvals)}; running {request.runbook}."
+    approved_by = ", ".join(f"<@{u}>" for u in request.approvals)
+    said = asyncio.create_task(
+        reporter.say(f"Approved by {approved_by}; running {request.runbook}.")
     )
     result = await deps.workflow.run(request, reporter)
+    await said
     if isinstance(result, Busy):
         await reporter.say(
             f":no_entry: {request.cluster} is busy: {result.lock.runbook} "

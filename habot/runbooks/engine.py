@@ -71,6 +71,14 @@ class Engine:
     store: Store
     poll_interval_s: float = 1.0
     clock: Callable[[], float] = field(default=time.time)
+    snapshot: LiveStatus | None = None  # read just before the run; valid until a command runs
+
+    async def _status(self) -> LiveStatus:
+        """A fresh status — or, until the run's first command, the snapshot the plan was just
+        checked on: nothing has changed the cluster since."""
+        if self.snapshot is not None:
+            return self.snapshot
+        return await self.read_status()
 
     async def execute(self, plan: Plan, request_id: str, reporter: Reporter) -> RunOutcome:
         started = time.monotonic()
@@ -129,7 +137,7 @@ class Engine:
 
     async def _perform(self, index: int, step: PlannedStep, request_id: str) -> StepOutcome:
         if step.unless:
-            status = (await self.read_status()).status
+            status = (await self._status()).status
             if all(check(p, status) is None for p in step.unless):
                 return StepOutcome(index, step.name, "skipped", detail="already done")
         if step.kind == "wait":
@@ -175,7 +183,7 @@ class Engine:
     async def _wait(self, index: int, step: PlannedStep) -> StepOutcome:
         deadline = time.monotonic() + step.timeout
         while True:
-            status = (await self.read_status()).status
+            status = (await self._status()).status
             reasons = [why for p in step.wait if (why := check(p, status)) is not None]
             if not reasons:
                 return StepOutcome(index, step.name, "ok")
@@ -192,7 +200,7 @@ class Engine:
         by_name = {n.name: n for n in self.nodes}
         if target in by_name:
             return [by_name[target]]
-        status = (await self.read_status()).status
+        status = (await self._status()).status
         if target == "dc":
             if status.summary.dc is None or status.summary.dc not in by_name:
                 raise ClusterError("the cluster has no DC habot can reach")
@@ -211,6 +219,7 @@ class Engine:
         *,
         audit: bool = True,
     ) -> CommandRecord:
+        self.snapshot = None  # from here on the cluster may change
         started = time.monotonic()
         try:
             result = await self.transport.run(node, argv, timeout=timeout)
