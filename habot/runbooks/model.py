@@ -57,6 +57,7 @@ class Predicate(_Strict):
     no_move_constraint: str | None = None
     maintenance_mode: bool | str | None = None
     clone_on_all_nodes: ResourceOn | None = None
+    no_failed_actions: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Predicate:

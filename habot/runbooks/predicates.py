@@ -152,6 +152,13 @@ def _on_all(want: ResourceOn, st: ClusterStatus) -> str | None:
     )
 
 
+def _no_failures(name: str, st: ClusterStatus) -> str | None:
+    res = st.resource(name)
+    ids = {name, *(res.primitive_ids if res else ()), *((res.id,) if res else ())}
+    failed = [f"{a.operation} on {a.node}" for a in st.failed_actions if a.resource in ids]
+    return None if not failed else f"{name} has failed actions: {', '.join(failed)}"
+
+
 _CHECKS: dict[str, Any] = {
     "fencing_configured": _fencing,
     "resource_exists": _exists,
@@ -161,5 +168,6 @@ _CHECKS: dict[str, Any] = {
     "all_nodes_online": _all_online,
     "no_move_constraint": _no_move,
     "maintenance_mode": _maintenance,
+    "no_failed_actions": _no_failures,
     "clone_on_all_nodes": _on_all,
 }
