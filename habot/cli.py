@@ -10,9 +10,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 
 from habot import __version__
+from habot.alerts.poller import Poller, schedule
+from habot.alerts.rules import Catalogue, load_catalogue
 from habot.approvals.workflow import Workflow
 from habot.commands import ha
 from habot.config import HabotConfig, load_config
@@ -24,6 +27,7 @@ from habot.ops import ClusterHandle, Ops
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
+from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import Approvers
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store
@@ -39,6 +43,12 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     console = commands.add_parser("console", help="type /ha commands at a prompt, no Slack")
     console.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    console.add_argument(
+        "--no-alerts",
+        dest="alerts",
+        action="store_false",
+        help="do not poll the nodes' logs for alerts",
+    )
     console.set_defaults(handler=_console)
     serve = commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP mode)")
     serve.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
@@ -98,7 +108,7 @@ def _config(args: argparse.Namespace) -> HabotConfig:
 def _console(args: argparse.Namespace) -> int:
     settings = load_settings()
     config = _config(args)
-    runbooks = load_all(config.runbook_dirs)
+    runbooks, catalogue = load_all(config.runbook_dirs), load_rules(config)
 
     async def session() -> int:
         ops = build_ops(config)
@@ -106,9 +116,13 @@ def _console(args: argparse.Namespace) -> int:
         console = repl.Console(
             ops=ops, workflow=Workflow(ops, store, runbooks, config), write=_write, ask=repl.ask
         )
+        poller = Poller(ops, store, catalogue, repl.ConsoleAlertSink(_write, catalogue))
+        scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
         try:
             return await repl.run(console)
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await ops.close()
             store.close()
 
@@ -132,16 +146,29 @@ class Bot:
     app: AsyncApp
     deps: ha.Deps
     store: Store
+    poller: Poller
+    alert_clusters: list[ClusterHandle]
+    scheduler: AsyncIOScheduler | None = None
+
+    def start_alerts(self) -> None:
+        if self.alert_clusters:
+            self.scheduler = schedule(self.poller, self.alert_clusters)
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         await self.deps.jobs.shutdown()
         await self.deps.ops.close()
         self.store.close()
 
 
+def load_rules(config: HabotConfig) -> Catalogue:
+    return load_catalogue([p for c in config.clusters.values() for p in c.alerts.rules])
+
+
 def build_bot(settings: Settings, config: HabotConfig) -> Bot:
     """Call inside a running event loop; settings and config were validated already."""
-    ops, store = build_ops(config), Store(settings.db)
+    ops, store, catalogue = build_ops(config), Store(settings.db), load_rules(config)
     workflow = Workflow(ops, store, load_all(config.runbook_dirs), config)
     deps = ha.Deps(
         ops=ops,
@@ -149,8 +176,18 @@ def build_bot(settings: Settings, config: HabotConfig) -> Bot:
         workflow=workflow,
         approvers=Approvers(config.approvers),
         allowed_channels=config.allowed_channels,
+        catalogue=catalogue,
     )
-    return Bot(app=slack_app.build_app(settings, deps), deps=deps, store=store)
+    app = slack_app.build_app(settings, deps)
+    channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
+    poller = Poller(ops, store, catalogue, SlackAlertSink(app.client, catalogue, channels))
+    return Bot(
+        app=app,
+        deps=deps,
+        store=store,
+        poller=poller,
+        alert_clusters=[ops.cluster(name) for name in channels],
+    )
 
 
 async def announce_interrupted(bot: Bot) -> None:
@@ -173,6 +210,7 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await announce_interrupted(bot)
+    bot.start_alerts()
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
         handler = await slack_app.serve_socket_mode(
             bot.app, settings.slack_app_token.get_secret_value()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,6 +28,20 @@ class NodeConfig(_Strict):
         return NodeAddress(self.name, self.host, self.port, self.user)
 
 
+class AlertsConfig(_Strict):
+    sources: tuple[Literal["journal", "file"], ...] = Field(
+        default=("journal",),
+        min_length=1,
+        description="journal: journald (Debian/RHEL nodes); file: "
+        "pacemaker.log with an inode+offset cursor",
+    )
+    log_file: str = "/var/log/pacemaker/pacemaker.log"
+    interval_s: float = Field(default=30, ge=1, le=3600)
+    lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
+    unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
+    rules: tuple[Path, ...] = Field(default=(), description="more alert rule files (YAML)")
+
+
 class ClusterConfig(_Strict):
     nodes: tuple[NodeConfig, ...] = Field(min_length=1)
     ssh_key: Path
@@ -35,6 +49,7 @@ class ClusterConfig(_Strict):
     alerts_channel: str | None = None
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     runbook_params: dict[str, str] = Field(
         default_factory=dict, description="defaults for runbook parameters of the same name"
     )

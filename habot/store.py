@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from habot.alerts.lifecycle import Alert
+from habot.alerts.lifecycle import State as AlertState
 from habot.approvals.model import Request, State
 from habot.errors import HabotError
 
@@ -35,6 +37,9 @@ CREATE TABLE IF NOT EXISTS audit (
     node TEXT NOT NULL DEFAULT '', argv TEXT NOT NULL DEFAULT '', rc INTEGER,
     duration REAL, detail TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT NOT NULL, cluster TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (cluster, key));
 """
 
 
@@ -268,6 +273,36 @@ class Store:
             for r in reversed(rows)
         ]
 
+    # -- alerts ---------------------------------------------------------------------------
+
+    def alert(self, cluster: str, key: str) -> Alert | None:
+        row = self._db.execute(
+            "SELECT body FROM alerts WHERE cluster=? AND key=?", (cluster, key)
+        ).fetchone()
+        return None if row is None else _alert(row[0])
+
+    def alerts(self, cluster: str, *, active_only: bool = True) -> list[Alert]:
+        query = "SELECT body FROM alerts WHERE cluster=?"
+        if active_only:
+            query += " AND state != 'resolved'"
+        return [_alert(body) for (body,) in self._db.execute(query, (cluster,))]
+
+    def save_poll(self, alerts: Sequence[Alert], values: Mapping[str, str]) -> None:
+        """Alerts and cursors of one poll, together: a crash never keeps one without the other."""
+        with self._transaction() as db:
+            for a in alerts:
+                db.execute(
+                    "INSERT INTO alerts VALUES (?,?,?,?) ON CONFLICT(cluster, key) DO "
+                    "UPDATE SET state=excluded.state, body=excluded.body",
+                    (a.key, a.cluster, a.state.value, json.dumps(asdict(a))),
+                )
+            for key, value in values.items():
+                db.execute(
+                    "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET "
+                    "value=excluded.value",
+                    (key, value),
+                )
+
     # -- small named values (alert cursors and the like) ----------------------------------
 
     def get(self, key: str) -> str | None:
@@ -280,3 +315,11 @@ class Store:
                 "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
+
+
+def _alert(body: str) -> Alert:
+    data = json.loads(body)
+    data["fields"] = tuple((str(k), str(v)) for k, v in data["fields"])
+    data["lines"] = tuple(data["lines"])
+    data["state"] = AlertState(data["state"])
+    return Alert(**data)

@@ -45,6 +45,8 @@ class Rule(BaseModel):
     runbook: RunbookRef | None = None
     resolved_when: Predicate | None = None
     window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
+    examples: tuple[str, ...] = Field((), description="real lines this rule must match")
+    false_friends: tuple[str, ...] = Field((), description="lines no rule may match")
 
     @model_validator(mode="after")
     def _one_source(self) -> Rule:
@@ -68,6 +70,10 @@ class Catalogue:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._compiled = [(r, [re.compile(p) for p in r.patterns]) for r in rules if r.patterns]
+
+    @property
+    def false_friends(self) -> tuple[str, ...]:
+        return tuple(f for r in self.rules for f in r.false_friends)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

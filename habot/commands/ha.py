@@ -10,7 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.approvals.workflow import Workflow
+from habot.alerts.rules import Catalogue
+from habot.approvals.workflow import Proposal, Workflow
 from habot.commands.grammar import (
     Audit,
     Command,
@@ -37,6 +38,7 @@ class Deps:
     approvers: Approvers = field(default_factory=lambda: Approvers(()))
     allowed_channels: tuple[str, ...] = ()
     clock: Callable[[], float] = time.time
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -145,6 +147,13 @@ async def _request(
             ),
         )
         return
+    await post_request(deps, client, proposal, user, channel)
+
+
+async def post_request(
+    deps: Deps, client: AsyncWebClient, proposal: Proposal, user: str, channel: str
+) -> None:
+    """Store the request and post its approval card (from `/ha` or an alert's button)."""
     request = deps.workflow.request(proposal, user, channel)
     posted = await client.chat_postMessage(
         channel=channel,

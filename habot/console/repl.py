@@ -9,6 +9,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from habot.alerts.lifecycle import Alert
+from habot.alerts.rules import Catalogue
 from habot.approvals.workflow import Busy, Refused, Workflow
 from habot.commands.grammar import (
     Audit,
@@ -43,6 +45,21 @@ class ConsoleReporter:
         for record in outcome.commands:
             self.write(f"      {describe.command_line(record)}\n")
         self.write(f"  {describe.step_line(outcome)}\n")
+
+
+@dataclass
+class ConsoleAlertSink:
+    """Alerts printed as they arrive (the console has no cards: an update is a line too)."""
+
+    write: Write
+    catalogue: Catalogue
+
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        self.write("\n" + text.alert(alert, self.catalogue.rule(alert.rule), new=True) + "\n")
+        return "console", f"{alert.key}@{alert.first_seen}"
+
+    async def update(self, alert: Alert) -> None:
+        self.write("\n" + text.alert(alert, self.catalogue.rule(alert.rule), new=False) + "\n")
 
 
 @dataclass

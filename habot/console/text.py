@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from habot.alerts.lifecycle import Alert
+from habot.alerts.lifecycle import State as AlertState
+from habot.alerts.rules import Rule, fill
 from habot.approvals.workflow import Proposal
 from habot.cluster import describe
 from habot.cluster.health import Severity
@@ -86,3 +89,20 @@ def audit(entries: list[AuditEntry]) -> str:
     if not entries:
         return "The audit log is empty."
     return "\n".join(runbook_text.audit_line(e) for e in entries)
+
+
+def alert(a: Alert, rule: Rule | None, *, new: bool) -> str:
+    head = "ALERT" if new else "alert"
+    state = f" [{a.state.value}]" if a.state is not AlertState.OPEN else ""
+    where = f"/{a.node}" if a.node else ""
+    lines = [f"[{head} {a.severity}] {a.cluster}{where}: {a.title}{state} ({a.count}x)"]
+    if new:
+        lines += [f"    {line}" for line in a.lines[-2:]]
+    if rule is not None and a.state is not AlertState.RESOLVED:
+        lines.append(f"    remedy: {fill(rule.remedy, rule.id, a.field_map)}")
+        if rule.runbook is not None:
+            params = " ".join(
+                f"{k}={fill(v, rule.id, a.field_map)}" for k, v in rule.runbook.params.items()
+            )
+            lines.append(f"    run: /ha runbook {rule.runbook.name} {params}".rstrip())
+    return "\n".join(lines)

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.commands import decide, ha
+from habot.commands import alert_actions, decide, ha
 from habot.settings import Settings, SlackMode
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def build_app(settings: Settings, deps: ha.Deps) -> AsyncApp:
     )
     ha.register(app, deps)
     decide.register(app, deps)
+    alert_actions.register(app, deps)
     return app
 
 
