@@ -54,7 +54,10 @@ class Rule(BaseModel):
         if sum(sources) != 1:
             raise ValueError("a rule has patterns, a finding, or synthetic: true (one of them)")
         for pattern in self.patterns:
-            re.compile(pattern)
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"pattern {pattern!r}: {e}") from e
         return self
 
 
