@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from habot.config import HabotConfig, load_config
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
+from tests.fakes.slack_server import FakeSlack
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -63,3 +66,21 @@ def lab() -> Iterator[Lab]:
     yield the_lab
     if not already_up:
         the_lab.down(lambda line: None, grace=0)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def lab_config(lab: Lab) -> HabotConfig:
+    return load_config(lab.layout.config_file)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s

@@ -17,13 +17,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from habot.alerts import lifecycle
 from habot.alerts.lifecycle import Alert, Change
 from habot.alerts.logline import LogLine
-from habot.alerts.rules import Catalogue, Match, Rule, fill
+from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
 from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.ops import ClusterHandle, Ops
-from habot.runbooks.predicates import check, render_predicate
+from habot.runbooks.predicates import check
 from habot.store import Store
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,7 @@ def _cleared(rule: Rule, alert: Alert, status: ClusterStatus) -> bool:
     if rule.resolved_when is None:
         return False
     try:
-        predicate = render_predicate(rule.resolved_when, alert.field_map)
-        return check(predicate, status) is None
+        return check(fill_predicate(rule.resolved_when, rule.id, alert.field_map), status) is None
     except (HabotError, ValueError):
         return False
 

@@ -106,6 +106,19 @@ def fill(template: str, rule_id: str, fields: dict[str, str]) -> str:
     )
 
 
+def fill_predicate(predicate: Predicate, rule_id: str, fields: dict[str, str]) -> Predicate:
+    """A rule's `resolved_when` with the alert's fields in its `{name}` placeholders."""
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, str):
+            return fill(value, rule_id, fields)
+        if isinstance(value, dict):
+            return {k: filled(v) for k, v in value.items()}
+        return value
+
+    return Predicate.model_validate(filled(predicate.model_dump(exclude_none=True)))
+
+
 def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
     """The shipped rules, then rules from `extra` files (a later id replaces an earlier one)."""
     texts = [

@@ -1,0 +1,303 @@
+"""Alerts on the lab, end to end through the fake Slack: real logs, real cluster, real SSH."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from habot.config import HabotConfig
+from habot.lab.lab import Lab
+from tests.fakes.slack_server import Call, FakeSlack
+from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
+from tests.slack.flows import wait_card
+from tests.slack.harness import Bot, click_payload, make_bot, post_click, start_http
+
+pytestmark = pytest.mark.lab
+ALERTS = "#ha-alerts"
+
+
+@pytest.fixture
+async def alert_bot(
+    lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[Bot]:
+    bot = await start_http(make_bot(lab_config, fake_slack, db=tmp_path / "habot.sqlite3"))
+    yield bot
+    await bot.stop()
+
+
+def poke_scheduler(lab: Lab) -> None:
+    """Make the DC's scheduler compute a transition (and log the missing-STONITH triple)."""
+    dc = crm_mon(lab, "nodo1").find("summary/current_dc").get("name")  # type: ignore[union-attr]
+
+    def complaints() -> int:
+        journal = lab.exec(
+            dc, ["journalctl", "-o", "cat", "SYSLOG_IDENTIFIER=pacemaker-schedulerd"], check=False
+        ).stdout
+        return journal.count("no STONITH resources")
+
+    before = complaints()
+    lab.exec(
+        "nodo1",
+        [
+            "crm_attribute",
+            "--type",
+            "crm_config",
+            "--name",
+            "habot-test-poke",
+            "--update",
+            str(time.time()),
+        ],
+    )
+    wait_for("the scheduler's next complaint", lambda: complaints() > before, timeout=30)
+
+
+def cards(bot: Bot, key: str) -> list[Call]:
+    return [
+        c
+        for c in bot.fake.calls_to("chat.postMessage")
+        if c.params.get("channel") == ALERTS and f"`{key}`" in json.dumps(c.params)
+    ]
+
+
+def updates(bot: Bot, card: Call) -> list[str]:
+    return [
+        json.dumps(c.params)
+        for c in bot.fake.calls_to("chat.update")
+        if c.params.get("ts") == card.answer["ts"]
+    ]
+
+
+def as_message(card: Call) -> dict[str, Any]:
+    return {"ts": card.answer["ts"], "blocks": card.params["blocks"]}
+
+
+async def test_missing_stonith_one_card_run_the_remedy_and_it_resolves(
+    lab: Lab, alert_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    lab.reset()
+    await alert_bot.inner.poller.poll("mycluster")
+    (card,) = cards(alert_bot, "no-stonith")
+    text = json.dumps(card.params)
+    assert "CRITICAL: Resources cannot start: no STONITH (fencing) device is defined" in text
+    assert "Run stonith-libvirt" in text
+    poke_scheduler(lab)  # the DC's scheduler runs, and complains, again
+    await alert_bot.inner.poller.poll("mycluster")
+    assert len(cards(alert_bot, "no-stonith")) == 1
+    alert = alert_bot.workflow.store.alert("mycluster", "no-stonith")
+    assert alert is not None
+    assert alert.count >= 6  # the triple, twice
+    assert updates(alert_bot, card)
+    payload = click_payload(alert_bot.fake, as_message(card), ALERTS, "habot_alert_run", "UBOB")
+    assert await post_click(session, alert_bot, payload) == 200
+    approval = await alert_bot.fake.wait_for(
+        "the approval card",
+        lambda: [
+            c
+            for c in alert_bot.fake.calls_to("chat.postMessage")
+            if "stonith-libvirt on mycluster" in c.params.get("text", "")
+        ],
+    )
+    message = {"ts": approval[0].answer["ts"], "blocks": approval[0].params["blocks"]}
+    await post_click(
+        session,
+        alert_bot,
+        click_payload(alert_bot.fake, message, ALERTS, "habot_approve", "UCAROL"),
+    )
+    await wait_card(alert_bot, message, "succeeded")
+    await alert_bot.inner.poller.poll("mycluster")
+    assert any("Resolved at" in u for u in updates(alert_bot, card))
+    resolved = alert_bot.workflow.store.alert("mycluster", "no-stonith")
+    assert resolved is not None
+    assert resolved.state.value == "resolved"
+
+
+async def test_a_failed_monitor_is_one_card_with_a_cleanup_button(
+    lab: Lab, alert_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    lab.reset()
+    configure_seed_fencing(lab)
+    ssh(lab, "nodo1", "pcs resource create canary ocf:pacemaker:Dummy op monitor interval=3s")
+    wait_for("canary started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "canary") != [])
+    where = resource_nodes(crm_mon(lab, "nodo1"), "canary")[0]
+    key = f"resource-failed:canary:{where}"
+    await alert_bot.inner.poller.poll("mycluster")  # older lines (earlier runs) are seen here
+    before = len(cards(alert_bot, key))
+    ssh(lab, where, "rm -f /run/Dummy-canary.state")  # the service "dies"
+    wait_for(
+        "the monitor failure",
+        lambda: "canary" in str([f.attrib for f in crm_mon(lab, "nodo1").iter("failure")]),
+        timeout=30,
+    )
+    await alert_bot.inner.poller.poll("mycluster")
+    (card,) = cards(alert_bot, key)[before:]
+    text = json.dumps(card.params)
+    assert f"canary monitor failed on {where}: not running" in text
+    assert "Run cleanup resource=canary" in text
+    await alert_bot.inner.poller.poll("mycluster")
+    assert len(cards(alert_bot, key)) == before + 1
+    payload = click_payload(alert_bot.fake, as_message(card), ALERTS, "habot_alert_ack", "UBOB")
+    await post_click(session, alert_bot, payload)
+    await alert_bot.fake.wait_for(
+        "the acknowledged card",
+        lambda: [u for u in updates(alert_bot, card) if "Acknowledged by" in u],
+    )
+    ssh(lab, "nodo1", "pcs resource delete canary")
+
+
+async def test_a_crashed_node_raises_lost_and_fenced(lab: Lab, alert_bot: Bot) -> None:
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    await alert_bot.inner.poller.poll("mycluster")  # older lines (earlier runs) are seen here
+    keys = ("node-lost:nodo2", "node-fenced:nodo2", "node-unclean:nodo2")
+    before = {key: len(cards(alert_bot, key)) for key in keys}
+    lab.crash("nodo2")
+    wait_for("nodo2 seen gone", lambda: "nodo2" not in lab.online_nodes(via="nodo1"), 30)
+    wait_for("nodo2 fenced and back", lambda: "nodo2" in lab.online_nodes(via="nodo1"), 120)
+    report = await alert_bot.inner.poller.poll("mycluster")
+    for key in keys:
+        assert key in report.posted, report
+        assert len(cards(alert_bot, key)) == before[key] + 1
+    fenced = json.dumps(cards(alert_bot, "node-fenced:nodo2")[-1].params)
+    assert "nodo2 was fenced (reboot)" in fenced
+
+
+async def test_restart_between_polls_neither_loses_nor_reposts(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    lab.reset()
+    db = tmp_path / "habot.sqlite3"
+    first = make_bot(lab_config, fake_slack, db=db)
+    await first.inner.poller.poll("mycluster")
+    await first.stop()  # habot restarts between two polls
+    poke_scheduler(lab)  # the DC's scheduler runs, and complains, again
+    second = make_bot(lab_config, fake_slack, db=db)
+    try:
+        count_before = second.workflow.store.alert("mycluster", "no-stonith")
+        assert count_before is not None
+        report = await second.inner.poller.poll("mycluster")
+        assert "no-stonith" not in report.posted
+        assert "no-stonith" in report.updated
+        after = second.workflow.store.alert("mycluster", "no-stonith")
+        assert after is not None
+        assert after.count >= count_before.count + 3
+        assert (
+            len(
+                [
+                    c
+                    for c in fake_slack.calls_to("chat.postMessage")
+                    if "`no-stonith`" in json.dumps(c.params)
+                ]
+            )
+            == 1
+        )
+    finally:
+        await second.stop()
+
+
+async def test_a_rotated_log_file_loses_no_line(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    path = "/var/log/pacemaker/habot-rotation-test.log"
+    line = "Nov 25 08:32:57 nodo1 kernel: drbd r0: Split-Brain detected, dropping connection!"
+    cluster = lab_config.clusters["mycluster"]
+    config = lab_config.model_copy(
+        update={
+            "clusters": {
+                "mycluster": cluster.model_copy(
+                    update={
+                        "alerts": cluster.alerts.model_copy(
+                            update={"sources": ("file",), "log_file": path}
+                        ),
+                        "nodes": cluster.nodes[:1],
+                    }
+                )
+            }
+        }
+    )
+    ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}")
+    bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
+    try:
+        await bot.inner.poller.poll("mycluster")
+        ssh(
+            lab,
+            "nodo1",
+            f"printf '%s\\n' '{line}' >> {path}; mv {path} {path}.1; "
+            f"printf '%s\\n' '{line}' '{line}' > {path}",
+        )
+        await bot.inner.poller.poll("mycluster")
+        ssh(
+            lab,
+            "nodo1",
+            f"printf 'garbage \\001\\377\\n' >> {path}; "
+            f"head -c 1048576 /dev/zero | tr '\\0' x >> {path}; echo >> {path}; "
+            f"printf '%s\\n' '{line}' >> {path}",
+        )
+        report = await bot.inner.poller.poll("mycluster")
+        alert = bot.workflow.store.alert("mycluster", "drbd-split-brain")
+        assert alert is not None
+        assert alert.count == 6  # 2, then 1 left in the rotated file + 2 new, then 1
+        assert report.lines >= 3  # garbage and the 1 MB line were read, not choked on
+    finally:
+        await bot.stop()
+        ssh(lab, "nodo1", f"rm -f {path} {path}.1")
+
+
+async def test_binary_journal_messages_and_an_unreachable_node(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    cluster = lab_config.clusters["mycluster"]
+    config = lab_config.model_copy(
+        update={
+            "clusters": {
+                "mycluster": cluster.model_copy(
+                    update={"alerts": cluster.alerts.model_copy(update={"unreachable_after": 2})}
+                )
+            }
+        }
+    )
+    bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
+    try:
+        await bot.inner.poller.poll("mycluster")
+        ssh(
+            lab,
+            "nodo1",
+            "printf 'bin\\000ary \\001 Node nodo2 state is now lost' | "
+            "systemd-cat -t pacemaker-controld",
+        )
+        report = await bot.inner.poller.poll("mycluster")
+        assert report.unreachable == {}
+        assert "node-lost:nodo2" in report.posted + report.updated  # the binary message
+        nodo2 = lab.node("nodo2")
+        nodo2.stop_daemon("sshd")
+        await bot.ops.cluster(None).transport.close()  # no pooled session survives it
+        try:
+            first = await bot.inner.poller.poll("mycluster")
+            assert "nodo2" in first.unreachable
+            assert "node-unreachable:nodo2" not in first.posted
+            second = await bot.inner.poller.poll("mycluster")
+            assert "node-unreachable:nodo2" in second.posted
+        finally:
+            nodo2.start_sshd()
+        third = await bot.inner.poller.poll("mycluster")
+        assert third.unreachable == {}
+    finally:
+        await bot.stop()
+
+
+async def test_the_scheduler_polls_by_itself(alert_bot: Bot, lab: Lab) -> None:
+    lab.reset()
+    alert_bot.inner.start_alerts()
+    await alert_bot.fake.wait_for(
+        "a card from the scheduled poll", lambda: cards(alert_bot, "no-stonith"), timeout=60
+    )
+    job = alert_bot.inner.scheduler.get_job("poll-mycluster")  # type: ignore[union-attr]
+    assert job is not None
+    assert job.max_instances == 1
+    assert job.coalesce is True
