@@ -156,6 +156,8 @@ class Bot:
 
     async def close(self) -> None:
         if self.scheduler is not None:
+            self.scheduler.pause()
+            await self.poller.idle()
             self.scheduler.shutdown(wait=False)
         await self.deps.jobs.shutdown()
         await self.deps.ops.close()

@@ -66,6 +66,12 @@ class Poller:
     clock: Callable[[], float] = time.time
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
+    async def idle(self) -> None:
+        """Wait for the polls under way to end (at shutdown: none is cut in the middle)."""
+        for lock in list(self._locks.values()):
+            async with lock:
+                pass
+
     async def poll(self, cluster: str) -> PollReport:
         async with self._locks.setdefault(cluster, asyncio.Lock()):
             return await self._poll(self.ops.cluster(cluster))
