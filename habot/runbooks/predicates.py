@@ -81,24 +81,27 @@ def _exists(name: str, st: ClusterStatus) -> str | None:
     return None if st.resource(name) else f"resource {name} does not exist"
 
 
-def _running(want: ResourceOn, st: ClusterStatus) -> str | None:
+def _placed(want: ResourceOn, st: ClusterStatus) -> set[str] | None:
+    """Nodes where `want.resource` (a top-level resource or one of its primitives) runs in the
+    wanted role; None when there is no such resource."""
     res = st.resource(want.resource)
     if res is None:
-        return f"resource {want.resource} does not exist"
+        return None
     role = Role(want.role)
     roles = (role,) if role is not Role.STARTED else RUNNING
-    nodes = [
-        n
-        for i in res.instances
-        if i.id == want.resource or res.id == want.resource
-        if i.role in roles
-        for n in i.nodes
-    ]
+    instances = [i for i in res.instances if want.resource in (res.id, i.id)]
+    return {n for i in instances if i.role in roles for n in i.nodes}
+
+
+def _running(want: ResourceOn, st: ClusterStatus) -> str | None:
+    nodes = _placed(want, st)
+    if nodes is None:
+        return f"resource {want.resource} does not exist"
     if want.node is None:
         return None if nodes else f"{want.resource} is not {want.role.lower()} anywhere"
     if want.node in nodes:
         return None
-    where = f"on {', '.join(sorted(set(nodes)))}" if nodes else "nowhere"
+    where = f"on {', '.join(sorted(nodes))}" if nodes else "nowhere"
     return f"{want.resource} is {want.role.lower()} {where}, not on {want.node}"
 
 
@@ -138,13 +141,10 @@ def _maintenance(expected: bool, st: ClusterStatus) -> str | None:
 
 
 def _on_all(want: ResourceOn, st: ClusterStatus) -> str | None:
-    res = st.resource(want.resource)
-    if res is None:
+    nodes = _placed(want, st)
+    if nodes is None:
         return f"resource {want.resource} does not exist"
-    role = Role(want.role)
-    roles = (role,) if role is not Role.STARTED else RUNNING
-    on = set(res.nodes_in_role(*roles))
-    missing = sorted({n.name for n in st.nodes} - on)
+    missing = sorted({n.name for n in st.nodes} - nodes)
     return (
         None
         if not missing
