@@ -122,7 +122,7 @@ def _console(args: argparse.Namespace) -> int:
             return await repl.run(console)
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await stop_polling(scheduler, poller)
             await ops.close()
             store.close()
 
@@ -156,12 +156,17 @@ class Bot:
 
     async def close(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.pause()
-            await self.poller.idle()
-            self.scheduler.shutdown(wait=False)
+            await stop_polling(self.scheduler, self.poller)
         await self.deps.jobs.shutdown()
         await self.deps.ops.close()
         self.store.close()
+
+
+async def stop_polling(scheduler: AsyncIOScheduler, poller: Poller) -> None:
+    """No new poll starts; the one under way ends (a poll is never cut in the middle)."""
+    scheduler.pause()
+    await poller.idle()
+    scheduler.shutdown(wait=False)
 
 
 def load_rules(config: HabotConfig) -> Catalogue:

@@ -119,7 +119,9 @@ async def _update(
         channel=click.channel,
         ts=click.ts,
         text=f"{request.runbook}: {request.state.value}",
-        blocks=approval_blocks.updated_card(click.blocks, request, destructive, outcome),
+        blocks=approval_blocks.updated_card(
+            click.blocks, request, destructive, outcome, now=deps.clock()
+        ),
     )
 
 

@@ -55,34 +55,32 @@ def request_card(proposal: Proposal, request: Request) -> list[Block]:
     return blocks + card_footer(request, plan.destructive)
 
 
-def card_footer(request: Request, destructive: bool) -> list[Block]:
+def card_footer(request: Request, destructive: bool, now: float | None = None) -> list[Block]:
+    """The card's last blocks: what it needs and, while it waits, the buttons; once decided,
+    who decided (and when, given `now`)."""
     needs = describe.APPROVAL[request.approvals_needed]
-    got = (
-        f" · approved by {', '.join(f'<@{u}>' for u in request.approvals)}"
-        if request.approvals
-        else ""
-    )
+    got = ""
+    if request.approvals:
+        got = f" · approved by {', '.join(f'<@{u}>' for u in request.approvals)}"
     info = context(
         f"Needs {needs}{got} · expires {_time(request.expires)} · "
         f"request `{request.id}`" + (" · *destructive*" if destructive else "")
     )
+    info["block_id"] = FOOTER
     if request.state is not State.REQUESTED:
-        return [info, decided(request)]
+        return [info, {**decided(request, now), "block_id": DECIDED}]
+    buttons = [
+        _approve_button(request, destructive),
+        {
+            "type": "button",
+            "action_id": DENY,
+            "value": request.id,
+            "text": {"type": "plain_text", "text": "Deny"},
+        },
+    ]
     return [
         info,
-        {
-            "type": "actions",
-            "block_id": f"habot_request_{request.id}",
-            "elements": [
-                _approve_button(request, destructive),
-                {
-                    "type": "button",
-                    "action_id": DENY,
-                    "value": request.id,
-                    "text": {"type": "plain_text", "text": "Deny"},
-                },
-            ],
-        },
+        {"type": "actions", "block_id": f"habot_request_{request.id}", "elements": buttons},
     ]
 
 
@@ -129,7 +127,11 @@ def decided(request: Request, now: float | None = None) -> Block:
 
 
 def updated_card(
-    original: list[Block], request: Request, destructive: bool, outcome: RunOutcome | None = None
+    original: list[Block],
+    request: Request,
+    destructive: bool,
+    outcome: RunOutcome | None = None,
+    now: float | None = None,
 ) -> list[Block]:
     """The card as posted, with its footer (buttons, or who decided) replaced."""
     ours = (FOOTER, DECIDED, OUTCOME)
@@ -139,7 +141,7 @@ def updated_card(
         if b.get("block_id") not in ours
         and not str(b.get("block_id", "")).startswith("habot_request_")
     ]
-    blocks = kept + card_footer(request, destructive)
+    blocks = kept + card_footer(request, destructive, now)
     if outcome is not None:
         blocks.append({**section(outcome_text(outcome)), "block_id": OUTCOME})
     return blocks[:50]

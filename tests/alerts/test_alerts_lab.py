@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
@@ -301,3 +306,50 @@ async def test_the_scheduler_polls_by_itself(alert_bot: Bot, lab: Lab) -> None:
     assert job is not None
     assert job.max_instances == 1
     assert job.coalesce is True
+
+
+async def test_a_slack_failure_loses_no_alert_and_a_429_is_retried(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bot = make_bot(lab_config, fake_slack, db=tmp_path / "habot.sqlite3")
+    try:
+        await bot.inner.poller.poll("mycluster")
+        name = f"gone{int(time.time() * 1000) % 10**9}"
+        lab.exec(
+            "nodo1",
+            ["logger", "-t", "pacemaker-controld", f"notice: Node {name} state is now lost"],
+        )
+        fake_slack.fail("chat.postMessage", "channel_not_found")
+        with pytest.raises(SlackApiError):
+            await bot.inner.poller.poll("mycluster")
+        assert bot.workflow.store.alert("mycluster", f"node-lost:{name}") is None
+        fake_slack.rate_limit("chat.postMessage", retry_after=1)
+        report = await bot.inner.poller.poll("mycluster")  # the same lines, read again
+        assert f"node-lost:{name}" in report.posted
+        posted = [c for c in cards(bot, f"node-lost:{name}") if c.answer.get("ok")]
+        assert len(posted) == 1  # the refused and the rate-limited attempts posted nothing
+    finally:
+        await bot.stop()
+
+
+def test_the_console_prints_alerts_as_they_arrive(lab: Lab, tmp_path: Path) -> None:
+    lab.reset()
+    seen = b""
+    with subprocess.Popen(
+        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
+    ) as console:
+        assert console.stdout is not None
+        assert console.stdin is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"[ALERT critical] mycluster" not in seen:
+            ready, _, _ = select.select([console.stdout], [], [], 1)
+            if ready:
+                seen += os.read(console.stdout.fileno(), 65536)
+        console.stdin.write(b"quit\n")
+        console.stdin.flush()
+        assert console.wait(30) == 0
+    assert "Resources cannot start: no STONITH (fencing) device is defined" in seen.decode()
