@@ -14,6 +14,7 @@ from lxml import etree
 from habot.cluster.model import (
     INFINITY,
     ClusterStatus,
+    Colocation,
     FailCount,
     FailedAction,
     FenceEvent,
@@ -76,8 +77,23 @@ def parse_constraints(xml: bytes) -> tuple[LocationConstraint, ...]:
     return tuple(found)
 
 
+def parse_colocations(xml: bytes) -> tuple[Colocation, ...]:
+    """Two-resource colocation constraints (sets are not listed)."""
+    root = xml_root(xml, ("constraints", "cib"))
+    return tuple(
+        Colocation(
+            id=c.get("id", ""),
+            resource=c.get("rsc", ""),
+            with_resource=c.get("with-rsc", ""),
+            score=_score(c.get("score", "0")),
+        )
+        for c in root.iter("rsc_colocation")
+        if c.get("rsc") and c.get("with-rsc")
+    )
+
+
 def with_constraints(status: ClusterStatus, xml: bytes) -> ClusterStatus:
-    return replace(status, constraints=parse_constraints(xml))
+    return replace(status, constraints=parse_constraints(xml), colocations=parse_colocations(xml))
 
 
 def xml_root(xml: bytes, tags: tuple[str, ...]) -> Element:

@@ -134,6 +134,14 @@ class LocationConstraint:
 
 
 @dataclass(frozen=True, slots=True)
+class Colocation:
+    id: str
+    resource: str
+    with_resource: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     dc: str | None
     with_quorum: bool
@@ -159,6 +167,7 @@ class ClusterStatus:
     fail_counts: tuple[FailCount, ...] = ()
     constraints: tuple[LocationConstraint, ...] = ()
     cluster_name: str = ""  # the CIB's cluster-name property, when it was read
+    colocations: tuple[Colocation, ...] = ()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

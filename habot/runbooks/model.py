@@ -58,6 +58,7 @@ class Predicate(_Strict):
     maintenance_mode: bool | str | None = None
     clone_on_all_nodes: ResourceOn | None = None
     no_failed_actions: str | None = None
+    no_colocation: ResourcePair | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Predicate:
@@ -75,6 +76,11 @@ class ResourceOn(_Strict):
     resource: str
     node: str | None = None
     role: Literal["Started", "Promoted", "Unpromoted"] = "Started"
+
+
+class ResourcePair(_Strict):
+    resource: str
+    with_resource: str
 
 
 class Step(_Strict):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from habot.cluster.model import ClusterStatus, NodeState, Role
-from habot.runbooks.model import Predicate, ResourceOn
+from habot.runbooks.model import Predicate, ResourceOn, ResourcePair
 from habot.runbooks.render import render
 
 RUNNING = (Role.STARTED, Role.PROMOTED, Role.UNPROMOTED)
@@ -16,6 +16,13 @@ def render_predicate(pred: Predicate, context: Mapping[str, Any]) -> Predicate:
     def value(v: object) -> object:
         if isinstance(v, str):
             return render(v, context)
+        if isinstance(v, ResourcePair):
+            return v.model_copy(
+                update={
+                    "resource": render(v.resource, context),
+                    "with_resource": render(v.with_resource, context),
+                }
+            )
         if isinstance(v, ResourceOn):
             return v.model_copy(
                 update={
@@ -152,6 +159,15 @@ def _on_all(want: ResourceOn, st: ClusterStatus) -> str | None:
     )
 
 
+def _no_colocation(pair: ResourcePair, st: ClusterStatus) -> str | None:
+    found = [
+        c.id
+        for c in st.colocations
+        if (c.resource, c.with_resource) == (pair.resource, pair.with_resource)
+    ]
+    return None if not found else f"colocation {', '.join(found)} exists"
+
+
 def _no_failures(name: str, st: ClusterStatus) -> str | None:
     res = st.resource(name)
     ids = {name, *(res.primitive_ids if res else ()), *((res.id,) if res else ())}
@@ -169,5 +185,6 @@ _CHECKS: dict[str, Any] = {
     "no_move_constraint": _no_move,
     "maintenance_mode": _maintenance,
     "no_failed_actions": _no_failures,
+    "no_colocation": _no_colocation,
     "clone_on_all_nodes": _on_all,
 }

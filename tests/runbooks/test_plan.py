@@ -113,3 +113,21 @@ def test_templates_in_values_are_not_rendered(value: str) -> None:
         return
     p = make_plan(ECHO, {"word": value}, DEMO, cluster="mycluster")
     assert p.steps[0].argv[2] == value
+
+
+def test_the_colocation_predicate_skips_a_step_already_done() -> None:
+    from habot.cluster.crm_mon import with_constraints
+    from habot.runbooks.model import Predicate
+    from habot.runbooks.predicates import check
+
+    xml = (
+        b'<constraints><rsc_colocation id="colocation-WebSite-clone-VirtualIP-INFINITY" '
+        b'rsc="WebSite-clone" with-rsc="VirtualIP" score="INFINITY"/></constraints>'
+    )
+    tied = with_constraints(DEMO, xml)
+    untied = with_constraints(DEMO, b"<constraints/>")
+    predicate = Predicate.model_validate(
+        {"no_colocation": {"resource": "WebSite-clone", "with_resource": "VirtualIP"}}
+    )
+    assert check(predicate, tied) == "colocation colocation-WebSite-clone-VirtualIP-INFINITY exists"
+    assert check(predicate, untied) is None
