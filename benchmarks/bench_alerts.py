@@ -52,7 +52,7 @@ async def latency(lab: Lab, config: HabotConfig) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         bot = make_bot(with_alerts(config, interval_s=INTERVAL_S), fake, db=Path(tmp) / "b.db")
         await bot.inner.poller.poll("mycluster")  # the first poll reads the lookback
-        bot.inner.start_alerts()
+        bot.inner.start_background()
         samples = []
         try:
             for i in range(LATENCY_ROUNDS):

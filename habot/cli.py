@@ -29,6 +29,7 @@ from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
 from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import Approvers
+from habot.slack.expiry import SWEEP_S, expire_waiting
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store
 
@@ -150,9 +151,19 @@ class Bot:
     alert_clusters: list[ClusterHandle]
     scheduler: AsyncIOScheduler | None = None
 
-    def start_alerts(self) -> None:
-        if self.alert_clusters:
-            self.scheduler = schedule(self.poller, self.alert_clusters)
+    def start_background(self) -> None:
+        """The alert polls (one job per cluster with an alerts channel) and the sweep that
+        expires undecided requests."""
+        self.scheduler = schedule(self.poller, self.alert_clusters)
+        self.scheduler.add_job(
+            expire_waiting,
+            "interval",
+            seconds=SWEEP_S,
+            args=[self.deps.workflow, self.app.client],
+            id="expire-requests",
+            max_instances=1,
+            coalesce=True,
+        )
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -217,7 +228,7 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await announce_interrupted(bot)
-    bot.start_alerts()
+    bot.start_background()
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
         handler = await slack_app.serve_socket_mode(
             bot.app, settings.slack_app_token.get_secret_value()

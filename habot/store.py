@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS requests (
     id TEXT PRIMARY KEY, cluster TEXT NOT NULL, runbook TEXT NOT NULL, params TEXT NOT NULL,
     requester TEXT NOT NULL, channel TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
     approvals_needed INTEGER NOT NULL, plan_fingerprint TEXT NOT NULL, state TEXT NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '', message_ts TEXT NOT NULL DEFAULT '');
+    decided_by TEXT NOT NULL DEFAULT '', message_ts TEXT NOT NULL DEFAULT '',
+    card TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS approvals (
     request_id TEXT NOT NULL, user TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (request_id, user));
@@ -104,7 +105,7 @@ class Store:
     def add_request(self, r: Request) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'[]')",
                 (
                     r.id,
                     r.cluster,
@@ -149,9 +150,17 @@ class Store:
             message_ts=row[12],
         )
 
-    def set_message(self, request_id: str, ts: str) -> None:
+    def set_message(self, request_id: str, ts: str, card: Sequence[object] = ()) -> None:
+        """Where the request's card was posted, and its blocks (to update it later)."""
         with self._transaction() as db:
-            db.execute("UPDATE requests SET message_ts=? WHERE id=?", (ts, request_id))
+            db.execute(
+                "UPDATE requests SET message_ts=?, card=? WHERE id=?",
+                (ts, json.dumps(list(card)), request_id),
+            )
+
+    def card(self, request_id: str) -> list[dict[str, Any]]:
+        row = self._db.execute("SELECT card FROM requests WHERE id=?", (request_id,)).fetchone()
+        return [] if row is None else list(json.loads(row[0]))
 
     def record_approval(self, request: Request, user: str, at: float) -> bool:
         """Store one approval and, when it completes the request, the state change: both only

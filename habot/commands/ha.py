@@ -155,9 +155,10 @@ async def post_request(
 ) -> None:
     """Store the request and post its approval card (from `/ha` or an alert's button)."""
     request = deps.workflow.request(proposal, user, channel)
+    card = approval_blocks.request_card(proposal, request)
     posted = await client.chat_postMessage(
         channel=channel,
         text=f"{request.runbook} on {request.cluster}: approval needed",
-        blocks=approval_blocks.request_card(proposal, request),
+        blocks=card,
     )
-    deps.workflow.store.set_message(request.id, str(posted["ts"]))
+    deps.workflow.store.set_message(request.id, str(posted["ts"]), card)

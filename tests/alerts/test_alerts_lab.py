@@ -298,7 +298,7 @@ async def test_binary_journal_messages_and_an_unreachable_node(
 
 async def test_the_scheduler_polls_by_itself(alert_bot: Bot, lab: Lab) -> None:
     lab.reset()
-    alert_bot.inner.start_alerts()
+    alert_bot.inner.start_background()
     await alert_bot.fake.wait_for(
         "a card from the scheduled poll", lambda: cards(alert_bot, "no-stonith"), timeout=60
     )

@@ -10,6 +10,7 @@ import pytest
 
 from habot.approvals.model import State
 from habot.lab.lab import Lab
+from habot.slack.expiry import expire_waiting
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import (
     card_updates,
@@ -234,3 +235,19 @@ async def _response(bot: Bot, payload: dict[str, str]) -> str:
         "the response", lambda: [b for k, b in bot.fake.responses if k == key]
     )
     return str(found[0].get("text", "")) + str(found[0].get("blocks", ""))
+
+
+async def test_undecided_requests_expire_on_schedule(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    fenced_lab(lab)
+    card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
+    assert await expire_waiting(http_bot.workflow, http_bot.app.client) == []
+    later = time.time() + 16 * 60
+    http_bot.workflow.clock = lambda: later
+    request_id = request_id_of(card)
+    assert await expire_waiting(http_bot.workflow, http_bot.app.client) == [request_id]
+    final = await wait_card(http_bot, card, "Expired")
+    assert "habot_approve" not in final
+    assert "pcs resource cleanup WebSite" in final  # the card keeps its plan
+    assert commands_run(http_bot, request_id) == []
