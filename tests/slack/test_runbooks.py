@@ -242,6 +242,7 @@ async def test_undecided_requests_expire_on_schedule(
 ) -> None:
     fenced_lab(lab)
     card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
+    await http_bot.jobs.wait_idle()  # the card is posted and stored
     assert await expire_waiting(http_bot.workflow, http_bot.app.client) == []
     later = time.time() + 16 * 60
     http_bot.workflow.clock = lambda: later
