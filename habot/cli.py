@@ -151,10 +151,10 @@ class Bot:
     alert_clusters: list[ClusterHandle]
     scheduler: AsyncIOScheduler | None = None
 
-    def start_background(self) -> None:
+    def start_background(self, *, alerts: bool = True) -> None:
         """The alert polls (one job per cluster with an alerts channel) and the sweep that
         expires undecided requests."""
-        self.scheduler = schedule(self.poller, self.alert_clusters)
+        self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
         self.scheduler.add_job(
             expire_waiting,
             "interval",
@@ -228,7 +228,7 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await announce_interrupted(bot)
-    bot.start_background()
+    bot.start_background(alerts=settings.alerts)
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
         handler = await slack_app.serve_socket_mode(
             bot.app, settings.slack_app_token.get_secret_value()

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     db: Path = Field(Path("/var/lib/habot/habot.sqlite3"), validation_alias="HABOT_DB")
     http_host: str = Field("127.0.0.1", validation_alias="HABOT_HTTP_HOST")
     http_port: int = Field(3000, ge=0, le=65535, validation_alias="HABOT_HTTP_PORT")
+    alerts: bool = Field(True, validation_alias="HABOT_ALERTS")
     log_level: str = Field(
         "INFO", validation_alias="HABOT_LOG_LEVEL", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$"
     )

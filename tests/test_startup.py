@@ -110,3 +110,10 @@ def test_good_config_loads(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.default_cluster == "mycluster"
     assert config.clusters["mycluster"].nodes[0].address().port == 22
+
+
+def test_alert_polling_can_be_turned_off_per_replica() -> None:
+    from habot.settings import load_settings
+
+    assert load_settings().alerts is True
+    assert load_settings(HABOT_ALERTS="false").alerts is False
