@@ -18,6 +18,7 @@ from habot.alerts.rules import load_catalogue
 from habot.config import HabotConfig, load_config
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
+from tests.alerts.variants import with_alerts
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.harness import make_bot
 
@@ -33,24 +34,12 @@ LOG = (
 )
 
 
-def with_alerts(config: HabotConfig, **changes: object) -> HabotConfig:
-    cluster = config.clusters["mycluster"]
-    alerts = cluster.alerts.model_copy(update=changes)
-    return config.model_copy(
-        update={
-            "clusters": {
-                "mycluster": cluster.model_copy(
-                    update={"alerts": alerts, "nodes": cluster.nodes[:1]}
-                )
-            }
-        }
-    )
-
-
 async def latency(lab: Lab, config: HabotConfig) -> list[float]:
     fake = await FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
-        bot = make_bot(with_alerts(config, interval_s=INTERVAL_S), fake, db=Path(tmp) / "b.db")
+        bot = make_bot(
+            with_alerts(config, nodes=1, interval_s=INTERVAL_S), fake, db=Path(tmp) / "b.db"
+        )
         await bot.inner.poller.poll("mycluster")  # the first poll reads the lookback
         bot.inner.start_background()
         samples = []
@@ -91,7 +80,9 @@ async def poll_cost(lab: Lab, config: HabotConfig, lines: int) -> list[float]:
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
         bot = make_bot(
-            with_alerts(config, sources=("file",), log_file=path), fake, db=Path(tmp) / "b.db"
+            with_alerts(config, nodes=1, sources=("file",), log_file=path),
+            fake,
+            db=Path(tmp) / "b.db",
         )
         try:
             await bot.inner.poller.poll("mycluster")  # first poll: the file's last 1 MiB

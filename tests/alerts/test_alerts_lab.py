@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
+from tests.alerts.variants import with_alerts
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import wait_card
@@ -211,21 +212,7 @@ async def test_a_rotated_log_file_loses_no_line(
 ) -> None:
     path = "/var/log/pacemaker/habot-rotation-test.log"
     line = "Nov 25 08:32:57 nodo1 kernel: drbd r0: Split-Brain detected, dropping connection!"
-    cluster = lab_config.clusters["mycluster"]
-    config = lab_config.model_copy(
-        update={
-            "clusters": {
-                "mycluster": cluster.model_copy(
-                    update={
-                        "alerts": cluster.alerts.model_copy(
-                            update={"sources": ("file",), "log_file": path}
-                        ),
-                        "nodes": cluster.nodes[:1],
-                    }
-                )
-            }
-        }
-    )
+    config = with_alerts(lab_config, nodes=1, sources=("file",), log_file=path)
     ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}")
     bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
     try:
@@ -257,16 +244,7 @@ async def test_a_rotated_log_file_loses_no_line(
 async def test_binary_journal_messages_and_an_unreachable_node(
     lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    cluster = lab_config.clusters["mycluster"]
-    config = lab_config.model_copy(
-        update={
-            "clusters": {
-                "mycluster": cluster.model_copy(
-                    update={"alerts": cluster.alerts.model_copy(update={"unreachable_after": 2})}
-                )
-            }
-        }
-    )
+    config = with_alerts(lab_config, unreachable_after=2)
     bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
     try:
         await bot.inner.poller.poll("mycluster")
