@@ -18,7 +18,7 @@ from habot.alerts.poller import Poller, schedule
 from habot.alerts.rules import Catalogue, load_catalogue
 from habot.approvals.workflow import Workflow
 from habot.commands import ha
-from habot.config import HabotConfig, load_config
+from habot.config import HabotConfig, load_config, require_closed
 from habot.console import repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
@@ -115,7 +115,11 @@ def _console(args: argparse.Namespace) -> int:
         ops = build_ops(config)
         store = Store(settings.db)
         console = repl.Console(
-            ops=ops, workflow=Workflow(ops, store, runbooks, config), write=_write, ask=repl.ask
+            ops=ops,
+            workflow=Workflow(ops, store, runbooks, config),
+            write=_write,
+            ask=repl.ask,
+            approvers=_approvers_text(config),
         )
         poller = Poller(ops, store, catalogue, repl.ConsoleAlertSink(_write, catalogue))
         scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
@@ -130,10 +134,18 @@ def _console(args: argparse.Namespace) -> int:
     return asyncio.run(session())
 
 
+def _approvers_text(config: HabotConfig) -> str:
+    if config.approvers == "anyone":
+        return "anyone in an allowed channel"
+    return ", ".join(config.approvers) or "an approver (none is configured yet)"
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require_slack()
-    config = load_config(args.config if args.config is not None else settings.config)
+    path = args.config if args.config is not None else settings.config
+    config = load_config(path)
+    require_closed(config, path)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -186,19 +198,21 @@ def load_rules(config: HabotConfig) -> Catalogue:
 
 def build_bot(settings: Settings, config: HabotConfig) -> Bot:
     """Call inside a running event loop; settings and config were validated already."""
+    require_closed(config)
     ops, store, catalogue = build_ops(config), Store(settings.db), load_rules(config)
     workflow = Workflow(ops, store, load_all(config.runbook_dirs), config)
+    client = slack_app.web_client(settings)
+    channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
+    poller = Poller(ops, store, catalogue, SlackAlertSink(client, catalogue, channels))
     deps = ha.Deps(
         ops=ops,
         jobs=Jobs(),
         workflow=workflow,
         approvers=Approvers(config.approvers),
-        allowed_channels=config.allowed_channels,
         catalogue=catalogue,
+        poller=poller,
     )
-    app = slack_app.build_app(settings, deps)
-    channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
-    poller = Poller(ops, store, catalogue, SlackAlertSink(app.client, catalogue, channels))
+    app = slack_app.build_app(settings, deps, client)
     return Bot(
         app=app,
         deps=deps,

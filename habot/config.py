@@ -49,6 +49,13 @@ class ClusterConfig(_Strict):
     alerts_channel: str | None = None
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    status_hedge_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="how long one node may stay silent on a status read before the next "
+        "node is asked too",
+    )
     alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
     runbook_params: dict[str, str] = Field(
         default_factory=dict, description="defaults for runbook parameters of the same name"
@@ -62,17 +69,52 @@ class ClusterConfig(_Strict):
         return self
 
 
+SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]
+
+
 class HabotConfig(_Strict):
     clusters: dict[Name, ClusterConfig] = Field(min_length=1)
-    approvers: tuple[str, ...] = Field((), description="Slack user IDs (U...) and groups (S...)")
+    approvers: tuple[SlackId, ...] | Literal["anyone"] = Field(
+        (),
+        description="Slack user IDs (U...) and user groups (S...) who may approve; `anyone` "
+        "to let every member of an allowed channel approve. `habot serve` refuses to start "
+        "with neither",
+    )
     self_approval: bool = Field(False, description="may a requester approve their own request")
     approval_expiry_s: float = Field(900, gt=0, le=7 * 24 * 3600)
-    allowed_channels: tuple[str, ...] = ()
+    allowed_channels: tuple[SlackId, ...] | Literal["any"] = Field(
+        (),
+        description="Slack channel IDs (C..., G..., D...) habot answers in (commands and every "
+        "button, alert cards' included); `any` for all. `habot serve` refuses to start with "
+        "neither",
+    )
+    console_single_operator: bool = Field(
+        False,
+        description="the console's operator may approve their own requests (a machine with "
+        "one operator, such as the lab); written as such in the audit log",
+    )
     runbook_dirs: tuple[Path, ...] = Field((), description="more runbooks (*.yaml) to load")
 
     @property
     def default_cluster(self) -> str:
         return next(iter(self.clusters))
+
+    def channel_allowed(self, channel: str) -> bool:
+        return self.allowed_channels == "any" or channel in self.allowed_channels
+
+
+def require_closed(config: HabotConfig, path: Path | str = "the config file") -> None:
+    """What `habot serve` needs before it answers anyone: who may approve, and where."""
+    if not config.approvers:
+        raise ConfigError(
+            f"{path}: approvers: none configured (list Slack user or group IDs, or write "
+            "`approvers: anyone` to let every member of an allowed channel approve)"
+        )
+    if not config.allowed_channels:
+        raise ConfigError(
+            f"{path}: allowed_channels: none configured (list Slack channel IDs, or write "
+            "`allowed_channels: any`)"
+        )
 
 
 def load_config(path: Path) -> HabotConfig:

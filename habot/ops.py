@@ -48,7 +48,11 @@ class Ops:
     async def read(self, handle: ClusterHandle) -> LiveStatus:
         nodes = [n.address() for n in handle.config.nodes]
         return await read_status(
-            handle.transport, handle.name, nodes, timeout=handle.config.command_timeout_s
+            handle.transport,
+            handle.name,
+            nodes,
+            timeout=handle.config.command_timeout_s,
+            hedge_s=handle.config.status_hedge_s,
         )
 
     async def status(self, cluster: str | None = None) -> StatusReport:

@@ -38,17 +38,21 @@ class Settings(BaseSettings):
 
     @property
     def slack_mode(self) -> SlackMode:
-        return SlackMode.SOCKET if self.slack_app_token else SlackMode.HTTP
+        return SlackMode.HTTP if _blank(self.slack_app_token) else SlackMode.SOCKET
 
     def require_slack(self) -> None:
         """What `habot serve` needs: a bot token, and an app token or a signing secret."""
-        if self.slack_bot_token is None:
+        if _blank(self.slack_bot_token):
             raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
-        if self.slack_mode is SlackMode.HTTP and self.slack_signing_secret is None:
+        if self.slack_mode is SlackMode.HTTP and _blank(self.slack_signing_secret):
             raise ConfigError(
-                "SLACK_SIGNING_SECRET is not set (needed in HTTP mode; set "
+                "SLACK_SIGNING_SECRET is not set or empty (needed in HTTP mode; set "
                 "SLACK_APP_TOKEN instead for Socket Mode)"
             )
+
+
+def _blank(secret: SecretStr | None) -> bool:
+    return secret is None or not secret.get_secret_value().strip()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from habot.alerts.lifecycle import Alert
+from habot.alerts.lifecycle import Alert, Delivery, alert_ref
 from habot.alerts.lifecycle import State as AlertState
 from habot.approvals.model import Request, State
 from habot.errors import HabotError
@@ -42,10 +42,23 @@ CREATE TABLE IF NOT EXISTS alerts (
     key TEXT NOT NULL, cluster TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (cluster, key));
 """
+# Each entry brings a database from one schema version to the next (PRAGMA user_version).
+MIGRATIONS = (
+    """ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN retry_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX IF NOT EXISTS alerts_ref ON alerts (ref);
+    CREATE INDEX IF NOT EXISTS alerts_delivery ON alerts (cluster, delivery, retry_at);""",
+)
 
 
 class StoreError(HabotError):
     """The database could not be opened or written."""
+
+
+class _Conflict(Exception):
+    """A compare-and-set found the row changed: the whole transaction is rolled back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the database {path}: {e}") from e
         self._lock = threading.Lock()
@@ -89,13 +103,33 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"the database cannot be written: {e}") from e
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as e:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(f"the database cannot be written: {e}") from e
                 raise
-            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        for number, script in enumerate(MIGRATIONS[version:], version + 1):
+            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+            self._backfill_refs()
+
+    def _backfill_refs(self) -> None:
+        rows = self._db.execute("SELECT cluster, key FROM alerts WHERE ref=''").fetchall()
+        for cluster, key in rows:
+            self._db.execute(
+                "UPDATE alerts SET ref=? WHERE cluster=? AND key=?",
+                (alert_ref(cluster, key), cluster, key),
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -286,31 +320,61 @@ class Store:
 
     def alert(self, cluster: str, key: str) -> Alert | None:
         row = self._db.execute(
-            "SELECT body FROM alerts WHERE cluster=? AND key=?", (cluster, key)
+            "SELECT body, version FROM alerts WHERE cluster=? AND key=?", (cluster, key)
         ).fetchone()
-        return None if row is None else _alert(row[0])
+        return None if row is None else _alert(*row)
+
+    def alert_by_ref(self, ref: str) -> Alert | None:
+        row = self._db.execute("SELECT body, version FROM alerts WHERE ref=?", (ref,)).fetchone()
+        return None if row is None else _alert(*row)
 
     def alerts(self, cluster: str, *, active_only: bool = True) -> list[Alert]:
-        query = "SELECT body FROM alerts WHERE cluster=?"
+        query = "SELECT body, version FROM alerts WHERE cluster=?"
         if active_only:
             query += " AND state != 'resolved'"
-        return [_alert(body) for (body,) in self._db.execute(query, (cluster,))]
+        return [_alert(*row) for row in self._db.execute(query, (cluster,))]
 
-    def save_poll(self, alerts: Sequence[Alert], values: Mapping[str, str]) -> None:
-        """Alerts and cursors of one poll, together: a crash never keeps one without the other."""
+    def alerts_to_deliver(self, cluster: str, now: float) -> list[Alert]:
+        """Cards still to post or update, due now (failed ones wait for their retry time)."""
+        rows = self._db.execute(
+            "SELECT body, version FROM alerts WHERE cluster=? AND delivery != '' AND retry_at<=?"
+            " ORDER BY retry_at",
+            (cluster, now),
+        )
+        return [_alert(*row) for row in rows]
+
+    def save_poll(self, alerts: Sequence[Alert], values: Mapping[str, str]) -> bool:
+        """A poll's alerts and cursors, together, each alert compare-and-set on the version
+        it was read at: False (and nothing written) when one changed meanwhile."""
+        try:
+            with self._transaction() as db:
+                for a in alerts:
+                    if not _put_alert(db, a):
+                        raise _Conflict(a.key)
+                for key, value in values.items():
+                    db.execute(
+                        "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET "
+                        "value=excluded.value",
+                        (key, value),
+                    )
+        except _Conflict:
+            return False
+        return True
+
+    def change_alert(
+        self, cluster: str, key: str, change: Callable[[Alert], Alert | None]
+    ) -> Alert | None:
+        """Read, change and write one alert atomically; None when it is unknown or `change`
+        returned None (nothing written)."""
         with self._transaction() as db:
-            for a in alerts:
-                db.execute(
-                    "INSERT INTO alerts VALUES (?,?,?,?) ON CONFLICT(cluster, key) DO "
-                    "UPDATE SET state=excluded.state, body=excluded.body",
-                    (a.key, a.cluster, a.state.value, json.dumps(asdict(a))),
-                )
-            for key, value in values.items():
-                db.execute(
-                    "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET "
-                    "value=excluded.value",
-                    (key, value),
-                )
+            row = db.execute(
+                "SELECT body, version FROM alerts WHERE cluster=? AND key=?", (cluster, key)
+            ).fetchone()
+            changed = None if row is None else change(_alert(*row))
+            if changed is None:
+                return None
+            _put_alert(db, changed)
+            return replace(changed, version=changed.version + 1)
 
     # -- small named values (alert cursors and the like) ----------------------------------
 
@@ -326,9 +390,29 @@ class Store:
             )
 
 
-def _alert(body: str) -> Alert:
+def _put_alert(db: sqlite3.Connection, a: Alert) -> bool:
+    """Insert (version 0) or update (the version it was read at); False when it moved on."""
+    row = (a.state.value, json.dumps(asdict(a)), a.delivery.value, a.retry_at)
+    if a.version == 0:
+        cursor = db.execute(
+            "INSERT INTO alerts (key, cluster, state, body, delivery, retry_at, ref, version) "
+            "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT(cluster, key) DO NOTHING",
+            (a.key, a.cluster, *row, a.ref),
+        )
+    else:
+        cursor = db.execute(
+            "UPDATE alerts SET state=?, body=?, delivery=?, retry_at=?, version=version+1 "
+            "WHERE cluster=? AND key=? AND version=?",
+            (*row, a.cluster, a.key, a.version),
+        )
+    return cursor.rowcount == 1
+
+
+def _alert(body: str, version: int) -> Alert:
     data = json.loads(body)
     data["fields"] = tuple((str(k), str(v)) for k, v in data["fields"])
     data["lines"] = tuple(data["lines"])
     data["state"] = AlertState(data["state"])
+    data["delivery"] = Delivery(data.get("delivery", ""))
+    data["version"] = version
     return Alert(**data)

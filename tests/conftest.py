@@ -14,6 +14,7 @@ from habot.config import HabotConfig, load_config
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
 from tests.fakes.slack_server import FakeSlack
+from tests.ssh.conftest import sshd  # noqa: F401  (the tests' own OpenSSH server, for all)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

@@ -44,15 +44,16 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             capture_output=True,
             timeout=600,
         )
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(
-            ["podman", "import", "-", BASE],
-            stdin=tar.stdout,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        tar.wait()
+        with subprocess.Popen(
+            ["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
+        ) as tar:  # closes the pipe, whatever happens
+            subprocess.run(
+                ["podman", "import", "-", BASE],
+                stdin=tar.stdout,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
     build = podman(
         "build",
         "--isolation=chroot",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot.alerts import lifecycle
-from habot.alerts.lifecycle import Alert, Change
+from habot.alerts.lifecycle import Alert, Change, Delivery
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
@@ -28,13 +29,30 @@ from habot.store import Store
 
 log = logging.getLogger(__name__)
 Source = JournalSource | FileSource
+SAVE_TRIES = 5
+
+
+class DeliveryError(HabotError):
+    """A card could not be posted or updated. `gone`: the card no longer exists (deleted, or
+    a database restored from elsewhere); `definite`: the service said no (nothing was
+    posted), as opposed to a lost answer (it may have been)."""
+
+    def __init__(self, message: str, *, gone: bool = False, definite: bool = True) -> None:
+        super().__init__(message)
+        self.gone = gone
+        self.definite = definite
 
 
 class AlertSink(Protocol):
+    """Where alert cards go (Slack, the console). Failures raise DeliveryError."""
+
     async def post(self, alert: Alert) -> tuple[str, str]:
-        """Show a new alert; returns (channel, message id)."""
+        """Show a new alert, marked with `alert.token`; returns (channel, message id)."""
 
     async def update(self, alert: Alert) -> None: ...
+
+    async def find(self, alert: Alert) -> tuple[str, str] | None:
+        """An earlier post of this alert (by its token), if it did reach the channel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,14 @@ class PollReport:
     posted: tuple[str, ...]
     updated: tuple[str, ...]
     unreachable: dict[str, str]
+    failed: tuple[str, ...] = ()  # cards kept to retry later
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    posted: list[str]
+    updated: list[str]
+    failed: list[str]
 
 
 def sources_for(handle: ClusterHandle) -> list[Source]:
@@ -76,6 +102,11 @@ class Poller:
         async with self._locks.setdefault(cluster, asyncio.Lock()):
             return await self._poll(self.ops.cluster(cluster))
 
+    async def deliver(self, cluster: str) -> Delivered:
+        """Post or update the cluster's cards that are due (after a button changed one)."""
+        async with self._locks.setdefault(cluster, asyncio.Lock()):
+            return await self._deliver(cluster)
+
     async def _poll(self, handle: ClusterHandle) -> PollReport:
         now = self.clock()
         batches = await asyncio.gather(
@@ -95,19 +126,123 @@ class Poller:
                     cursors[key] = result.cursor
             else:
                 unreachable[key.split("|")[2]] = result
-        matches = [m for line in lines if (m := self.catalogue.match(line)) is not None]
+        # Matching a big batch is CPU work: off the event loop, which keeps answering Slack.
+        matches = await asyncio.to_thread(_match_all, self.catalogue, lines)
         matches += self._unreachable(handle, unreachable, cursors)
         status = await self._status(handle)
         if status is not None:
             matches += self._findings(status)
-        changed = self._fold(handle.name, matches, now)
-        if status is not None:
-            changed.update(self._resolve(handle.name, status, changed, now))
-        posted, updated = await self._publish(changed)
-        self.store.save_poll(list(changed.values()), cursors)
-        return PollReport(
-            handle.name, len(lines), len(matches), tuple(posted), tuple(updated), unreachable
+        if not self._save(handle.name, matches, status, cursors, now):
+            log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
+            return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
+        done = await self._deliver(handle.name)
+        log.info(
+            "poll of %s: %d lines, %d matches, %d posted, %d updated, %d kept to retry",
+            handle.name,
+            len(lines),
+            len(matches),
+            len(done.posted),
+            len(done.updated),
+            len(done.failed),
         )
+        return PollReport(
+            handle.name,
+            len(lines),
+            len(matches),
+            tuple(done.posted),
+            tuple(done.updated),
+            unreachable,
+            tuple(done.failed),
+        )
+
+    def _save(
+        self,
+        cluster: str,
+        matches: Sequence[Match],
+        status: ClusterStatus | None,
+        cursors: dict[str, str],
+        now: float,
+    ) -> bool:
+        """Alerts (each with the card it still needs) and cursors, in one transaction, before
+        anything is sent: compare-and-set, folded again when a button changed an alert."""
+        for _ in range(SAVE_TRIES):
+            changed = self._fold(cluster, matches, now)
+            if status is not None:
+                changed.update(self._resolve(cluster, status, changed, now))
+            staged = [lifecycle.to_deliver(a, now) for a in changed.values()]
+            if self.store.save_poll(staged, cursors):
+                return True
+        return False
+
+    async def _deliver(self, cluster: str) -> Delivered:
+        """Each due card on its own: one that fails is kept and retried later, the rest go."""
+        done = Delivered([], [], [])
+        for alert in self.store.alerts_to_deliver(cluster, self.clock()):
+            try:
+                kind = await self._deliver_one(alert)
+            except DeliveryError as e:
+                log.warning("%s: card for %s not delivered: %s", cluster, alert.key, e)
+                again = self._retry(alert, e)
+                if not (e.gone and again is not None and await self._repost(again)):
+                    done.failed.append(alert.key)
+                    continue
+                kind = Delivery.POST
+
+            (done.posted if kind is Delivery.POST else done.updated).append(alert.key)
+        return done
+
+    async def _deliver_one(self, alert: Alert) -> Delivery:
+        if alert.delivery is Delivery.UPDATE:
+            await self.sink.update(alert)
+            self._settle(alert, alert.channel, alert.message_ts)
+            return Delivery.UPDATE
+        if alert.delivery is Delivery.POSTING:  # posted before a stop, or not: look first
+            found = await self.sink.find(alert)
+            if found is not None:
+                self._settle(alert, *found)
+                return Delivery.POST
+        token = alert.token or uuid.uuid4().hex
+        marked = self.store.change_alert(
+            alert.cluster,
+            alert.key,
+            lambda a: replace(a, delivery=Delivery.POSTING, token=token),
+        )
+        if marked is None:
+            raise DeliveryError("the alert is gone from the store")
+        channel, ts = await self.sink.post(marked)
+        self._settle(marked, channel, ts)
+        return Delivery.POST
+
+    def _settle(self, sent: Alert, channel: str, ts: str) -> None:
+        """The card is out: stored, unless the alert changed meanwhile (then it goes again,
+        to the same card)."""
+
+        def settled(a: Alert) -> Alert:
+            if a.version == sent.version:
+                return lifecycle.delivered(a, channel, ts)
+            return replace(
+                a, channel=channel, message_ts=ts, delivery=Delivery.UPDATE, retry_at=0.0
+            )
+
+        self.store.change_alert(sent.cluster, sent.key, settled)
+
+    def _retry(self, alert: Alert, error: DeliveryError) -> Alert | None:
+        def later(a: Alert) -> Alert:
+            if error.definite and a.delivery is Delivery.POSTING:
+                a = replace(a, delivery=Delivery.POST)  # nothing was posted
+            return lifecycle.retry_later(a, self.clock(), gone=error.gone)
+
+        return self.store.change_alert(alert.cluster, alert.key, later)
+
+    async def _repost(self, alert: Alert) -> bool:
+        """A card that no longer exists in Slack: posted afresh, at once."""
+        try:
+            await self._deliver_one(alert)
+        except DeliveryError as e:
+            log.warning("%s: card for %s not posted afresh: %s", alert.cluster, alert.key, e)
+            self._retry(alert, e)
+            return False
+        return True
 
     async def _read(
         self, handle: ClusterHandle, node_name: str, source: Source, now: float
@@ -166,7 +301,7 @@ class Poller:
             if kinds.get(match.key) is Change.POST:  # a new card this poll: still one post
                 change = Change.POST
             if change is Change.POST:
-                alert = _fresh(alert)
+                alert = replace(_fresh(alert), version=current.version if current else 0)
             changed[match.key], kinds[match.key] = alert, change
         return changed
 
@@ -188,18 +323,6 @@ class Poller:
             resolved[alert.key] = lifecycle.resolve(alert, now)
         return resolved
 
-    async def _publish(self, changed: dict[str, Alert]) -> tuple[list[str], list[str]]:
-        posted, updated = [], []
-        for key, alert in list(changed.items()):
-            if not alert.message_ts:
-                channel, ts = await self.sink.post(alert)
-                changed[key] = _posted(alert, channel, ts)
-                posted.append(key)
-            else:
-                await self.sink.update(alert)
-                updated.append(key)
-        return posted, updated
-
 
 def _synthetic(rule: Rule, fields: dict[str, str], node: str, text: str) -> Match:
     line = LogLine(node=node, identifier="habot", level="", text=text)
@@ -220,11 +343,11 @@ def _cleared(rule: Rule, alert: Alert, status: ClusterStatus) -> bool:
 
 
 def _fresh(alert: Alert) -> Alert:
-    return replace(alert, message_ts="", channel="")
+    return replace(alert, message_ts="", channel="", delivery=Delivery.NONE, token="")
 
 
-def _posted(alert: Alert, channel: str, ts: str) -> Alert:
-    return replace(alert, channel=channel, message_ts=ts)
+def _match_all(catalogue: Catalogue, lines: Sequence[LogLine]) -> list[Match]:
+    return [m for line in lines if (m := catalogue.match(line)) is not None]
 
 
 def schedule(poller: Poller, clusters: Sequence[ClusterHandle]) -> AsyncIOScheduler:

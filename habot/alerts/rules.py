@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from habot.alerts.logline import LogLine
+from habot.alerts.patterns import MAX_MATCHED, bounded_field, unbounded
 from habot.errors import ConfigError
 from habot.runbooks.model import Predicate
 
@@ -54,10 +55,9 @@ class Rule(BaseModel):
         if sum(sources) != 1:
             raise ValueError("a rule has patterns, a finding, or synthetic: true (one of them)")
         for pattern in self.patterns:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"pattern {pattern!r}: {e}") from e
+            why = unbounded(pattern)
+            if why is not None:
+                raise ValueError(f"pattern {pattern!r}: {why}")
         return self
 
 
@@ -82,7 +82,7 @@ class Catalogue:
         return next((r for r in self.rules if r.id == rule_id), None)
 
     def match(self, line: LogLine) -> Match | None:
-        head = line.head
+        head = line.head[:MAX_MATCHED]
         for rule, patterns in self._compiled:
             if rule.identifiers and line.identifier not in rule.identifiers:
                 continue
@@ -90,8 +90,8 @@ class Catalogue:
                 found = pattern.search(head)
                 if found is not None:
                     fields = {
-                        "node": line.node,
-                        **{k: v for k, v in found.groupdict().items() if v},
+                        "node": bounded_field(line.node),
+                        **{k: bounded_field(v) for k, v in found.groupdict().items() if v},
                     }
                     return Match(rule, fill(rule.key, rule.id, fields), fields, line)
         return None

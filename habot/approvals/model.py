@@ -104,6 +104,13 @@ def _refusal(
     return None
 
 
+def misplaced(request: Request, channel: str, message_ts: str) -> str | None:
+    """A decision counts only when clicked on the request's own card."""
+    if request.message_ts and (channel, message_ts) == (request.channel, request.message_ts):
+        return None
+    return "a decision counts only when clicked on the request's own card"
+
+
 def _already(request: Request) -> str:
     if request.state is State.DENIED:
         return f"this request was denied by {request.decided_by}"

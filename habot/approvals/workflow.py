@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,7 +20,9 @@ from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
-from habot.store import ClusterLock, Store
+from habot.store import ClusterLock, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,13 @@ class Workflow:
             for k, v in handle.config.runbook_params.items()
             if k in runbook.parameters and k not in raw
         }
-        plan = make_plan(runbook, {**defaults, **raw}, live.status, cluster=handle.name)
+        plan = make_plan(
+            runbook,
+            {**defaults, **raw},
+            live.status,
+            cluster=handle.name,
+            configured=[n.name for n in handle.config.nodes],
+        )
         if not (preview and runbook.preview):
             return Proposal(runbook, plan, live=live)
         node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
@@ -114,7 +123,6 @@ class Workflow:
                 handle.transport,
                 node,
                 plan.preview_edits,
-                tag=self.new_id(),
                 timeout=handle.config.command_timeout_s,
             )
         except (TransportError, HabotError) as e:
@@ -140,14 +148,22 @@ class Workflow:
         self._audit(request, "requested", requester, _params_text(plan))
         return request
 
-    def approve(self, request_id: str, user: str, *, is_approver: bool) -> Decision:
+    def approve(
+        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
+    ) -> Decision:
+        """A click on Approve in `channel`, on the message `message_ts`."""
         request = self._request(request_id)
-        decision = model.approve(
-            request,
-            user,
-            self.clock(),
-            is_approver=is_approver,
-            self_approval=self.config.self_approval,
+        refusal = self._misplaced(request, channel, message_ts)
+        decision = (
+            Decision(request, refusal)
+            if refusal
+            else model.approve(
+                request,
+                user,
+                self.clock(),
+                is_approver=is_approver,
+                self_approval=self.config.self_approval,
+            )
         )
         if decision.refusal is None and not self.store.record_approval(
             decision.request, user, self.clock()
@@ -163,9 +179,35 @@ class Workflow:
         )
         return decision
 
-    def deny(self, request_id: str, user: str, *, is_approver: bool) -> Decision:
+    def approve_alone(self, request_id: str, user: str) -> Decision:
+        """The console's operator approves their own request: only in single-operator mode."""
         request = self._request(request_id)
-        decision = model.deny(request, user, self.clock(), is_approver=is_approver)
+        if not self.config.console_single_operator:
+            decision = Decision(request, "the console is not in single-operator mode")
+        elif request.state is not State.REQUESTED:
+            decision = Decision(request, f"this request was already {request.state.value}")
+        elif not self.store.transition(request_id, [State.REQUESTED], State.APPROVED, user):
+            decision = Decision(self._request(request_id), "the request was decided already")
+        else:
+            decision = Decision(self._request(request_id))
+        self._audit(
+            request,
+            "approve refused" if decision.refusal else "approved",
+            user,
+            decision.refusal or "single-operator mode: the console's operator approved alone",
+        )
+        return decision
+
+    def deny(
+        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
+    ) -> Decision:
+        request = self._request(request_id)
+        refusal = self._misplaced(request, channel, message_ts)
+        decision = (
+            Decision(request, refusal)
+            if refusal
+            else model.deny(request, user, self.clock(), is_approver=is_approver)
+        )
         if decision.refusal is None and not self.store.transition(
             request_id, [State.REQUESTED], State.DENIED, user
         ):
@@ -174,6 +216,29 @@ class Workflow:
             request, "deny refused" if decision.refusal else "denied", user, decision.refusal or ""
         )
         return decision
+
+    def cancel(self, request_id: str, user: str) -> Decision:
+        """The requester takes their own request back (the console's "no")."""
+        request = self._request(request_id)
+        decision = model.deny(request, user, self.clock(), is_approver=False)
+        if decision.refusal is None and not self.store.transition(
+            request_id, [State.REQUESTED], State.DENIED, user
+        ):
+            decision = Decision(self._request(request_id), "the request was decided already")
+        self._audit(
+            request, "cancel refused" if decision.refusal else "denied", user, "by its requester"
+        )
+        return decision
+
+    def _misplaced(self, request: Request, channel: str, message_ts: str) -> str | None:
+        if not self.config.channel_allowed(channel):
+            return f"habot is not enabled in this channel ({channel[:40]})"
+        return model.misplaced(request, channel, message_ts)
+
+    def withdraw(self, request: Request, reason: str) -> None:
+        """A request that cannot be decided where it was made: closed, and audited."""
+        self.store.transition(request.id, [State.REQUESTED], State.REFUSED)
+        self._audit(request, "refused", request.requester, reason)
 
     def expire(self, request_id: str) -> Request | None:
         expired = model.expire(self._request(request_id), self.clock())
@@ -199,19 +264,39 @@ class Workflow:
             )
         lock = self.store.take_cluster(request.cluster, request.id, request.runbook, self.clock())
         if lock is not None:
+            self.store.transition(request.id, [State.APPROVED], State.REFUSED)
+            self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")
             return Busy(lock)
         try:
             if not self.store.transition(request.id, [State.APPROVED], State.RUNNING):
                 return Refused("this request is not approved, or already ran")
-            self._audit(request, "run started", "", "")
+            try:
+                self._audit(request, "run started", "", "")
+            except StoreError as e:
+                self._settle(request, State.FAILED, f"audit log not written: {e}")
+                return Refused(f"the audit log could not be written ({e})")
             engine = self._engine(request.cluster, proposal.live)
             outcome = await engine.execute(proposal.plan, request.id, reporter)
             final = State.SUCCEEDED if outcome.succeeded else State.FAILED
-            self.store.transition(request.id, [State.RUNNING], final)
-            self._audit(request, f"run {final.value}", "", f"{outcome.duration_s:.1f} s")
+            self._settle(request, final, f"{outcome.duration_s:.1f} s")
             return outcome
         finally:
+            self._release(request)
+
+    def _settle(self, request: Request, final: State, detail: str) -> None:
+        """The run's end, recorded; a store that fails now is logged — the outcome is still
+        reported, and a restart marks a run left `running` interrupted."""
+        try:
+            self.store.transition(request.id, [State.RUNNING], final)
+            self._audit(request, f"run {final.value}", "", detail)
+        except StoreError as e:
+            log.error("request %s: its end (%s) was not recorded: %s", request.id, final, e)
+
+    def _release(self, request: Request) -> None:
+        try:
             self.store.release_cluster(request.cluster, request.id)
+        except StoreError as e:
+            log.error("%s: lock of request %s not released: %s", request.cluster, request.id, e)
 
     def busy_with(self, cluster: str) -> ClusterLock | None:
         """Who holds the cluster now, without taking it."""

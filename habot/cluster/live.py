@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
 from habot.cluster.model import ClusterStatus
+from habot.cluster.scratch import scratch_dir
 from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.errors import ClusterUnreachable, StatusParseError, TransportError
 from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
@@ -23,6 +25,7 @@ CLUSTER_NAME = (
     "--quiet",
 )
 SEPARATOR = b"--habot-section--"
+HEDGE_S = 0.5  # how long one node may stay silent before the next one is asked too
 # All three over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
 # constraints section and the cluster name, a separator line between them. A fixed script;
 # its exit code is crm_mon's.
@@ -42,18 +45,60 @@ class LiveStatus:
 
 
 async def read_status(
-    transport: Transport, cluster: str, nodes: Sequence[NodeAddress], *, timeout: float
+    transport: Transport,
+    cluster: str,
+    nodes: Sequence[NodeAddress],
+    *,
+    timeout: float,
+    hedge_s: float = HEDGE_S,
 ) -> LiveStatus:
-    """crm_mon from the first node that answers, plus its location constraints."""
+    """crm_mon from the first node that answers well, plus its location constraints.
+
+    Hedged: the next node is asked as soon as one fails, or when no answer came within
+    `hedge_s` — so a frozen node delays the answer by `hedge_s`, never by its full timeout.
+    """
     reasons: dict[str, str] = {}
-    for node in nodes:
-        try:
-            status = await _status_from(transport, node, timeout)
-        except (TransportError, StatusParseError) as e:
-            reasons[node.name] = getattr(e, "reason", str(e))
-            continue
-        return LiveStatus(status=status, answered_by=node.name, unreachable=reasons)
-    raise ClusterUnreachable(cluster, reasons)
+    waiting = list(nodes)
+    asking: dict[asyncio.Task[ClusterStatus], NodeAddress] = {}
+
+    def ask_next() -> None:
+        if waiting:
+            node = waiting.pop(0)
+            asking[asyncio.create_task(_status_from(transport, node, timeout))] = node
+
+    ask_next()
+    try:
+        while asking:
+            patience = hedge_s if waiting else None
+            done, _ = await asyncio.wait(
+                asking, timeout=patience, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                ask_next()
+            for task in done:
+                node = asking.pop(task)
+                try:
+                    status = task.result()
+                except (TransportError, StatusParseError) as e:
+                    reasons[node.name] = getattr(e, "reason", str(e))
+                    ask_next()
+                    continue
+                return LiveStatus(status, node.name, _in_order(reasons, nodes))
+    finally:
+        await _abandon(asking)
+    raise ClusterUnreachable(cluster, _in_order(reasons, nodes))
+
+
+async def _abandon(tasks: Iterable[asyncio.Task[ClusterStatus]]) -> None:
+    """Slower nodes' reads are not needed any more."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _in_order(reasons: dict[str, str], nodes: Sequence[NodeAddress]) -> dict[str, str]:
+    return {n.name: reasons[n.name] for n in nodes if n.name in reasons}
 
 
 async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
@@ -78,16 +123,15 @@ async def simulate(
     node: NodeAddress,
     edits: Sequence[Sequence[str]],
     *,
-    tag: str,
     timeout: float,
 ) -> tuple[PlannedAction, ...]:
     """Apply pcs edits to a shadow copy of the live CIB and ask crm_simulate what would happen.
 
     Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy.
     """
-    shadow = f"/tmp/habot-preview-{tag}.xml"
-    commands = [("pcs", "cluster", "cib", shadow), *(("pcs", "-f", shadow, *e) for e in edits)]
-    try:
+    async with scratch_dir(transport, node, timeout=timeout) as private:
+        shadow = f"{private}/cib.xml"
+        commands = [("pcs", "cluster", "cib", shadow), *(("pcs", "-f", shadow, *e) for e in edits)]
         for argv in commands:
             result = await transport.run(node, argv, timeout=timeout)
             if not result.ok:
@@ -99,5 +143,3 @@ async def simulate(
             timeout=timeout,
         )
         return parse_actions(result.stdout)
-    finally:
-        await transport.run(node, ("rm", "-f", shadow), timeout=timeout)

@@ -4,6 +4,7 @@ Acknowledge. Each acks at once; the work is a tracked job."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.alerts import lifecycle
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import fill
-from habot.commands.ha import Deps, post_request
+from habot.commands.ha import Deps, not_here, post_request
 from habot.errors import HabotError
 from habot.runbooks.plan import PlanError
 from habot.slack import alert_blocks, approval_blocks
@@ -30,27 +31,42 @@ def _listener(deps: Deps, act: Act) -> Callable[..., Awaitable[None]]:
     async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
-        cluster = str(action.get("block_id", "")).partition("|")[2]
-        user = str((body.get("user") or {}).get("id", ""))
-        channel = str((body.get("channel") or {}).get("id", ""))
-        deps.jobs.start(
-            f"alert {action.get('action_id')}",
-            _with_alert(deps, client, act, cluster, str(action.get("value", "")), user, channel),
+        click = _Click(
+            ref=str(action.get("value", ""))[:40],
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=str((body.get("channel") or {}).get("id", "")),
+            ts=str((body.get("message") or {}).get("ts", "")),
         )
+        deps.jobs.start(f"alert {action.get('action_id')}", _with_alert(deps, client, act, click))
 
     return clicked
 
 
-async def _with_alert(
-    deps: Deps, client: AsyncWebClient, act: Act, cluster: str, key: str, user: str, channel: str
-) -> None:
-    alert = deps.workflow.store.alert(cluster, key)
-    if alert is None:
-        await client.chat_postEphemeral(
-            channel=channel, user=user, text=":warning: that alert is no longer known"
-        )
+@dataclass(frozen=True)
+class _Click:
+    ref: str  # the alert's short id
+    user: str
+    channel: str
+    ts: str  # the message the button was on
+
+
+async def _with_alert(deps: Deps, client: AsyncWebClient, act: Act, click: _Click) -> None:
+    """Only a click on the alert's own card, in an allowed channel, counts."""
+    if not deps.workflow.config.channel_allowed(click.channel):
+        await _tell(client, click, not_here(click.channel))
         return
-    await act(deps, client, alert, user, channel)
+    alert = deps.workflow.store.alert_by_ref(click.ref)
+    if alert is None:
+        await _tell(client, click, ":warning: that alert is no longer known")
+        return
+    if (click.channel, click.ts) != (alert.channel, alert.message_ts):
+        await _tell(client, click, ":no_entry: only the alert's own card acts on it")
+        return
+    await act(deps, client, alert, click.user, click.channel)
+
+
+async def _tell(client: AsyncWebClient, click: _Click, text: str) -> None:
+    await client.chat_postEphemeral(channel=click.channel, user=click.user, text=text)
 
 
 async def _run(deps: Deps, client: AsyncWebClient, alert: Alert, user: str, channel: str) -> None:
@@ -81,27 +97,25 @@ async def _run(deps: Deps, client: AsyncWebClient, alert: Alert, user: str, chan
 async def _snooze(
     deps: Deps, client: AsyncWebClient, alert: Alert, user: str, channel: str
 ) -> None:
-    await _save(
-        deps, client, lifecycle.snooze(alert, user, deps.clock() + alert_blocks.SNOOZE_S), "snoozed"
-    )
+    until = deps.clock() + alert_blocks.SNOOZE_S
+    await _change(deps, alert, lambda a: lifecycle.snooze(a, user, until), "snoozed", user)
 
 
 async def _ack(deps: Deps, client: AsyncWebClient, alert: Alert, user: str, channel: str) -> None:
-    await _save(deps, client, lifecycle.acknowledge(alert, user), "acknowledged")
+    await _change(deps, alert, lambda a: lifecycle.acknowledge(a, user), "acknowledged", user)
 
 
-async def _save(deps: Deps, client: AsyncWebClient, alert: Alert, event: str) -> None:
-    deps.workflow.store.save_poll([alert], {})
+async def _change(
+    deps: Deps, alert: Alert, change: Callable[[Alert], Alert], event: str, user: str
+) -> None:
+    """Atomically on the stored alert (a poll in between never undoes it); the card follows
+    through the same delivery as the poll's, so the two never overtake each other."""
+    now = deps.clock()
+    deps.workflow.store.change_alert(
+        alert.cluster, alert.key, lambda a: lifecycle.to_deliver(change(a), now)
+    )
     deps.workflow.store.audit(
-        at=deps.clock(),
-        cluster=alert.cluster,
-        event=f"alert {event}",
-        user=alert.decided_by,
-        detail=alert.key,
+        at=now, cluster=alert.cluster, event=f"alert {event}", user=user, detail=alert.key
     )
-    await client.chat_update(
-        channel=alert.channel,
-        ts=alert.message_ts,
-        text=alert_blocks.text(alert),
-        blocks=alert_blocks.card(alert, deps.catalogue.rule(alert.rule)),
-    )
+    if deps.poller is not None:
+        await deps.poller.deliver(alert.cluster)

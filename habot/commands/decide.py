@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.approvals.model import Decision, Request, State
+from habot.approvals.model import Decision, Request
 from habot.approvals.workflow import Busy, Refused
 from habot.commands.ha import Deps
 from habot.errors import HabotError
@@ -55,16 +55,24 @@ class _Click:
 async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bool) -> None:
     allowed = await deps.approvers.allows(client, click.user)
     try:
-        if approve:
-            decision = deps.workflow.approve(click.request_id, click.user, is_approver=allowed)
-        else:
-            decision = deps.workflow.deny(click.request_id, click.user, is_approver=allowed)
+        decide = deps.workflow.approve if approve else deps.workflow.deny
+        decision = decide(
+            click.request_id,
+            click.user,
+            is_approver=allowed,
+            channel=click.channel,
+            message_ts=click.ts,
+        )
     except HabotError as e:
         await _tell(client, click, str(e))
         return
     if decision.refusal is not None:
         await _tell(client, click, decision.refusal)
-        if decision.request.state is State.REQUESTED and deps.workflow.expire(click.request_id):
+        on_card = (click.channel, click.ts) == (
+            decision.request.channel,
+            decision.request.message_ts,
+        )
+        if on_card and deps.workflow.expire(click.request_id):
             await _update(deps, client, click, deps.workflow.store.request(click.request_id))
         return
     if not decision.complete:
@@ -83,14 +91,16 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
     said = asyncio.create_task(
         reporter.say(f"Approved by {approved_by}; running {request.runbook}.")
     )
-    result = await deps.workflow.run(request, reporter)
+    try:
+        result: RunOutcome | Busy | Refused = await deps.workflow.run(request, reporter)
+    except HabotError as e:  # the store failed before the first command: nothing ran
+        result = Refused(f"the run could not start ({e})")
     await said
     if isinstance(result, Busy):
         await reporter.say(
             f":no_entry: {request.cluster} is busy: {result.lock.runbook} "
             f"(request {result.lock.request_id}) holds it; nothing ran."
         )
-        deps.workflow.store.transition(request.id, [State.APPROVED], State.REFUSED)
     elif isinstance(result, Refused):
         await reporter.say(f":no_entry: {result.reason}; nothing ran.")
     else:

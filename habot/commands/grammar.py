@@ -143,6 +143,10 @@ def _runbook(args: list[str]) -> Command:
 def _audit(args: list[str]) -> Audit:
     if not args:
         return Audit()
-    if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= AUDIT_MAX:
+    if (
+        len(args) > 1
+        or not re.fullmatch(r"[0-9]{1,4}", args[0])
+        or not 1 <= int(args[0]) <= AUDIT_MAX
+    ):
         raise UsageError(f"usage: `/ha audit [N]` with N from 1 to {AUDIT_MAX}")
     return Audit(int(args[0]))

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from habot.alerts.poller import Poller
 from habot.alerts.rules import Catalogue
 from habot.approvals.workflow import Proposal, Workflow
 from habot.commands.grammar import (
@@ -36,9 +37,9 @@ class Deps:
     jobs: Jobs
     workflow: Workflow
     approvers: Approvers = field(default_factory=lambda: Approvers(()))
-    allowed_channels: tuple[str, ...] = ()
     clock: Callable[[], float] = time.time
     catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
+    poller: Poller | None = None  # delivers alert cards after a button changed an alert
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -69,8 +70,8 @@ def _listener(deps: Deps) -> Callable[..., Awaitable[None]]:
 def _check(deps: Deps, command: dict[str, Any]) -> tuple[str | None, Command | None]:
     """Parse and authorise without raising: (refusal text, command)."""
     channel = str(command.get("channel_id", ""))
-    if deps.allowed_channels and channel not in deps.allowed_channels:
-        return "habot is not enabled in this channel.", None
+    if not deps.workflow.config.channel_allowed(channel):
+        return not_here(channel), None
     try:
         return None, parse(str(command.get("text", "")))
     except UsageError as e:
@@ -91,6 +92,13 @@ def _quick_answer(deps: Deps, command: Command) -> str | None:
     except UsageError as e:
         return blocks.usage(f":warning: {blocks.escape(str(e))}")
     return None
+
+
+def not_here(channel: str) -> str:
+    return (
+        f":no_entry: habot is not enabled in this channel ({channel[:40]}): "
+        "its ID is not in `allowed_channels`."
+    )
 
 
 async def _run(

@@ -61,6 +61,9 @@ class ConsoleAlertSink:
     async def update(self, alert: Alert) -> None:
         self.write("\n" + text.alert(alert, self.catalogue.rule(alert.rule), new=False) + "\n")
 
+    async def find(self, alert: Alert) -> tuple[str, str] | None:
+        return None  # a terminal keeps no history: printed again after a restart
+
 
 @dataclass
 class Console:
@@ -69,6 +72,7 @@ class Console:
     write: Write
     ask: Ask
     user: str = f"console:{getpass.getuser()}"
+    approvers: str = "the configured approvers"
 
     async def answer(self, line: str) -> str:
         """The reply to one line; never raises for anything a user can type."""
@@ -102,26 +106,21 @@ class Console:
         if command.dry_run:
             return "(dry run: nothing was requested)"
         request = self.workflow.request(proposal, self.user, "console")
-        while True:
-            approver = (
-                await self.ask(
-                    f"approve {request.runbook} [{request.id}] as (name, empty to deny): "
-                )
-            ).strip()
-            if not approver:
-                self.workflow.deny(request.id, self.user, is_approver=True)
-                return "denied: nothing ran"
-            decision = self.workflow.approve(request.id, approver, is_approver=True)
-            if decision.refusal:
-                self.write(f"  {decision.refusal}\n")
-                continue
-            if decision.complete:
-                break
-            self.write(
-                f"  approved by {approver}; "
-                f"{request.approvals_needed - len(decision.request.approvals)} more\n"
+        if not self.workflow.config.console_single_operator:
+            self.workflow.withdraw(request, "the console is not in single-operator mode")
+            return (
+                f"not run: {request.runbook} needs approval by {self.approvers} in Slack "
+                f"(ask there: /ha runbook {request.runbook} ...). The console approves its "
+                "own requests only with `console_single_operator: true` in the config."
             )
-        result = await self.workflow.run(request, ConsoleReporter(self.write))
+        answer = await self.ask(f"run {request.runbook} [{request.id}] as {self.user}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            self.workflow.cancel(request.id, self.user)
+            return "denied: nothing ran"
+        decision = self.workflow.approve_alone(request.id, self.user)
+        if decision.refusal:
+            return f"refused: {decision.refusal}"
+        result = await self.workflow.run(decision.request, ConsoleReporter(self.write))
         if isinstance(result, Busy):
             return f"refused: {result.lock.runbook} [{result.lock.request_id}] holds the cluster"
         if isinstance(result, Refused):

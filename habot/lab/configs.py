@@ -114,6 +114,11 @@ def habot_config(layout: LabLayout) -> str:
     )
     hostlist = ",".join(f"{n.name}:{n.domain}" for n in layout.nodes)
     return f"""# habot configuration for the lab cluster (written by `habot lab up`)
+# The lab has one operator and no real Slack workspace: anyone may approve, anywhere, and the
+# console's operator approves their own requests.
+approvers: anyone
+allowed_channels: any
+console_single_operator: true
 clusters:
   {CLUSTER_NAME}:
     ssh_key: {layout.ssh_dir}/id_ed25519

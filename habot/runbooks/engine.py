@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from habot.cluster.live import LiveStatus
 from habot.cluster.model import ClusterStatus, NodeState
-from habot.errors import ClusterError, TransportError
-from habot.runbooks.plan import Plan, PlannedStep
+from habot.cluster.scratch import MKTEMP, made_dir, removal
+from habot.errors import ClusterError, HabotError, TransportError
+from habot.runbooks.plan import TARGET_KEYWORDS, Plan, PlannedStep
 from habot.runbooks.predicates import check
 from habot.ssh.transport import NodeAddress, Transport
-from habot.store import Store
+from habot.store import Store, StoreError
 
+log = logging.getLogger(__name__)
 OUTPUT_KEEP = 20_000  # characters of a command's output kept for the report
 
 
@@ -62,6 +65,10 @@ class Reporter(Protocol):
 StatusReader = Callable[[], Awaitable[LiveStatus]]
 
 
+class AuditLost(HabotError):
+    """The audit log could not be written: no further command runs."""
+
+
 @dataclass
 class Engine:
     cluster: str
@@ -72,6 +79,8 @@ class Engine:
     poll_interval_s: float = 1.0
     clock: Callable[[], float] = field(default=time.time)
     snapshot: LiveStatus | None = None  # read just before the run; valid until a command runs
+    _ran: list[CommandRecord] = field(default_factory=list)  # the current step's commands
+    _rolling_back: bool = False
 
     async def _status(self) -> LiveStatus:
         """A fresh status — or, until the run's first command, the snapshot the plan was just
@@ -92,7 +101,7 @@ class Engine:
                 break
         rolled_back = False
         if failed and plan.rollback:
-            rolled_back = True
+            rolled_back, self._rolling_back = True, True
             for index, step in enumerate(plan.rollback, 1):
                 outcomes.append(await self._step(index, step, request_id, reporter, rollback=True))
         return RunOutcome(
@@ -109,28 +118,23 @@ class Engine:
     ) -> StepOutcome:
         await reporter.step_started(index, step, rollback)
         started = time.monotonic()
+        self._ran = []
         try:
             outcome = await self._perform(index, step, request_id)
         except (ClusterError, TransportError) as e:
-            outcome = StepOutcome(index, step.name, "failed", detail=str(e))
-        outcome = StepOutcome(
-            outcome.index,
-            outcome.name,
-            outcome.status,
-            outcome.commands,
-            outcome.detail,
-            rollback,
-            time.monotonic() - started,
-        )
-        self.store.audit(
-            at=self.clock(),
-            cluster=self.cluster,
+            outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), str(e))
+        except AuditLost as e:
+            detail = f"{e}; the run stops here"
+            outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), detail)
+        outcome = replace(outcome, rollback=rollback, duration_s=time.monotonic() - started)
+        self._audit(
             event=f"step {outcome.status}",
             request_id=request_id,
             detail=f"{index}. {step.name}: {outcome.detail}"
             if outcome.detail
             else f"{index}. {step.name}",
             duration=outcome.duration_s,
+            leads=False,
         )
         await reporter.step_finished(outcome)
         return outcome
@@ -145,40 +149,41 @@ class Engine:
         targets = await self._targets(step.target)
         if step.kind == "cib":
             return await self._cib(index, step, targets[0], request_id)
-        records = []
         for node in targets:
             record = await self._command(node, step.argv, step.timeout, request_id)
-            records.append(record)
             if record.rc != 0:
-                return StepOutcome(index, step.name, "failed", tuple(records), _failure(record))
-        return StepOutcome(index, step.name, "ok", tuple(records))
+                return StepOutcome(index, step.name, "failed", tuple(self._ran), _failure(record))
+        return StepOutcome(index, step.name, "ok", tuple(self._ran))
 
     async def _cib(
         self, index: int, step: PlannedStep, node: NodeAddress, request_id: str
     ) -> StepOutcome:
-        """The seed's way: `pcs cluster cib F`, `pcs -f F ...` per edit, one cib-push."""
-        shadow = f"/tmp/habot-{request_id}-{index}.xml"
+        """The seed's way: `pcs cluster cib F`, `pcs -f F ...` per edit, one cib-push — F in
+        a private directory of its own on the node, removed whatever the outcome."""
+        made = await self._command(node, MKTEMP, step.timeout, request_id)
+        private = made_dir(node.name, made.rc, made.output)
+        shadow = f"{private}/cib.xml"
         commands = [
             ("pcs", "cluster", "cib", shadow),
             *(("pcs", "-f", shadow, *edit) for edit in step.edits),
             ("pcs", "cluster", "cib-push", shadow, "--config"),
         ]
-        records: list[CommandRecord] = []
         try:
             for argv in commands:
                 record = await self._command(node, argv, step.timeout, request_id)
-                records.append(record)
                 if record.rc != 0:
-                    return StepOutcome(
-                        index,
-                        step.name,
-                        "failed",
-                        tuple(records),
-                        _failure(record) + " (nothing was pushed)",
-                    )
+                    detail = _failure(record) + " (nothing was pushed)"
+                    return StepOutcome(index, step.name, "failed", tuple(self._ran), detail)
         finally:
-            await self._command(node, ("rm", "-f", shadow), 30, request_id, audit=False)
-        return StepOutcome(index, step.name, "ok", tuple(records))
+            await self._tidy(node, removal(private), request_id)
+        return StepOutcome(index, step.name, "ok", tuple(self._ran))
+
+    async def _tidy(self, node: NodeAddress, argv: Sequence[str], request_id: str) -> None:
+        """Clean-up that must not hide the step's own outcome."""
+        try:
+            await self._command(node, argv, 30, request_id)
+        except (TransportError, AuditLost) as e:
+            log.warning("%s: clean-up %s failed: %s", node.name, " ".join(argv), e)
 
     async def _wait(self, index: int, step: PlannedStep) -> StepOutcome:
         deadline = time.monotonic() + step.timeout
@@ -197,9 +202,15 @@ class Engine:
             await asyncio.sleep(self.poll_interval_s)
 
     async def _targets(self, target: str) -> list[NodeAddress]:
+        """The nodes a step runs on — never a node other than the plan named."""
         by_name = {n.name: n for n in self.nodes}
         if target in by_name:
             return [by_name[target]]
+        if target not in TARGET_KEYWORDS:
+            raise ClusterError(
+                f"step target {target!r} is not in habot's config for {self.cluster}; "
+                "it runs nowhere else"
+            )
         status = (await self._status()).status
         if target == "dc":
             if status.summary.dc is None or status.summary.dc not in by_name:
@@ -211,40 +222,42 @@ class Engine:
         return online if target == "all" else online[:1]
 
     async def _command(
-        self,
-        node: NodeAddress,
-        argv: Sequence[str],
-        timeout: float,
-        request_id: str,
-        *,
-        audit: bool = True,
+        self, node: NodeAddress, argv: Sequence[str], timeout: float, request_id: str
     ) -> CommandRecord:
+        """Audited before it starts (a kill mid-command still leaves its trace) and after."""
+        self._audit(event="command started", request_id=request_id, node=node.name, argv=argv)
         self.snapshot = None  # from here on the cluster may change
         started = time.monotonic()
         try:
             result = await self.transport.run(node, argv, timeout=timeout)
+            output = (result.stdout_text + result.stderr_text)[-OUTPUT_KEEP:]
             record = CommandRecord(
-                node.name,
-                tuple(argv),
-                result.exit_status,
-                time.monotonic() - started,
-                (result.stdout_text + result.stderr_text)[-OUTPUT_KEEP:],
+                node.name, tuple(argv), result.exit_status, time.monotonic() - started, output
             )
         except TransportError as e:
             record = CommandRecord(node.name, tuple(argv), None, time.monotonic() - started, str(e))
-        if audit:
-            self.store.audit(
-                at=self.clock(),
-                cluster=self.cluster,
-                event="command",
-                request_id=request_id,
-                node=node.name,
-                argv=argv,
-                rc=record.rc,
-                duration=record.duration_s,
-                detail=record.output[-1000:],
-            )
+        self._ran.append(record)
+        self._audit(
+            event="command",
+            request_id=request_id,
+            node=node.name,
+            argv=argv,
+            rc=record.rc,
+            duration=record.duration_s,
+            detail=record.output[-1000:],
+        )
         return record
+
+    def _audit(self, *, event: str, leads: bool = True, **entry: Any) -> None:
+        """Write the audit log. When it cannot be written, a command does not start (the log
+        leads) — except during a rollback, which restores the cluster and writes its records
+        to the process log instead."""
+        try:
+            self.store.audit(at=self.clock(), cluster=self.cluster, event=event, **entry)
+        except StoreError as e:
+            log.error("audit log not written (%s): %s %s", e, event, entry)
+            if leads and not self._rolling_back:
+                raise AuditLost(f"the audit log could not be written ({e})") from e
 
 
 def _online(status: ClusterStatus, by_name: dict[str, NodeAddress]) -> list[NodeAddress]:

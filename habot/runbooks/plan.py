@@ -4,7 +4,7 @@ checked, every argv rendered and every target resolved — what the approver see
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -71,8 +71,15 @@ class Plan:
 
 
 def make_plan(
-    runbook: Runbook, raw: Mapping[str, str], status: ClusterStatus, *, cluster: str
+    runbook: Runbook,
+    raw: Mapping[str, str],
+    status: ClusterStatus,
+    *,
+    cluster: str,
+    configured: Collection[str] | None = None,
 ) -> Plan:
+    """`configured`: the nodes habot may run commands on (its config); a step aimed at any
+    other node is refused here, before anyone is asked to approve it."""
     params, reasons = _params(runbook, raw, status)
     if reasons:
         raise PlanError(runbook.name, reasons)
@@ -85,8 +92,9 @@ def make_plan(
         ]
         if failed:
             raise PlanError(runbook.name, [f"precondition: {why}" for why in failed])
-        steps = tuple(_step(s, context, status) for s in runbook.steps)
-        rollback = tuple(_step(s, context, status) for s in runbook.rollback)
+        reach = frozenset(configured) if configured is not None else None
+        steps = tuple(_step(s, context, status, reach) for s in runbook.steps)
+        rollback = tuple(_step(s, context, status, reach) for s in runbook.rollback)
         preview = tuple(render_argv(e, context) for e in runbook.preview)
     except RenderError as e:
         raise PlanError(runbook.name, [str(e)]) from e
@@ -123,11 +131,13 @@ def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> 
     return {**params, "cluster": facts}
 
 
-def _step(step: Step, context: Mapping[str, Any], status: ClusterStatus) -> PlannedStep:
+def _step(
+    step: Step, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
+) -> PlannedStep:
     planned = PlannedStep(
         name=step.name,
         kind=step.kind,
-        target=_target(step.target, context, status),
+        target=_target(step.target, context, status, reach),
         timeout=step.timeout,
         unless=tuple(render_predicate(p, context) for p in step.unless),
     )
@@ -138,11 +148,20 @@ def _step(step: Step, context: Mapping[str, Any], status: ClusterStatus) -> Plan
     return replace(planned, wait=tuple(render_predicate(p, context) for p in step.wait or ()))
 
 
-def _target(spec: str, context: Mapping[str, Any], status: ClusterStatus) -> str:
+def _target(
+    spec: str, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
+) -> str:
     target = render(spec, context)
-    if target in TARGET_KEYWORDS or status.node(target) is not None:
+    if target in TARGET_KEYWORDS:
         return target
-    raise RenderError(f"step target {target!r} is not a node of the cluster")
+    if status.node(target) is None:
+        raise RenderError(f"step target {target!r} is not a node of the cluster")
+    if reach is not None and target not in reach:
+        raise RenderError(
+            f"step target {target!r} is a node of the cluster but not in habot's config "
+            "(habot runs commands only on the nodes it is configured for)"
+        )
+    return target
 
 
 def _params(

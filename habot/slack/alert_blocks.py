@@ -62,7 +62,7 @@ def _state(alert: Alert, rule: Rule | None) -> list[Block]:
             {
                 "type": "button",
                 "action_id": RUN,
-                "value": alert.key,
+                "value": alert.ref,
                 "style": "primary",
                 "text": {
                     "type": "plain_text",
@@ -74,7 +74,7 @@ def _state(alert: Alert, rule: Rule | None) -> list[Block]:
         {
             "type": "button",
             "action_id": SNOOZE,
-            "value": alert.key,
+            "value": alert.ref,
             "text": {"type": "plain_text", "text": "Snooze 1 h"},
         }
     )
@@ -83,13 +83,13 @@ def _state(alert: Alert, rule: Rule | None) -> list[Block]:
             {
                 "type": "button",
                 "action_id": ACK,
-                "value": alert.key,
+                "value": alert.ref,
                 "text": {"type": "plain_text", "text": "Acknowledge"},
             }
         )
     return [
         *notes,
-        {"type": "actions", "block_id": f"habot_alert|{alert.cluster}", "elements": buttons},
+        {"type": "actions", "block_id": "habot_alert", "elements": buttons},
     ]
 
 

@@ -1,35 +1,91 @@
-"""Alert cards in each cluster's alerts channel: posted once, updated in place."""
+"""Alert cards in each cluster's alerts channel: posted once, updated in place.
+
+Each post carries its alert's token in the message metadata, so after a stop between Slack's
+answer and habot's own record, habot finds the card it posted instead of posting it again."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from habot.alerts.lifecycle import Alert
+from habot.alerts.poller import DeliveryError
 from habot.alerts.rules import Catalogue
 from habot.slack import alert_blocks
+
+log = logging.getLogger(__name__)
+EVENT_TYPE = "habot_alert"
+GONE = ("message_not_found", "cant_update_message")  # the card is no more: post afresh
+LOOKBACK = 200  # messages searched for a post that habot may not have recorded
 
 
 @dataclass
 class SlackAlertSink:
     client: AsyncWebClient
     catalogue: Catalogue
-    channels: dict[str, str]  # cluster -> alerts channel
+    channels: dict[str, str]  # cluster -> alerts channel (an ID, or a name)
+    _ids: dict[str, str] = field(default_factory=dict)  # cluster -> the channel's ID
 
     async def post(self, alert: Alert) -> tuple[str, str]:
         channel = self.channels[alert.cluster]
-        posted = await self.client.chat_postMessage(
-            channel=channel,
-            text=alert_blocks.text(alert),
-            blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
+        posted = await _call(
+            self.client.chat_postMessage(
+                channel=channel,
+                text=alert_blocks.text(alert),
+                blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
+                metadata={
+                    "event_type": EVENT_TYPE,
+                    "event_payload": {"ref": alert.ref, "token": alert.token},
+                },
+            )
         )
-        return str(posted.get("channel") or channel), str(posted["ts"])
+        self._ids[alert.cluster] = str(posted.get("channel") or channel)
+        return self._ids[alert.cluster], str(posted["ts"])
 
     async def update(self, alert: Alert) -> None:
-        await self.client.chat_update(
-            channel=alert.channel,
-            ts=alert.message_ts,
-            text=alert_blocks.text(alert),
-            blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
+        await _call(
+            self.client.chat_update(
+                channel=alert.channel,
+                ts=alert.message_ts,
+                text=alert_blocks.text(alert),
+                blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
+            )
         )
+
+    async def find(self, alert: Alert) -> tuple[str, str] | None:
+        channel = self._ids.get(alert.cluster) or alert.channel or self.channels[alert.cluster]
+        history = await _call(
+            self.client.conversations_history(
+                channel=channel, limit=LOOKBACK, include_all_metadata=True
+            )
+        )
+        for message in history.get("messages") or []:
+            if _token(message) == alert.token:
+                return channel, str(message["ts"])
+        return None
+
+
+def _token(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != EVENT_TYPE:
+        return None
+    return str((metadata.get("event_payload") or {}).get("token", ""))
+
+
+async def _call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """Slack's answers as DeliveryError: `gone` when the card (or channel) is no more;
+    not `definite` when no answer came (the message may have been posted)."""
+    try:
+        return await request
+    except SlackApiError as e:
+        error = str(e.response.get("error", "")) if e.response is not None else ""
+        raise DeliveryError(f"Slack said {error or e}", gone=error in GONE) from e
+    except (aiohttp.ClientError, TimeoutError) as e:
+        raise DeliveryError(f"no answer from Slack: {e}", definite=False) from e

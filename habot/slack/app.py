@@ -18,14 +18,19 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def build_app(settings: Settings, deps: ha.Deps) -> AsyncApp:
-    """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; call inside a running event loop."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def build_app(settings: Settings, deps: ha.Deps, client: AsyncWebClient) -> AsyncApp:
+    """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     app = AsyncApp(
         client=client,
         signing_secret=secret,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,15 +13,24 @@ GROUP_TTL_S = 60.0
 
 
 class Approvers:
-    """Empty list: any member of an allowed channel may approve (but see self_approval)."""
+    """`anyone`: any member of an allowed channel may approve (but see self_approval); an
+    empty list: nobody may."""
 
-    def __init__(self, ids: Sequence[str]) -> None:
-        self.users = {i for i in ids if not i.startswith("S")}
-        self.groups = [i for i in ids if i.startswith("S")]
+    def __init__(self, ids: Sequence[str] | Literal["anyone"]) -> None:
+        self.anyone = ids == "anyone"
+        listed = () if ids == "anyone" else ids
+        self.users = {i for i in listed if not i.startswith("S")}
+        self.groups = [i for i in listed if i.startswith("S")]
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
 
+    def describe(self) -> str:
+        if self.anyone:
+            return "anyone in an allowed channel"
+        who = [f"<@{u}>" for u in sorted(self.users)] + [f"<!subteam^{g}>" for g in self.groups]
+        return ", ".join(who) or "nobody (no approvers are configured)"
+
     async def allows(self, client: AsyncWebClient, user: str) -> bool:
-        if not self.users and not self.groups:
+        if self.anyone:
             return True
         if user in self.users:
             return True

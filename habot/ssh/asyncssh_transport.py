@@ -14,6 +14,7 @@ from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportEr
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
 KILL_AFTER_S = 5  # SIGTERM at the timeout, SIGKILL this much later
+TIMEOUT_SLACK = 0.98  # clocks of the node and of habot differ a little
 SESSIONS_PER_NODE = 8  # below OpenSSH's MaxSessions (10): sshd refuses sessions past it
 
 
@@ -48,8 +49,9 @@ class AsyncsshTransport:
         async with semaphore:
             started = time.monotonic()
             completed = await self._run_reconnecting(node, command, timeout)
+        elapsed = time.monotonic() - started
         exit_status = _exit_status(completed)
-        if exit_status in (EXIT_TIMED_OUT, EXIT_KILLED):
+        if timed_out(exit_status, elapsed, timeout):
             raise CommandTimeout(
                 node.name,
                 f"{shlex.join(argv)} did not finish within "
@@ -61,7 +63,7 @@ class AsyncsshTransport:
             exit_status=exit_status,
             stdout=_bytes(completed.stdout),
             stderr=_bytes(completed.stderr),
-            duration_s=time.monotonic() - started,
+            duration_s=elapsed,
         )
 
     async def _run_reconnecting(
@@ -84,6 +86,8 @@ class AsyncsshTransport:
                 if attempt == 2:
                     raise TransportError(node.name, f"session refused: {e.reason}") from e
             except TimeoutError as e:
+                # A node that stopped answering: its connection is not trusted again.
+                self._drop(node, conn)
                 raise CommandTimeout(node.name, f"no answer within {timeout:g} s") from e
         raise AssertionError("unreachable")
 
@@ -140,6 +144,12 @@ class AsyncsshTransport:
             conn.close()
         for conn in connections:
             await conn.wait_closed()
+
+
+def timed_out(exit_status: int, elapsed: float, timeout: float) -> bool:
+    """`timeout` exits 124 (or 137 after SIGKILL) when the time ran out; a command that exits
+    124 or 137 by itself, before its time, is data like any other exit code."""
+    return exit_status in (EXIT_TIMED_OUT, EXIT_KILLED) and elapsed >= timeout * TIMEOUT_SLACK
 
 
 def _exit_status(completed: asyncssh.SSHCompletedProcess) -> int:

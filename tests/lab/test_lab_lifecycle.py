@@ -96,6 +96,9 @@ def test_not_root_is_refused_with_a_clear_error() -> None:
             "--reuid=nobody",
             "--regid=nogroup",
             "--clear-groups",
+            # not root, yet able to read a checkout under a 0700 directory (mktemp -d, /root)
+            "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search",
             sys.executable,
             "-m",
             "habot",

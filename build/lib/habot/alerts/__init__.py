@@ -1,0 +1,1 @@
+"""Alerts: read the nodes' logs on a schedule, match a rule catalogue, post each problem once."""

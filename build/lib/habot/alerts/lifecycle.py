@@ -1,0 +1,147 @@
+"""An alert's life: opened by a match, counted while it recurs within its window, snoozed,
+acknowledged, resolved when the live status says so (pure: time is a parameter)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from habot.alerts.rules import Match, Rule, fill
+
+LINES_KEPT = 5
+RETRY_FIRST_S = 30.0
+RETRY_MAX_S = 3600.0
+
+
+class State(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Delivery(StrEnum):
+    """What the alert's card still needs: written down before Slack is called."""
+
+    NONE = ""
+    POST = "post"  # a new card
+    POSTING = "posting"  # a post was sent; if habot stopped now, look for it before posting
+    UPDATE = "update"  # the card exists and must show the alert as it now is
+
+
+class Change(StrEnum):
+    POST = "post"  # a new card
+    UPDATE = "update"  # the same card, changed
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: str
+    cluster: str
+    rule: str
+    severity: str
+    title: str
+    node: str
+    fields: tuple[tuple[str, str], ...]
+    first_seen: float
+    last_seen: float
+    count: int = 1
+    lines: tuple[str, ...] = ()
+    state: State = State.OPEN
+    channel: str = ""
+    message_ts: str = ""
+    snoozed_until: float = 0.0
+    decided_by: str = ""
+    delivery: Delivery = Delivery.NONE
+    attempts: int = 0  # failed deliveries in a row
+    retry_at: float = 0.0  # not before this
+    token: str = ""  # the current post's own mark, to find it after a restart
+    version: int = 0  # the store's compare-and-set counter
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    @property
+    def ref(self) -> str:
+        """A short, stable id for buttons (a key can be long; a button value cannot)."""
+        return alert_ref(self.cluster, self.key)
+
+    @property
+    def active(self) -> bool:
+        return self.state is not State.RESOLVED
+
+
+def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tuple[Alert, Change]:
+    """Fold one match into the alert of its key: a new card, or the same card counted."""
+    rule = match.rule
+    line = match.line.shown
+    if current is None or not current.active or now - current.last_seen > rule.window_s:
+        return _new(rule, match, cluster, now), Change.POST
+    state = current.state
+    if state is State.SNOOZED and now >= current.snoozed_until:
+        state = State.OPEN
+    return replace(
+        current,
+        last_seen=now,
+        count=current.count + 1,
+        state=state,
+        lines=(*current.lines, line)[-LINES_KEPT:],
+    ), Change.UPDATE
+
+
+def _new(rule: Rule, match: Match, cluster: str, now: float) -> Alert:
+    fields = dict(match.fields)
+    return Alert(
+        key=match.key,
+        cluster=cluster,
+        rule=rule.id,
+        severity=rule.severity.value,
+        title=fill(rule.title, rule.id, fields),
+        node=fields.get("node", ""),
+        fields=tuple(sorted(fields.items())),
+        first_seen=now,
+        last_seen=now,
+        lines=(match.line.shown,),
+    )
+
+
+def alert_ref(cluster: str, key: str) -> str:
+    return hashlib.sha256(f"{cluster}\0{key}".encode()).hexdigest()[:20]
+
+
+def to_deliver(alert: Alert, now: float) -> Alert:
+    """The alert changed: its card must be posted (no card yet) or updated."""
+    kind = Delivery.UPDATE if alert.message_ts else Delivery.POST
+    if alert.delivery in (Delivery.POST, Delivery.POSTING) and not alert.message_ts:
+        kind = alert.delivery  # an unfinished post stays one
+    return replace(alert, delivery=kind, attempts=0, retry_at=now)
+
+
+def delivered(alert: Alert, channel: str, ts: str) -> Alert:
+    return replace(
+        alert, delivery=Delivery.NONE, attempts=0, retry_at=0.0, channel=channel, message_ts=ts
+    )
+
+
+def retry_later(alert: Alert, now: float, *, gone: bool) -> Alert:
+    """A failed delivery: again later, backing off (30 s doubling to 1 h); a card that no
+    longer exists in Slack is posted afresh, at once."""
+    if gone:
+        return replace(alert, delivery=Delivery.POST, message_ts="", channel="", retry_at=now)
+    attempts = alert.attempts + 1
+    backoff = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))
+    return replace(alert, attempts=attempts, retry_at=now + backoff)
+
+
+def resolve(alert: Alert, now: float) -> Alert:
+    return replace(alert, state=State.RESOLVED, last_seen=max(alert.last_seen, now))
+
+
+def snooze(alert: Alert, user: str, until: float) -> Alert:
+    return replace(alert, state=State.SNOOZED, snoozed_until=until, decided_by=user)
+
+
+def acknowledge(alert: Alert, user: str) -> Alert:
+    return replace(alert, state=State.ACKNOWLEDGED, decided_by=user)

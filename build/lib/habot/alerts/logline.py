@@ -1,0 +1,120 @@
+"""Log records from journald's JSON and from pacemaker.log, as one frozen type (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+MAX_MESSAGE = 4000  # characters kept of a message (a 1 MB line is cut, not choked on)
+# libqb appends extended info after " | "; journald may strip it: rules never look past it.
+EXTENDED_INFO = " | "
+LEVELS = ("emerg", "alert", "crit", "error", "err", "warning", "notice", "info", "debug", "trace")
+_LEVEL = re.compile(rf"^\s*({'|'.join(LEVELS)}):\s+", re.IGNORECASE)
+# Nov 25 08:32:57.477 nodo1 pacemaker-schedulerd[6154] (unpack_resources) \terror: ...
+_PACEMAKER_FILE = re.compile(
+    r"^(?P<ts>\w{3} +\d+ [\d:.]+) (?P<host>\S+) +(?P<ident>[\w.-]+) *\[(?P<pid>\d+)\] "
+    r"+\((?P<fn>[^)]*)\) +(?P<rest>.*)$"
+)
+PRIORITY_LEVEL = {
+    "0": "emerg",
+    "1": "alert",
+    "2": "crit",
+    "3": "error",
+    "4": "warning",
+    "5": "notice",
+    "6": "info",
+    "7": "debug",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    node: str
+    identifier: str  # pacemaker-schedulerd, corosync, kernel, ...
+    level: str
+    text: str  # the message, without the level prefix
+    at: float = 0.0  # seconds since the epoch, 0 when unknown
+
+    @property
+    def head(self) -> str:
+        """What rules match: the text before libqb's extended-info separator."""
+        return self.text.split(EXTENDED_INFO, 1)[0].strip()
+
+    @property
+    def shown(self) -> str:
+        return f"{self.identifier}: {self.level + ': ' if self.level else ''}{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalBatch:
+    lines: tuple[LogLine, ...]
+    cursor: str | None  # the last entry's __CURSOR, None when the batch was empty
+    skipped: int = 0  # records that were not JSON objects (garbage, cut output)
+
+
+def parse_journal(node: str, output: bytes) -> JournalBatch:
+    """`journalctl -o json` output: one JSON object per line."""
+    lines, cursor, skipped = [], None, 0
+    for raw in output.splitlines():
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            skipped += 1
+            continue
+        if not isinstance(record, dict):
+            skipped += 1
+            continue
+        cursor = str(record.get("__CURSOR") or cursor or "") or None
+        line = _journal_line(node, record)
+        if line is not None:
+            lines.append(line)
+    return JournalBatch(tuple(lines), cursor, skipped)
+
+
+def _journal_line(node: str, record: dict[str, object]) -> LogLine | None:
+    message = _message(record.get("MESSAGE"))
+    if message is None:
+        return None
+    ident = str(record.get("SYSLOG_IDENTIFIER") or record.get("_COMM") or "")
+    if record.get("_TRANSPORT") == "kernel":
+        ident = "kernel"
+    level, text = split_level(message)
+    if not level:
+        level = PRIORITY_LEVEL.get(str(record.get("PRIORITY", "")), "")
+    try:
+        at = int(str(record.get("__REALTIME_TIMESTAMP", "0"))) / 1_000_000
+    except ValueError:
+        at = 0.0
+    return LogLine(node=node, identifier=ident, level=level, text=text[:MAX_MESSAGE], at=at)
+
+
+def _message(value: object) -> str | None:
+    """MESSAGE is a string, an array of byte values (binary), or null (over 4 KiB)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+        return bytes(value).decode("utf-8", errors="replace")
+    return None
+
+
+def split_level(message: str) -> tuple[str, str]:
+    found = _LEVEL.match(message)
+    if found is None:
+        return "", message.strip()
+    level = found.group(1).lower()
+    return ("error" if level == "err" else level), message[found.end() :].strip()
+
+
+def parse_file_line(node: str, raw: bytes) -> LogLine | None:
+    """One line of pacemaker.log (or any other log file: then the whole line is the text)."""
+    text = raw[: MAX_MESSAGE * 2].decode("utf-8", errors="replace").rstrip("\r\n")
+    if not text.strip():
+        return None
+    found = _PACEMAKER_FILE.match(text)
+    if found is None:
+        return LogLine(node=node, identifier="", level="", text=text[:MAX_MESSAGE])
+    level, message = split_level(found.group("rest"))
+    return LogLine(
+        node=node, identifier=found.group("ident"), level=level, text=message[:MAX_MESSAGE]
+    )

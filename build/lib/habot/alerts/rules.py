@@ -1,0 +1,147 @@
+"""The alert rule catalogue (YAML, validated) and matching a log line against it (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from habot.alerts.logline import LogLine
+from habot.alerts.patterns import MAX_MATCHED, bounded_field, unbounded
+from habot.errors import ConfigError
+from habot.runbooks.model import Predicate
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    WARNING = "warning"
+
+
+class RunbookRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    params: dict[str, str] = {}
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,47}$")
+    severity: Severity
+    title: str
+    patterns: tuple[str, ...] = ()
+    finding: str | None = Field(None, description="a status finding code instead of patterns")
+    synthetic: bool = Field(False, description="raised by habot itself (node unreachable)")
+    identifiers: tuple[str, ...] = Field((), description="only lines from these programs")
+    key: str
+    remedy: str
+    runbook: RunbookRef | None = None
+    resolved_when: Predicate | None = None
+    window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
+    examples: tuple[str, ...] = Field((), description="real lines this rule must match")
+    false_friends: tuple[str, ...] = Field((), description="lines no rule may match")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Rule:
+        sources = [bool(self.patterns), self.finding is not None, self.synthetic]
+        if sum(sources) != 1:
+            raise ValueError("a rule has patterns, a finding, or synthetic: true (one of them)")
+        for pattern in self.patterns:
+            why = unbounded(pattern)
+            if why is not None:
+                raise ValueError(f"pattern {pattern!r}: {why}")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: Rule
+    key: str
+    fields: dict[str, str]
+    line: LogLine
+
+
+class Catalogue:
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._compiled = [(r, [re.compile(p) for p in r.patterns]) for r in rules if r.patterns]
+
+    @property
+    def false_friends(self) -> tuple[str, ...]:
+        return tuple(f for r in self.rules for f in r.false_friends)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def match(self, line: LogLine) -> Match | None:
+        head = line.head[:MAX_MATCHED]
+        for rule, patterns in self._compiled:
+            if rule.identifiers and line.identifier not in rule.identifiers:
+                continue
+            for pattern in patterns:
+                found = pattern.search(head)
+                if found is not None:
+                    fields = {
+                        "node": bounded_field(line.node),
+                        **{k: bounded_field(v) for k, v in found.groupdict().items() if v},
+                    }
+                    return Match(rule, fill(rule.key, rule.id, fields), fields, line)
+        return None
+
+
+def fill(template: str, rule_id: str, fields: dict[str, str]) -> str:
+    """`{name}` placeholders from the match's fields; an unknown one is left as `?`."""
+    return re.sub(
+        r"\{(\w+)\}",
+        lambda m: fields.get(m.group(1), "?") if m.group(1) != "rule" else rule_id,
+        template,
+    )
+
+
+def fill_predicate(predicate: Predicate, rule_id: str, fields: dict[str, str]) -> Predicate:
+    """A rule's `resolved_when` with the alert's fields in its `{name}` placeholders."""
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, str):
+            return fill(value, rule_id, fields)
+        if isinstance(value, dict):
+            return {k: filled(v) for k, v in value.items()}
+        return value
+
+    return Predicate.model_validate(filled(predicate.model_dump(exclude_none=True)))
+
+
+def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
+    """The shipped rules, then rules from `extra` files (a later id replaces an earlier one)."""
+    texts = [
+        (
+            Path("habot/alerts/rules.yaml"),
+            (resources.files("habot.alerts") / "rules.yaml").read_text(),
+        )
+    ]
+    texts += [(p, p.read_text()) for p in extra]
+    rules: dict[str, Rule] = {}
+    for path, text in texts:
+        for rule in _parse(path, text):
+            rules[rule.id] = rule
+    return Catalogue(list(rules.values()))
+
+
+def _parse(path: Path, text: str) -> list[Rule]:
+    try:
+        data: Any = yaml.safe_load(text)
+        return TypeAdapter(list[Rule]).validate_python(data)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"alert rules {path}: not valid YAML: {e}") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"alert rules {path}: {where}: {first['msg']}") from e

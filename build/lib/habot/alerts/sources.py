@@ -1,0 +1,211 @@
+"""Where alert lines come from on a node: the journal (by SYSLOG_IDENTIFIER) or a log file.
+
+A cursor says where the last poll stopped; the caller stores it only after the poll's alerts
+were posted, so a restart neither loses nor re-posts lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from habot.alerts.logline import LogLine, parse_file_line, parse_journal
+from habot.ssh.transport import NodeAddress, Transport
+
+# The pacemaker daemons (2.0+ names and 1.1's), corosync, the DLM and fencing helpers.
+IDENTIFIERS = (
+    "pacemakerd",
+    "pacemaker-based",
+    "pacemaker-fenced",
+    "pacemaker-execd",
+    "pacemaker-attrd",
+    "pacemaker-schedulerd",
+    "pacemaker-controld",
+    "cib",
+    "stonith-ng",
+    "lrmd",
+    "attrd",
+    "pengine",
+    "crmd",
+    "corosync",
+    "dlm_controld",
+    "fence_legacy",
+    "stonith",
+    "drbd",
+)
+EXIT_BAD_CURSOR = 1  # journalctl: a cursor it cannot seek to (after a journal rotation)
+READ_MAX = 4 * 1024 * 1024  # bytes of a log file read in one poll
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    lines: tuple[LogLine, ...]
+    cursor: str | None  # None: keep the previous one
+    note: str = ""  # what happened (cursor reseeded, file rotated...), for the log
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSource:
+    identifiers: tuple[str, ...] = IDENTIFIERS
+    kernel: bool = True
+    batch: int = 2000
+
+    name = "journal"
+
+    def argv(self, cursor: str | None, since: float) -> list[str]:
+        argv = ["journalctl", "-o", "json", "--no-pager", "--quiet"]
+        if cursor:  # --since and --after-cursor cannot be combined
+            argv += [f"--after-cursor={cursor}", "-n", str(self.batch)]
+        else:
+            argv += [f"--since=@{int(since)}"]
+        argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers]
+        if self.kernel:
+            argv += ["+", "_TRANSPORT=kernel"]
+        return argv
+
+    async def read(
+        self,
+        transport: Transport,
+        node: NodeAddress,
+        cursor: str | None,
+        since: float,
+        timeout: float,
+    ) -> Batch:
+        result = await transport.run(node, self.argv(cursor, since), timeout=timeout)
+        note = ""
+        if result.exit_status == EXIT_BAD_CURSOR and cursor:
+            result = await transport.run(node, self.argv(None, since), timeout=timeout)
+            note = "journal cursor not found; reseeded by time"
+        batch = parse_journal(node.name, result.stdout)
+        if batch.skipped:
+            note = f"{note}; {batch.skipped} unreadable records".lstrip("; ")
+        return Batch(batch.lines, batch.cursor, note)
+
+
+@dataclass(frozen=True, slots=True)
+class FileCursor:
+    inode: int
+    offset: int
+
+    def text(self) -> str:
+        return f"{self.inode}:{self.offset}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> FileCursor | None:
+        try:
+            inode, offset = (text or "").split(":")
+            return cls(int(inode), int(offset))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    path: str
+    inode: int
+    offset: int
+    length: int
+
+
+def plan_reads(
+    path: str, cursor: FileCursor | None, stats: dict[str, tuple[int, int]], first_read: int
+) -> list[Read]:
+    """What to read after `cursor`, given (inode, size) of `path` and `path.1` (pure).
+
+    Rotation: the rest of the rotated file, then the new file from its start. Truncation
+    (size below the offset): the file from its start. First poll: its last `first_read` bytes.
+    """
+    current = stats.get(path)
+    if current is None:
+        return []
+    inode, size = current
+    rotated = stats.get(f"{path}.1")
+    if cursor is None:
+        start = max(0, size - first_read)
+        return [Read(path, inode, start, size - start)]
+    if cursor.inode == inode:
+        start = cursor.offset if cursor.offset <= size else 0
+        return [Read(path, inode, start, size - start)]
+    reads = []
+    if rotated is not None and rotated[0] == cursor.inode and rotated[1] > cursor.offset:
+        reads.append(Read(f"{path}.1", cursor.inode, cursor.offset, rotated[1] - cursor.offset))
+    return [*reads, Read(path, inode, 0, size)]
+
+
+@dataclass(frozen=True, slots=True)
+class FileSource:
+    path: str = "/var/log/pacemaker/pacemaker.log"
+    first_read: int = 1024 * 1024
+
+    name = "file"
+
+    async def read(
+        self,
+        transport: Transport,
+        node: NodeAddress,
+        cursor: str | None,
+        since: float,
+        timeout: float,
+    ) -> Batch:
+        stat = await transport.run(
+            node, ["stat", "-L", "-c", "%n %i %s", self.path, f"{self.path}.1"], timeout=timeout
+        )
+        stats = _stats(stat.stdout)
+        reads = plan_reads(self.path, FileCursor.parse(cursor), stats, self.first_read)
+        lines: list[LogLine] = []
+        position: FileCursor | None = None
+        budget = READ_MAX
+        for read in reads:
+            length = min(read.length, budget)
+            data = await _read(transport, node, read, length, timeout)
+            used, chunk = _complete_lines(
+                data, first=read.offset > 0 and position is None and cursor is None
+            )
+            lines += [ln for raw in chunk if (ln := parse_file_line(node.name, raw))]
+            position = FileCursor(read.inode, read.offset + used)
+            budget -= length
+            if budget <= 0 or used < len(data):
+                break  # the rest next poll (a partial line waits for its newline)
+        return Batch(tuple(lines), position.text() if position else None)
+
+
+def _stats(output: bytes) -> dict[str, tuple[int, int]]:
+    found = {}
+    for line in output.decode(errors="replace").splitlines():
+        parts = line.rsplit(" ", 2)
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            found[parts[0]] = (int(parts[1]), int(parts[2]))
+    return found
+
+
+async def _read(
+    transport: Transport, node: NodeAddress, read: Read, length: int, timeout: float
+) -> bytes:
+    if length <= 0:
+        return b""
+    result = await transport.run(
+        node,
+        [
+            "dd",
+            f"if={read.path}",
+            "iflag=skip_bytes,count_bytes",
+            f"skip={read.offset}",
+            f"count={length}",
+            "bs=65536",
+            "status=none",
+        ],
+        timeout=timeout,
+    )
+    return result.stdout
+
+
+def _complete_lines(data: bytes, *, first: bool) -> tuple[int, Sequence[bytes]]:
+    """(bytes consumed, complete lines). A chunk with no newline at all (one huge line) is
+    consumed whole; a first read that starts mid-file drops its partial first line."""
+    end = data.rfind(b"\n")
+    if end < 0:
+        return (len(data), [data]) if len(data) >= READ_MAX else (0, [])
+    lines = data[:end].split(b"\n")
+    if first and lines:
+        lines = lines[1:]
+    return end + 1, lines

@@ -1,0 +1,1 @@
+"""Approval requests: who may approve what, and the state a request moves through."""

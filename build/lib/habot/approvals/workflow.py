@@ -1,0 +1,356 @@
+"""The approval workflow: propose (plan + preview), request, approve or deny, then run once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from habot.approvals import model
+from habot.approvals.model import Decision, Request, State
+from habot.cluster.live import LiveStatus, simulate
+from habot.cluster.simulate import PlannedAction
+from habot.config import HabotConfig
+from habot.errors import HabotError, TransportError, UsageError
+from habot.ops import Ops
+from habot.runbooks.engine import Engine, Reporter, RunOutcome
+from habot.runbooks.loader import by_name
+from habot.runbooks.model import Runbook
+from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
+from habot.store import ClusterLock, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    runbook: Runbook
+    plan: Plan
+    preview: tuple[PlannedAction, ...] | None = None
+    preview_error: str = ""
+    live: LiveStatus | None = None  # the status the plan was made on
+
+    @property
+    def collateral(self) -> tuple[PlannedAction, ...]:
+        """Previewed actions on resources the runbook's parameters do not name."""
+        named = set(self.plan.param_map.values())
+        return tuple(a for a in self.preview or () if a.resource not in named)
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    lock: ClusterLock
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str
+
+
+def fingerprint(plan: Plan) -> str:
+    """What a plan would run, canonically: two plans with one fingerprint run the same."""
+
+    def step(s: PlannedStep) -> list[object]:
+        return [
+            s.name,
+            s.kind,
+            s.target,
+            list(s.argv),
+            [list(e) for e in s.edits],
+            [p.model_dump(exclude_none=True) for p in s.wait],
+            [p.model_dump(exclude_none=True) for p in s.unless],
+            s.timeout,
+        ]
+
+    return json.dumps(
+        [[step(s) for s in plan.steps], [step(s) for s in plan.rollback]], sort_keys=True
+    )
+
+
+class Workflow:
+    def __init__(
+        self,
+        ops: Ops,
+        store: Store,
+        runbooks: Mapping[str, Runbook],
+        config: HabotConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
+    ) -> None:
+        self.ops = ops
+        self.store = store
+        self.runbooks = dict(runbooks)
+        self.config = config
+        self.clock = clock
+        self.new_id = new_id
+
+    def runbook(self, name: str) -> Runbook:
+        found = by_name(self.runbooks, name)
+        if found is None:
+            raise UsageError(
+                f"no runbook `{name[:40]}` (there are: {', '.join(sorted(self.runbooks))})"
+            )
+        return found
+
+    async def propose(
+        self, cluster: str | None, name: str, raw: Mapping[str, str], *, preview: bool = True
+    ) -> Proposal:
+        """Plan against a fresh status; raises PlanError with every reason it cannot run."""
+        runbook = self.runbook(name)
+        handle = self.ops.cluster(cluster)
+        live = await self.ops.read(handle)
+        defaults = {
+            k: v
+            for k, v in handle.config.runbook_params.items()
+            if k in runbook.parameters and k not in raw
+        }
+        plan = make_plan(
+            runbook,
+            {**defaults, **raw},
+            live.status,
+            cluster=handle.name,
+            configured=[n.name for n in handle.config.nodes],
+        )
+        if not (preview and runbook.preview):
+            return Proposal(runbook, plan, live=live)
+        node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
+        try:
+            actions = await simulate(
+                handle.transport,
+                node,
+                plan.preview_edits,
+                timeout=handle.config.command_timeout_s,
+            )
+        except (TransportError, HabotError) as e:
+            return Proposal(runbook, plan, preview_error=str(e), live=live)
+        return Proposal(runbook, plan, preview=actions, live=live)
+
+    def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
+        now = self.clock()
+        plan = proposal.plan
+        request = Request(
+            id=self.new_id(),
+            cluster=plan.cluster,
+            runbook=plan.runbook,
+            params=plan.params,
+            requester=requester,
+            channel=channel,
+            created=now,
+            expires=now + self.config.approval_expiry_s,
+            approvals_needed=plan.approvals_needed,
+            plan_fingerprint=fingerprint(plan),
+        )
+        self.store.add_request(request)
+        self._audit(request, "requested", requester, _params_text(plan))
+        return request
+
+    def approve(
+        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
+    ) -> Decision:
+        """A click on Approve in `channel`, on the message `message_ts`."""
+        request = self._request(request_id)
+        refusal = self._misplaced(request, channel, message_ts)
+        decision = (
+            Decision(request, refusal)
+            if refusal
+            else model.approve(
+                request,
+                user,
+                self.clock(),
+                is_approver=is_approver,
+                self_approval=self.config.self_approval,
+            )
+        )
+        if decision.refusal is None and not self.store.record_approval(
+            decision.request, user, self.clock()
+        ):
+            current = self._request(request_id)
+            decision = Decision(current, "another click decided this request first")
+        self._audit(
+            request,
+            "approve refused" if decision.refusal else "approved",
+            user,
+            decision.refusal
+            or f"{len(decision.request.approvals)}/{request.approvals_needed} approvals",
+        )
+        return decision
+
+    def approve_alone(self, request_id: str, user: str) -> Decision:
+        """The console's operator approves their own request: only in single-operator mode."""
+        request = self._request(request_id)
+        if not self.config.console_single_operator:
+            decision = Decision(request, "the console is not in single-operator mode")
+        elif request.state is not State.REQUESTED:
+            decision = Decision(request, f"this request was already {request.state.value}")
+        elif not self.store.transition(request_id, [State.REQUESTED], State.APPROVED, user):
+            decision = Decision(self._request(request_id), "the request was decided already")
+        else:
+            decision = Decision(self._request(request_id))
+        self._audit(
+            request,
+            "approve refused" if decision.refusal else "approved",
+            user,
+            decision.refusal or "single-operator mode: the console's operator approved alone",
+        )
+        return decision
+
+    def deny(
+        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
+    ) -> Decision:
+        request = self._request(request_id)
+        refusal = self._misplaced(request, channel, message_ts)
+        decision = (
+            Decision(request, refusal)
+            if refusal
+            else model.deny(request, user, self.clock(), is_approver=is_approver)
+        )
+        if decision.refusal is None and not self.store.transition(
+            request_id, [State.REQUESTED], State.DENIED, user
+        ):
+            decision = Decision(self._request(request_id), "the request was decided already")
+        self._audit(
+            request, "deny refused" if decision.refusal else "denied", user, decision.refusal or ""
+        )
+        return decision
+
+    def cancel(self, request_id: str, user: str) -> Decision:
+        """The requester takes their own request back (the console's "no")."""
+        request = self._request(request_id)
+        decision = model.deny(request, user, self.clock(), is_approver=False)
+        if decision.refusal is None and not self.store.transition(
+            request_id, [State.REQUESTED], State.DENIED, user
+        ):
+            decision = Decision(self._request(request_id), "the request was decided already")
+        self._audit(
+            request, "cancel refused" if decision.refusal else "denied", user, "by its requester"
+        )
+        return decision
+
+    def _misplaced(self, request: Request, channel: str, message_ts: str) -> str | None:
+        if not self.config.channel_allowed(channel):
+            return f"habot is not enabled in this channel ({channel[:40]})"
+        return model.misplaced(request, channel, message_ts)
+
+    def withdraw(self, request: Request, reason: str) -> None:
+        """A request that cannot be decided where it was made: closed, and audited."""
+        self.store.transition(request.id, [State.REQUESTED], State.REFUSED)
+        self._audit(request, "refused", request.requester, reason)
+
+    def expire(self, request_id: str) -> Request | None:
+        expired = model.expire(self._request(request_id), self.clock())
+        if expired is None or not self.store.transition(
+            request_id, [State.REQUESTED], State.EXPIRED
+        ):
+            return None
+        self._audit(expired, "expired", "", "no decision before the expiry")
+        return expired
+
+    async def run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
+        """Re-plan against a fresh status, take the cluster, run; exactly once per request."""
+        try:
+            proposal = await self.propose(
+                request.cluster, request.runbook, dict(request.params), preview=False
+            )
+        except (PlanError, HabotError) as e:
+            return self._refuse(request, f"the cluster changed: {e}")
+        if fingerprint(proposal.plan) != request.plan_fingerprint:
+            return self._refuse(
+                request,
+                "the cluster changed: the plan would no longer be the one that was approved",
+            )
+        lock = self.store.take_cluster(request.cluster, request.id, request.runbook, self.clock())
+        if lock is not None:
+            self.store.transition(request.id, [State.APPROVED], State.REFUSED)
+            self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")
+            return Busy(lock)
+        try:
+            if not self.store.transition(request.id, [State.APPROVED], State.RUNNING):
+                return Refused("this request is not approved, or already ran")
+            try:
+                self._audit(request, "run started", "", "")
+            except StoreError as e:
+                self._settle(request, State.FAILED, f"audit log not written: {e}")
+                return Refused(f"the audit log could not be written ({e})")
+            engine = self._engine(request.cluster, proposal.live)
+            outcome = await engine.execute(proposal.plan, request.id, reporter)
+            final = State.SUCCEEDED if outcome.succeeded else State.FAILED
+            self._settle(request, final, f"{outcome.duration_s:.1f} s")
+            return outcome
+        finally:
+            self._release(request)
+
+    def _settle(self, request: Request, final: State, detail: str) -> None:
+        """The run's end, recorded; a store that fails now is logged — the outcome is still
+        reported, and a restart marks a run left `running` interrupted."""
+        try:
+            self.store.transition(request.id, [State.RUNNING], final)
+            self._audit(request, f"run {final.value}", "", detail)
+        except StoreError as e:
+            log.error("request %s: its end (%s) was not recorded: %s", request.id, final, e)
+
+    def _release(self, request: Request) -> None:
+        try:
+            self.store.release_cluster(request.cluster, request.id)
+        except StoreError as e:
+            log.error("%s: lock of request %s not released: %s", request.cluster, request.id, e)
+
+    def busy_with(self, cluster: str) -> ClusterLock | None:
+        """Who holds the cluster now, without taking it."""
+        lock = self.store.take_cluster(cluster, "probe", "", self.clock())
+        if lock is None:
+            self.store.release_cluster(cluster, "probe")
+        return lock
+
+    def interrupt_stale(self) -> list[Request]:
+        """Runs that were going when habot stopped: marked interrupted, never re-run."""
+        stale = self.store.requests_in(State.RUNNING)
+        for request in stale:
+            self.store.transition(request.id, [State.RUNNING], State.INTERRUPTED)
+            self.store.release_cluster(request.cluster, request.id)
+            self._audit(request, "interrupted", "", "habot restarted while the run was going")
+        return stale
+
+    def _engine(self, cluster: str, snapshot: LiveStatus | None) -> Engine:
+        handle = self.ops.cluster(cluster)
+
+        async def read() -> LiveStatus:
+            return await self.ops.read(handle)
+
+        return Engine(
+            cluster=handle.name,
+            transport=handle.transport,
+            nodes=[n.address() for n in handle.config.nodes],
+            read_status=read,
+            store=self.store,
+            clock=self.clock,
+            snapshot=snapshot,
+        )
+
+    def _refuse(self, request: Request, reason: str) -> Refused:
+        self.store.transition(request.id, [State.APPROVED], State.REFUSED)
+        self._audit(request, "refused", "", reason)
+        return Refused(reason)
+
+    def _request(self, request_id: str) -> Request:
+        request = self.store.request(request_id)
+        if request is None:
+            raise UsageError(f"no request {request_id[:20]}")
+        return request
+
+    def _audit(self, request: Request, event: str, user: str, detail: str) -> None:
+        self.store.audit(
+            at=self.clock(),
+            cluster=request.cluster,
+            event=event,
+            request_id=request.id,
+            user=user,
+            detail=f"{request.runbook}: {detail}" if detail else request.runbook,
+        )
+
+
+def _params_text(plan: Plan) -> str:
+    return " ".join(f"{k}={v}" for k, v in plan.params)

@@ -1,0 +1,274 @@
+"""`habot ...`: the command line, and the only place where the parts are put together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.async_app import AsyncApp
+
+from habot import __version__
+from habot.alerts.poller import Poller, schedule
+from habot.alerts.rules import Catalogue, load_catalogue
+from habot.approvals.workflow import Workflow
+from habot.commands import ha
+from habot.config import HabotConfig, load_config, require_closed
+from habot.console import repl
+from habot.errors import ConfigError
+from habot.jobs import Jobs
+from habot.lab import cli as lab_cli
+from habot.ops import ClusterHandle, Ops
+from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
+from habot.settings import Settings, SlackMode, load_settings
+from habot.slack import app as slack_app
+from habot.slack.alert_sink import SlackAlertSink
+from habot.slack.approvers import Approvers
+from habot.slack.expiry import SWEEP_S, expire_waiting
+from habot.ssh.asyncssh_transport import AsyncsshTransport
+from habot.store import Store
+
+EXIT_CONFIG = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="habot", description="Operate a Pacemaker/Corosync cluster from Slack."
+    )
+    top.add_argument("--version", action="version", version=f"habot {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    console = commands.add_parser("console", help="type /ha commands at a prompt, no Slack")
+    console.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    console.add_argument(
+        "--no-alerts",
+        dest="alerts",
+        action="store_false",
+        help="do not poll the nodes' logs for alerts",
+    )
+    console.set_defaults(handler=_console)
+    serve = commands.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP mode)")
+    serve.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    serve.set_defaults(handler=_serve)
+    runbooks = commands.add_parser("runbooks", help="check runbook files")
+    verbs = runbooks.add_subparsers(dest="runbooks_command", required=True, metavar="COMMAND")
+    lint = verbs.add_parser("lint", help="validate runbooks (default: the shipped ones)")
+    lint.add_argument("paths", nargs="*", type=Path, help="YAML files or directories")
+    verbs.add_parser("schema", help="print the runbook format as JSON Schema")
+    runbooks.set_defaults(handler=_runbooks)
+    lab_cli.register(commands)
+    return top
+
+
+def _runbooks(args: argparse.Namespace) -> int:
+    if args.runbooks_command == "schema":
+        sys.stdout.write(json_schema())
+        return 0
+    paths = args.paths or [shipped_dir()]
+    files = sorted(f for p in paths for f in (p.glob("*.yaml") if p.is_dir() else [p]))
+    failed = 0
+    for path in files:
+        try:
+            runbook = load_file(path)
+        except RunbookError as e:
+            failed += 1
+            print(e, file=sys.stderr)
+            continue
+        print(f"ok  {path}: {runbook.name} ({len(runbook.steps)} steps)")
+    if not files:
+        print("no runbook files found", file=sys.stderr)
+        return 1
+    return 1 if failed else 0
+
+
+def build_ops(config: HabotConfig) -> Ops:
+    handles = {
+        name: ClusterHandle(
+            name,
+            cluster,
+            AsyncsshTransport(
+                client_key=cluster.ssh_key,
+                known_hosts=cluster.known_hosts,
+                connect_timeout=cluster.connect_timeout_s,
+            ),
+        )
+        for name, cluster in config.clusters.items()
+    }
+    return Ops(clusters=handles)
+
+
+def _config(args: argparse.Namespace) -> HabotConfig:
+    path = args.config if args.config is not None else load_settings().config
+    return load_config(path)
+
+
+def _console(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    config = _config(args)
+    runbooks, catalogue = load_all(config.runbook_dirs), load_rules(config)
+
+    async def session() -> int:
+        ops = build_ops(config)
+        store = Store(settings.db)
+        console = repl.Console(
+            ops=ops,
+            workflow=Workflow(ops, store, runbooks, config),
+            write=_write,
+            ask=repl.ask,
+            approvers=_approvers_text(config),
+        )
+        poller = Poller(ops, store, catalogue, repl.ConsoleAlertSink(_write, catalogue))
+        scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
+        try:
+            return await repl.run(console)
+        finally:
+            if scheduler is not None:
+                await stop_polling(scheduler, poller)
+            await ops.close()
+            store.close()
+
+    return asyncio.run(session())
+
+
+def _approvers_text(config: HabotConfig) -> str:
+    if config.approvers == "anyone":
+        return "anyone in an allowed channel"
+    return ", ".join(config.approvers) or "an approver (none is configured yet)"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_slack()
+    path = args.config if args.config is not None else settings.config
+    config = load_config(path)
+    require_closed(config, path)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return asyncio.run(_serve_until_stopped(settings, config))
+
+
+@dataclass
+class Bot:
+    """Everything `habot serve` runs, put together (also what the tests drive)."""
+
+    app: AsyncApp
+    deps: ha.Deps
+    store: Store
+    poller: Poller
+    alert_clusters: list[ClusterHandle]
+    scheduler: AsyncIOScheduler | None = None
+
+    def start_background(self, *, alerts: bool = True) -> None:
+        """The alert polls (one job per cluster with an alerts channel) and the sweep that
+        expires undecided requests."""
+        self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
+        self.scheduler.add_job(
+            expire_waiting,
+            "interval",
+            seconds=SWEEP_S,
+            args=[self.deps.workflow, self.app.client],
+            id="expire-requests",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await stop_polling(self.scheduler, self.poller)
+        await self.deps.jobs.shutdown()
+        await self.deps.ops.close()
+        self.store.close()
+
+
+async def stop_polling(scheduler: AsyncIOScheduler, poller: Poller) -> None:
+    """No new poll starts; the one under way ends (a poll is never cut in the middle)."""
+    scheduler.pause()
+    await poller.idle()
+    scheduler.shutdown(wait=False)
+
+
+def load_rules(config: HabotConfig) -> Catalogue:
+    return load_catalogue([p for c in config.clusters.values() for p in c.alerts.rules])
+
+
+def build_bot(settings: Settings, config: HabotConfig) -> Bot:
+    """Call inside a running event loop; settings and config were validated already."""
+    require_closed(config)
+    ops, store, catalogue = build_ops(config), Store(settings.db), load_rules(config)
+    workflow = Workflow(ops, store, load_all(config.runbook_dirs), config)
+    client = slack_app.web_client(settings)
+    channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
+    poller = Poller(ops, store, catalogue, SlackAlertSink(client, catalogue, channels))
+    deps = ha.Deps(
+        ops=ops,
+        jobs=Jobs(),
+        workflow=workflow,
+        approvers=Approvers(config.approvers),
+        catalogue=catalogue,
+        poller=poller,
+    )
+    app = slack_app.build_app(settings, deps, client)
+    return Bot(
+        app=app,
+        deps=deps,
+        store=store,
+        poller=poller,
+        alert_clusters=[ops.cluster(name) for name in channels],
+    )
+
+
+async def announce_interrupted(bot: Bot) -> None:
+    """Runs cut short by a restart: marked interrupted and said so in their threads."""
+    for request in bot.deps.workflow.interrupt_stale():
+        if request.message_ts:
+            await bot.app.client.chat_postMessage(
+                channel=request.channel,
+                thread_ts=request.message_ts,
+                text=f":warning: habot restarted while {request.runbook} was running: the run "
+                "is marked interrupted and nothing was re-run. Check `/ha status` and "
+                f"`/ha audit`, then ask again if needed (request {request.id}).",
+            )
+
+
+async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
+    bot = build_bot(settings, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await announce_interrupted(bot)
+    bot.start_background(alerts=settings.alerts)
+    if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
+        handler = await slack_app.serve_socket_mode(
+            bot.app, settings.slack_app_token.get_secret_value()
+        )
+        await stop.wait()
+        await handler.close_async()  # type: ignore[no-untyped-call]
+    else:
+        runner = await slack_app.serve_http(bot.app, settings.http_host, settings.http_port)
+        await stop.wait()
+        await runner.cleanup()
+    await bot.close()
+    return 0
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as e:
+        print(f"habot: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return code

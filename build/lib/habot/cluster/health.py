@@ -1,0 +1,190 @@
+"""What is wrong with a cluster, in words, each with the fix: pure, over a ClusterStatus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from habot.cluster.model import ClusterStatus, NodeState, Role
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    fix: str
+
+
+def assess(status: ClusterStatus) -> tuple[Finding, ...]:
+    checks = (_fencing, _quorum, _nodes, _failed_actions, _move_leftovers, _maintenance, _unmanaged)
+    return tuple(f for check in checks for f in check(status))
+
+
+def overall(status: ClusterStatus) -> Severity | None:
+    """The worst severity of the cluster's findings, or None when it is healthy."""
+    findings = assess(status)
+    if any(f.severity is Severity.CRITICAL for f in findings):
+        return Severity.CRITICAL
+    return Severity.WARNING if findings else None
+
+
+def _fencing(status: ClusterStatus) -> list[Finding]:
+    if not status.summary.stonith_enabled:
+        return [
+            Finding(
+                "stonith-disabled",
+                Severity.WARNING,
+                "Fencing is disabled (stonith-enabled=false): a node that stops "
+                "answering cannot be fenced, and shared data can be corrupted.",
+                "Configure a fencing device (`/ha runbook stonith-libvirt`), then "
+                "`pcs property set stonith-enabled=true`.",
+            )
+        ]
+    if status.fencing_resources:
+        return []
+    found = [
+        Finding(
+            "no-stonith-device",
+            Severity.CRITICAL,
+            "stonith-enabled is true but no fencing device is configured.",
+            "Run `/ha runbook stonith-libvirt` (or `pcs stonith create ...` and "
+            "`pcs property set stonith-enabled=true`).",
+        )
+    ]
+    stopped = [r.id for r in status.resources if not r.nodes_in_role(*_RUNNING)]
+    if stopped:
+        found.append(
+            Finding(
+                "resources-blocked-by-stonith",
+                Severity.CRITICAL,
+                f"Resource start-up disabled since no STONITH resources have been defined: "
+                f"{', '.join(stopped)} stopped.",
+                "Configure fencing; the resources start once a fencing device runs.",
+            )
+        )
+    return found
+
+
+_RUNNING = (Role.STARTED, Role.PROMOTED, Role.UNPROMOTED, Role.STARTING, Role.PROMOTING)
+
+
+def _quorum(status: ClusterStatus) -> list[Finding]:
+    if status.summary.dc is None:
+        return [
+            Finding(
+                "no-dc",
+                Severity.CRITICAL,
+                "The cluster has no DC (designated controller): no decision can be made.",
+                "Check that corosync and pacemaker run on the nodes "
+                "(`pcs status --full`, `corosync-quorumtool -s`).",
+            )
+        ]
+    if status.summary.with_quorum:
+        return []
+    return [
+        Finding(
+            "no-quorum",
+            Severity.CRITICAL,
+            f"Partition WITHOUT quorum (DC {status.summary.dc}): resource management "
+            "and fencing are disabled.",
+            "Check the cluster links (`corosync-cfgtool -s`, `pcs quorum status`); "
+            "bring the other nodes back. Do not unblock quorum blindly.",
+        )
+    ]
+
+
+def _nodes(status: ClusterStatus) -> list[Finding]:
+    found = []
+    for node in status.nodes:
+        if node.state is NodeState.UNCLEAN:
+            found.append(
+                Finding(
+                    "node-unclean",
+                    Severity.CRITICAL,
+                    f"Node {node.name} is UNCLEAN: it will be fenced.",
+                    f"Check fencing (`stonith_admin --history {node.name}`); "
+                    "never clear it by hand unless it is powered off.",
+                )
+            )
+        elif node.state is NodeState.OFFLINE:
+            found.append(
+                Finding(
+                    "node-offline",
+                    Severity.WARNING,
+                    f"Node {node.name} is offline.",
+                    f"Start the cluster on it (`pcs cluster start {node.name}`) "
+                    "or find why it left.",
+                )
+            )
+    pending = [e for e in status.fence_events if e.status == "pending"]
+    found.extend(
+        Finding(
+            "fencing-pending",
+            Severity.CRITICAL,
+            f"Fencing ({e.action}) of {e.target} is in progress.",
+            "Wait for it; if it hangs, check the fence device.",
+        )
+        for e in pending
+    )
+    return found
+
+
+def _failed_actions(status: ClusterStatus) -> list[Finding]:
+    return [
+        Finding(
+            "failed-action",
+            Severity.WARNING,
+            f"{a.resource} {a.operation} on {a.node} failed: {a.exit_status}"
+            + (f" ({a.exit_reason})" if a.exit_reason else ""),
+            f"Fix the cause, then `/ha runbook cleanup resource={a.resource}` "
+            f"(`pcs resource cleanup {a.resource}`).",
+        )
+        for a in status.failed_actions
+    ]
+
+
+def _move_leftovers(status: ClusterStatus) -> list[Finding]:
+    return [
+        Finding(
+            "move-constraint-left",
+            Severity.WARNING,
+            f"Constraint {c.id} left by a move or ban pins {c.resource} "
+            f"{'away from' if c.score < 0 else 'to'} {c.node}.",
+            f"`pcs resource clear {c.resource}` once the move is done.",
+        )
+        for c in status.move_leftovers
+    ]
+
+
+def _maintenance(status: ClusterStatus) -> list[Finding]:
+    if not status.summary.maintenance_mode:
+        return []
+    return [
+        Finding(
+            "maintenance-mode",
+            Severity.WARNING,
+            "The cluster is in maintenance mode: resources are not managed.",
+            "`/ha runbook maintenance mode=off` when the work is done.",
+        )
+    ]
+
+
+def _unmanaged(status: ClusterStatus) -> list[Finding]:
+    blocked = [i.id for r in status.resources for i in r.instances if i.blocked]
+    if not blocked:
+        return []
+    return [
+        Finding(
+            "resource-blocked",
+            Severity.CRITICAL,
+            f"Blocked resources (a stop failed and fencing could not recover it): "
+            f"{', '.join(sorted(set(blocked)))}.",
+            "Check the node and the fence device, then clean the resource up.",
+        )
+    ]

@@ -1,0 +1,145 @@
+"""Asking a live cluster: argv builders, and the first node that answers wins."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
+from habot.cluster.model import ClusterStatus
+from habot.cluster.scratch import scratch_dir
+from habot.cluster.simulate import PlannedAction, parse_actions
+from habot.errors import ClusterUnreachable, StatusParseError, TransportError
+from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
+
+CRM_MON = ("crm_mon", "--one-shot", "--inactive", "--output-as=xml")
+CONSTRAINTS = ("cibadmin", "--query", "--scope", "constraints")
+CLUSTER_NAME = (
+    "crm_attribute",
+    "--type",
+    "crm_config",
+    "--name",
+    "cluster-name",
+    "--query",
+    "--quiet",
+)
+SEPARATOR = b"--habot-section--"
+HEDGE_S = 0.5  # how long one node may stay silent before the next one is asked too
+# All three over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
+# constraints section and the cluster name, a separator line between them. A fixed script;
+# its exit code is crm_mon's.
+_SCRIPT = (
+    f'{" ".join(CRM_MON)}; rc=$?; printf "\\n%s\\n" "$1"; '
+    f'{" ".join(CONSTRAINTS)} 2>/dev/null; printf "\\n%s\\n" "$1"; '
+    f"{' '.join(CLUSTER_NAME)} 2>/dev/null; exit $rc"
+)
+STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    status: ClusterStatus
+    answered_by: str
+    unreachable: dict[str, str]  # nodes tried before, and why they did not answer
+
+
+async def read_status(
+    transport: Transport,
+    cluster: str,
+    nodes: Sequence[NodeAddress],
+    *,
+    timeout: float,
+    hedge_s: float = HEDGE_S,
+) -> LiveStatus:
+    """crm_mon from the first node that answers well, plus its location constraints.
+
+    Hedged: the next node is asked as soon as one fails, or when no answer came within
+    `hedge_s` — so a frozen node delays the answer by `hedge_s`, never by its full timeout.
+    """
+    reasons: dict[str, str] = {}
+    waiting = list(nodes)
+    asking: dict[asyncio.Task[ClusterStatus], NodeAddress] = {}
+
+    def ask_next() -> None:
+        if waiting:
+            node = waiting.pop(0)
+            asking[asyncio.create_task(_status_from(transport, node, timeout))] = node
+
+    ask_next()
+    try:
+        while asking:
+            patience = hedge_s if waiting else None
+            done, _ = await asyncio.wait(
+                asking, timeout=patience, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                ask_next()
+            for task in done:
+                node = asking.pop(task)
+                try:
+                    status = task.result()
+                except (TransportError, StatusParseError) as e:
+                    reasons[node.name] = getattr(e, "reason", str(e))
+                    ask_next()
+                    continue
+                return LiveStatus(status, node.name, _in_order(reasons, nodes))
+    finally:
+        await _abandon(asking)
+    raise ClusterUnreachable(cluster, _in_order(reasons, nodes))
+
+
+async def _abandon(tasks: Iterable[asyncio.Task[ClusterStatus]]) -> None:
+    """Slower nodes' reads are not needed any more."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _in_order(reasons: dict[str, str], nodes: Sequence[NodeAddress]) -> dict[str, str]:
+    return {n.name: reasons[n.name] for n in nodes if n.name in reasons}
+
+
+async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
+    result = await transport.run(node, STATUS, timeout=timeout)
+    if result.exit_status == RC_NOT_CONNECTED:
+        raise TransportError(node.name, "pacemaker is not running there (crm_mon rc 102)")
+    if result.exit_status == EXIT_NOT_FOUND:
+        raise TransportError(node.name, "crm_mon is not installed there")
+    if not result.ok:
+        detail = result.stderr_text.strip().splitlines()[-1:] or [""]
+        raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
+    sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 2), b"", b""]
+    crm_mon, constraints, name = sections[:3]
+    status = parse_crm_mon(crm_mon)
+    if constraints.strip():
+        status = with_constraints(status, constraints)
+    return replace(status, cluster_name=name.decode(errors="replace").strip())
+
+
+async def simulate(
+    transport: Transport,
+    node: NodeAddress,
+    edits: Sequence[Sequence[str]],
+    *,
+    timeout: float,
+) -> tuple[PlannedAction, ...]:
+    """Apply pcs edits to a shadow copy of the live CIB and ask crm_simulate what would happen.
+
+    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy.
+    """
+    async with scratch_dir(transport, node, timeout=timeout) as private:
+        shadow = f"{private}/cib.xml"
+        commands = [("pcs", "cluster", "cib", shadow), *(("pcs", "-f", shadow, *e) for e in edits)]
+        for argv in commands:
+            result = await transport.run(node, argv, timeout=timeout)
+            if not result.ok:
+                detail = (result.stderr_text or result.stdout_text).strip()[-300:]
+                raise TransportError(node.name, f"preview: {' '.join(argv[3:])}: {detail}")
+        result = await transport.run(
+            node,
+            ("crm_simulate", "--simulate", "--xml-file", shadow, "--output-as=xml"),
+            timeout=timeout,
+        )
+        return parse_actions(result.stdout)

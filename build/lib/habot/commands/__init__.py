@@ -1,0 +1,1 @@
+"""The `/ha` command: its grammar (pure) and its Slack listeners."""

@@ -1,0 +1,141 @@
+"""Approve and Deny buttons: ack at once; decide once (compare-and-set); then run, tracked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from habot.approvals.model import Decision, Request
+from habot.approvals.workflow import Busy, Refused
+from habot.commands.ha import Deps
+from habot.errors import HabotError
+from habot.runbooks.engine import RunOutcome
+from habot.runbooks.loader import by_name
+from habot.slack import approval_blocks
+from habot.slack.reporter import ThreadReporter
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.action(approval_blocks.APPROVE)(_listener(deps, approve=True))
+    app.action(approval_blocks.DENY)(_listener(deps, approve=False))
+
+
+def _listener(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
+    async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message") or {}
+        click = _Click(
+            request_id=str(action.get("value", "")),
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=str((body.get("channel") or {}).get("id", "")),
+            ts=str(message.get("ts", "")),
+            blocks=list(message.get("blocks", [])),
+        )
+        name = "approve" if approve else "deny"
+        deps.jobs.start(f"{name} {click.request_id}", _decide(deps, client, click, approve))
+
+    return clicked
+
+
+@dataclass(frozen=True)
+class _Click:
+    request_id: str
+    user: str
+    channel: str
+    ts: str  # the card's ts: the run's thread
+    blocks: list[dict[str, Any]]  # the card as posted
+
+
+async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bool) -> None:
+    allowed = await deps.approvers.allows(client, click.user)
+    try:
+        decide = deps.workflow.approve if approve else deps.workflow.deny
+        decision = decide(
+            click.request_id,
+            click.user,
+            is_approver=allowed,
+            channel=click.channel,
+            message_ts=click.ts,
+        )
+    except HabotError as e:
+        await _tell(client, click, str(e))
+        return
+    if decision.refusal is not None:
+        await _tell(client, click, decision.refusal)
+        on_card = (click.channel, click.ts) == (
+            decision.request.channel,
+            decision.request.message_ts,
+        )
+        if on_card and deps.workflow.expire(click.request_id):
+            await _update(deps, client, click, deps.workflow.store.request(click.request_id))
+        return
+    if not decision.complete:
+        await _update(deps, client, click, decision.request)
+        return
+    # The card update and the run start together: a Slack round trip must not delay the run.
+    await asyncio.gather(
+        _update(deps, client, click, decision.request), _start_run(deps, client, click, decision)
+    )
+
+
+async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision: Decision) -> None:
+    request = decision.request
+    reporter = ThreadReporter(client, click.channel, click.ts)
+    approved_by = ", ".join(f"<@{u}>" for u in request.approvals)
+    said = asyncio.create_task(
+        reporter.say(f"Approved by {approved_by}; running {request.runbook}.")
+    )
+    try:
+        result: RunOutcome | Busy | Refused = await deps.workflow.run(request, reporter)
+    except HabotError as e:  # the store failed before the first command: nothing ran
+        result = Refused(f"the run could not start ({e})")
+    await said
+    if isinstance(result, Busy):
+        await reporter.say(
+            f":no_entry: {request.cluster} is busy: {result.lock.runbook} "
+            f"(request {result.lock.request_id}) holds it; nothing ran."
+        )
+    elif isinstance(result, Refused):
+        await reporter.say(f":no_entry: {result.reason}; nothing ran.")
+    else:
+        await client.chat_postMessage(
+            channel=click.channel,
+            thread_ts=click.ts,
+            text=approval_blocks.outcome_text(result),
+            blocks=approval_blocks.outcome_blocks(result),
+        )
+    outcome = None if isinstance(result, Busy | Refused) else result
+    await _update(deps, client, click, deps.workflow.store.request(request.id), outcome)
+
+
+async def _update(
+    deps: Deps,
+    client: AsyncWebClient,
+    click: _Click,
+    request: Request | None,
+    outcome: RunOutcome | None = None,
+) -> None:
+    if request is None:
+        return
+    runbook = by_name(deps.workflow.runbooks, request.runbook)
+    destructive = runbook.destructive if runbook is not None else False
+    await client.chat_update(
+        channel=click.channel,
+        ts=click.ts,
+        text=f"{request.runbook}: {request.state.value}",
+        blocks=approval_blocks.updated_card(
+            click.blocks, request, destructive, outcome, now=deps.clock()
+        ),
+    )
+
+
+async def _tell(client: AsyncWebClient, click: _Click, text: str) -> None:
+    await client.chat_postEphemeral(
+        channel=click.channel, user=click.user, text=f":no_entry: {text}"
+    )

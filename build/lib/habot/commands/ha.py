@@ -1,0 +1,172 @@
+"""The `/ha` slash command listener: parse, ack at once, hand the work to a tracked job."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from habot.alerts.poller import Poller
+from habot.alerts.rules import Catalogue
+from habot.approvals.workflow import Proposal, Workflow
+from habot.commands.grammar import (
+    Audit,
+    Command,
+    Help,
+    ListRunbooks,
+    RunbookHelp,
+    RunRunbook,
+    Status,
+    parse,
+)
+from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
+from habot.jobs import Jobs
+from habot.ops import Ops
+from habot.runbooks.plan import PlanError
+from habot.slack import approval_blocks, blocks
+from habot.slack.approvers import Approvers
+
+
+@dataclass(frozen=True)
+class Deps:
+    ops: Ops
+    jobs: Jobs
+    workflow: Workflow
+    approvers: Approvers = field(default_factory=lambda: Approvers(()))
+    clock: Callable[[], float] = time.time
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
+    poller: Poller | None = None  # delivers alert cards after a button changed an alert
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    app.command("/ha")(_listener(deps))
+
+
+def _listener(deps: Deps) -> Callable[..., Awaitable[None]]:
+    async def ha(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        refusal, parsed = _check(deps, command)
+        if parsed is None:
+            await ack(response_type="ephemeral", text=refusal or blocks.usage())
+            return
+        quick = _quick_answer(deps, parsed)
+        if quick is not None:
+            await ack(response_type="ephemeral", text=quick)
+            return
+        await ack()
+        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        deps.jobs.start(
+            f"/ha {command.get('text', '')}", _run(deps, parsed, respond, client, user, channel)
+        )
+
+    return ha
+
+
+def _check(deps: Deps, command: dict[str, Any]) -> tuple[str | None, Command | None]:
+    """Parse and authorise without raising: (refusal text, command)."""
+    channel = str(command.get("channel_id", ""))
+    if not deps.workflow.config.channel_allowed(channel):
+        return not_here(channel), None
+    try:
+        return None, parse(str(command.get("text", "")))
+    except UsageError as e:
+        return blocks.usage(f":warning: {blocks.escape(str(e))}"), None
+
+
+def _quick_answer(deps: Deps, command: Command) -> str | None:
+    """Answers that need no cluster: given in the ack itself (all pure or one local read)."""
+    try:
+        if isinstance(command, Help):
+            return blocks.usage()
+        if isinstance(command, ListRunbooks):
+            return approval_blocks.runbook_list(list(deps.workflow.runbooks.values()))
+        if isinstance(command, RunbookHelp):
+            return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
+        if isinstance(command, Audit):
+            return approval_blocks.audit(deps.workflow.store.audit_log(command.limit))
+    except UsageError as e:
+        return blocks.usage(f":warning: {blocks.escape(str(e))}")
+    return None
+
+
+def not_here(channel: str) -> str:
+    return (
+        f":no_entry: habot is not enabled in this channel ({channel[:40]}): "
+        "its ID is not in `allowed_channels`."
+    )
+
+
+async def _run(
+    deps: Deps,
+    command: Command,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    user: str,
+    channel: str,
+) -> None:
+    try:
+        if isinstance(command, Status):
+            report = await deps.ops.status(command.cluster)
+            await respond(
+                response_type="in_channel",
+                text=blocks.status_text(report),
+                blocks=blocks.status(report),
+            )
+        elif isinstance(command, RunRunbook):
+            await _request(deps, command, respond, client, user, channel)
+    except UsageError as e:
+        await respond(response_type="ephemeral", text=blocks.usage(f":warning: {e}"))
+    except PlanError as e:
+        await respond(response_type="ephemeral", text=approval_blocks.refusal(e.runbook, e.reasons))
+    except ClusterUnreachable as e:
+        await respond(response_type="in_channel", text=str(e), blocks=blocks.unreachable(e))
+    except (ClusterError, HabotError) as e:
+        await respond(response_type="ephemeral", text=blocks.error(str(e)))
+
+
+async def _request(
+    deps: Deps,
+    command: RunRunbook,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    user: str,
+    channel: str,
+) -> None:
+    proposal = await deps.workflow.propose(command.cluster, command.name, dict(command.params))
+    if command.dry_run:
+        await respond(
+            response_type="ephemeral",
+            text=f"{proposal.plan.runbook} (dry run)",
+            blocks=approval_blocks.dry_run(proposal),
+        )
+        return
+    busy = deps.workflow.busy_with(proposal.plan.cluster)
+    if busy is not None:
+        await respond(
+            response_type="ephemeral",
+            text=blocks.error(
+                f"{proposal.plan.cluster} is busy: {busy.runbook} (request {busy.request_id}) "
+                "is running; try again when it ends"
+            ),
+        )
+        return
+    await post_request(deps, client, proposal, user, channel)
+
+
+async def post_request(
+    deps: Deps, client: AsyncWebClient, proposal: Proposal, user: str, channel: str
+) -> None:
+    """Store the request and post its approval card (from `/ha` or an alert's button)."""
+    request = deps.workflow.request(proposal, user, channel)
+    card = approval_blocks.request_card(proposal, request)
+    posted = await client.chat_postMessage(
+        channel=channel,
+        text=f"{request.runbook} on {request.cluster}: approval needed",
+        blocks=card,
+    )
+    deps.workflow.store.set_message(request.id, str(posted["ts"]), card)

@@ -1,0 +1,133 @@
+"""habot's configuration file (YAML): clusters and their nodes, approvers, allowed channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from habot.errors import ConfigError
+from habot.ssh.transport import NodeAddress
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeConfig(_Strict):
+    name: Name
+    host: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(default="root", min_length=1)
+
+    def address(self) -> NodeAddress:
+        return NodeAddress(self.name, self.host, self.port, self.user)
+
+
+class AlertsConfig(_Strict):
+    sources: tuple[Literal["journal", "file"], ...] = Field(
+        default=("journal",),
+        min_length=1,
+        description="journal: journald (Debian/RHEL nodes); file: "
+        "pacemaker.log with an inode+offset cursor",
+    )
+    log_file: str = "/var/log/pacemaker/pacemaker.log"
+    interval_s: float = Field(default=30, ge=1, le=3600)
+    lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
+    unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
+    rules: tuple[Path, ...] = Field(default=(), description="more alert rule files (YAML)")
+
+
+class ClusterConfig(_Strict):
+    nodes: tuple[NodeConfig, ...] = Field(min_length=1)
+    ssh_key: Path
+    known_hosts: Path
+    alerts_channel: str | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    status_hedge_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="how long one node may stay silent on a status read before the next "
+        "node is asked too",
+    )
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
+    runbook_params: dict[str, str] = Field(
+        default_factory=dict, description="defaults for runbook parameters of the same name"
+    )
+
+    @model_validator(mode="after")
+    def _unique_nodes(self) -> ClusterConfig:
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names repeat: {names}")
+        return self
+
+
+SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]
+
+
+class HabotConfig(_Strict):
+    clusters: dict[Name, ClusterConfig] = Field(min_length=1)
+    approvers: tuple[SlackId, ...] | Literal["anyone"] = Field(
+        (),
+        description="Slack user IDs (U...) and user groups (S...) who may approve; `anyone` "
+        "to let every member of an allowed channel approve. `habot serve` refuses to start "
+        "with neither",
+    )
+    self_approval: bool = Field(False, description="may a requester approve their own request")
+    approval_expiry_s: float = Field(900, gt=0, le=7 * 24 * 3600)
+    allowed_channels: tuple[SlackId, ...] | Literal["any"] = Field(
+        (),
+        description="Slack channel IDs (C..., G..., D...) habot answers in (commands and every "
+        "button, alert cards' included); `any` for all. `habot serve` refuses to start with "
+        "neither",
+    )
+    console_single_operator: bool = Field(
+        False,
+        description="the console's operator may approve their own requests (a machine with "
+        "one operator, such as the lab); written as such in the audit log",
+    )
+    runbook_dirs: tuple[Path, ...] = Field((), description="more runbooks (*.yaml) to load")
+
+    @property
+    def default_cluster(self) -> str:
+        return next(iter(self.clusters))
+
+    def channel_allowed(self, channel: str) -> bool:
+        return self.allowed_channels == "any" or channel in self.allowed_channels
+
+
+def require_closed(config: HabotConfig, path: Path | str = "the config file") -> None:
+    """What `habot serve` needs before it answers anyone: who may approve, and where."""
+    if not config.approvers:
+        raise ConfigError(
+            f"{path}: approvers: none configured (list Slack user or group IDs, or write "
+            "`approvers: anyone` to let every member of an allowed channel approve)"
+        )
+    if not config.allowed_channels:
+        raise ConfigError(
+            f"{path}: allowed_channels: none configured (list Slack channel IDs, or write "
+            "`allowed_channels: any`)"
+        )
+
+
+def load_config(path: Path) -> HabotConfig:
+    """Read and validate the config file; every problem is a ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"config file {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path}: not valid YAML: {e}") from e
+    try:
+        return HabotConfig.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"config file {path}: {where}: {first['msg']}") from e

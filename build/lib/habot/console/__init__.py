@@ -1,0 +1,1 @@
+"""habot without Slack: a prompt where a person types `/ha ...`."""

@@ -1,0 +1,163 @@
+"""`habot console`: type `/ha ...` at a prompt; answers come from the same use cases as Slack,
+and approvals are asked for at the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from habot.alerts.lifecycle import Alert
+from habot.alerts.rules import Catalogue
+from habot.approvals.workflow import Busy, Refused, Workflow
+from habot.commands.grammar import (
+    Audit,
+    Command,
+    Help,
+    ListRunbooks,
+    RunbookHelp,
+    RunRunbook,
+    Status,
+    parse,
+)
+from habot.console import text
+from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
+from habot.ops import Ops
+from habot.runbooks import describe
+from habot.runbooks.engine import RunOutcome, StepOutcome
+from habot.runbooks.plan import PlanError, PlannedStep
+
+PROMPT = "habot> "
+Write = Callable[[str], None]
+Ask = Callable[[str], Awaitable[str]]
+
+
+@dataclass
+class ConsoleReporter:
+    write: Write
+
+    async def step_started(self, index: int, step: PlannedStep, rollback: bool) -> None:
+        self.write(f"  … {'rollback ' if rollback else ''}{index}. {step.name}\n")
+
+    async def step_finished(self, outcome: StepOutcome) -> None:
+        for record in outcome.commands:
+            self.write(f"      {describe.command_line(record)}\n")
+        self.write(f"  {describe.step_line(outcome)}\n")
+
+
+@dataclass
+class ConsoleAlertSink:
+    """Alerts printed as they arrive (the console has no cards: an update is a line too)."""
+
+    write: Write
+    catalogue: Catalogue
+
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        self.write("\n" + text.alert(alert, self.catalogue.rule(alert.rule), new=True) + "\n")
+        return "console", f"{alert.key}@{alert.first_seen}"
+
+    async def update(self, alert: Alert) -> None:
+        self.write("\n" + text.alert(alert, self.catalogue.rule(alert.rule), new=False) + "\n")
+
+    async def find(self, alert: Alert) -> tuple[str, str] | None:
+        return None  # a terminal keeps no history: printed again after a restart
+
+
+@dataclass
+class Console:
+    ops: Ops
+    workflow: Workflow
+    write: Write
+    ask: Ask
+    user: str = f"console:{getpass.getuser()}"
+    approvers: str = "the configured approvers"
+
+    async def answer(self, line: str) -> str:
+        """The reply to one line; never raises for anything a user can type."""
+        try:
+            return await self._dispatch(parse(line))
+        except UsageError as e:
+            return text.usage(str(e))
+        except PlanError as e:
+            return text.refusal(e)
+        except ClusterUnreachable as e:
+            return text.unreachable(e)
+        except (ClusterError, HabotError) as e:
+            return f"error: {e}"
+
+    async def _dispatch(self, command: Command) -> str:
+        if isinstance(command, Help):
+            return text.usage()
+        if isinstance(command, Status):
+            return text.status(await self.ops.status(command.cluster))
+        if isinstance(command, ListRunbooks):
+            return text.runbooks(self.workflow.runbooks.values())
+        if isinstance(command, RunbookHelp):
+            return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
+        if isinstance(command, Audit):
+            return text.audit(self.workflow.store.audit_log(command.limit))
+        return await self._run(command)
+
+    async def _run(self, command: RunRunbook) -> str:
+        proposal = await self.workflow.propose(command.cluster, command.name, dict(command.params))
+        self.write(text.proposal(proposal) + "\n")
+        if command.dry_run:
+            return "(dry run: nothing was requested)"
+        request = self.workflow.request(proposal, self.user, "console")
+        if not self.workflow.config.console_single_operator:
+            self.workflow.withdraw(request, "the console is not in single-operator mode")
+            return (
+                f"not run: {request.runbook} needs approval by {self.approvers} in Slack "
+                f"(ask there: /ha runbook {request.runbook} ...). The console approves its "
+                "own requests only with `console_single_operator: true` in the config."
+            )
+        answer = await self.ask(f"run {request.runbook} [{request.id}] as {self.user}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            self.workflow.cancel(request.id, self.user)
+            return "denied: nothing ran"
+        decision = self.workflow.approve_alone(request.id, self.user)
+        if decision.refusal:
+            return f"refused: {decision.refusal}"
+        result = await self.workflow.run(decision.request, ConsoleReporter(self.write))
+        if isinstance(result, Busy):
+            return f"refused: {result.lock.runbook} [{result.lock.request_id}] holds the cluster"
+        if isinstance(result, Refused):
+            return f"refused: {result.reason}"
+        return _outcome(result)
+
+
+def _outcome(outcome: RunOutcome) -> str:
+    return describe.outcome_line(outcome)
+
+
+async def run(console: Console) -> int:
+    interactive = sys.stdin.isatty()
+    names = ", ".join(
+        f"{c.name} ({', '.join(n.name for n in c.config.nodes)})"
+        for c in console.ops.clusters.values()
+    )
+    console.write(f"habot console on {names}. Type /ha help; Ctrl-D to quit.\n")
+    while True:
+        if interactive:
+            console.write(PROMPT)
+        line = await read_line()
+        if not line:
+            break
+        line = line.strip()
+        if line in ("quit", "exit"):
+            break
+        if line:
+            console.write(await console.answer(line) + "\n")
+    return 0
+
+
+async def read_line() -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+async def ask(prompt: str) -> str:
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    return await read_line()

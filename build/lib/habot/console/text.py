@@ -1,0 +1,108 @@
+"""Use-case results as readable terminal text (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from habot.alerts.lifecycle import Alert
+from habot.alerts.lifecycle import State as AlertState
+from habot.alerts.rules import Rule, fill
+from habot.approvals.workflow import Proposal
+from habot.cluster import describe
+from habot.cluster.health import Severity
+from habot.commands.grammar import USAGE
+from habot.errors import ClusterUnreachable
+from habot.ops import StatusReport
+from habot.runbooks import describe as runbook_text
+from habot.runbooks.model import Runbook
+from habot.runbooks.plan import PlanError
+from habot.store import AuditEntry
+
+HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
+
+
+def status(report: StatusReport) -> str:
+    st = report.live.status
+    lines = [
+        f"== {report.cluster}: {HEALTH[report.health]} ==",
+        describe.headline(st) + f" (read from {report.live.answered_by})",
+    ]
+    lines += [f"  {node}: not answering ({why})" for node, why in report.live.unreachable.items()]
+    lines += ["", "Nodes:"] + [f"  {describe.node_line(n)}" for n in st.nodes]
+    lines += ["", "Resources:"]
+    lines += [f"  {line}" for r in st.resources for line in describe.resource_lines(r)]
+    if not st.resources:
+        lines.append("  (none configured)")
+    if st.failed_actions:
+        lines += ["", "Failed actions:"]
+        lines += [
+            f"  {a.resource} {a.operation} on {a.node}: {a.exit_status}"
+            f"{f' ({a.exit_reason})' if a.exit_reason else ''} at {a.last_change}"
+            for a in st.failed_actions
+        ]
+    if report.findings:
+        lines += ["", "Warnings:"]
+        for f in report.findings:
+            lines += [f"  [{f.severity.value}] {f.message}", f"      fix: {f.fix}"]
+    return "\n".join(lines)
+
+
+def unreachable(error: ClusterUnreachable) -> str:
+    lines = [f"Cluster {error.cluster} is unreachable: no node answered."]
+    lines += [f"  {node}: {why}" for node, why in error.reasons.items()]
+    return "\n".join(lines)
+
+
+def usage(problem: str | None = None) -> str:
+    head = f"{problem}\n\n" if problem else ""
+    return head + "Commands:\n" + USAGE.replace("`", "")
+
+
+def runbooks(books: Iterable[Runbook]) -> str:
+    return "Runbooks:\n" + "\n".join(
+        f"  {runbook_text.runbook_line(rb)}" for rb in sorted(books, key=lambda r: r.name)
+    )
+
+
+def proposal(p: Proposal) -> str:
+    plan = p.plan
+    params = " ".join(f"{k}={v}" for k, v in plan.params)
+    lines = [f"{plan.runbook} on {plan.cluster} {params}".rstrip() + ":"]
+    lines += [f"  {line}" for line in runbook_text.plan_lines(p)]
+    preview = runbook_text.preview_lines(p)
+    if preview:
+        lines += ["What the cluster will do (crm_simulate on a shadow CIB):"]
+        lines += [f"  {line}" for line in preview]
+    collateral = runbook_text.collateral_line(p)
+    if collateral:
+        lines.append(f"NOTE: {collateral}")
+    needs = runbook_text.APPROVAL[plan.approvals_needed]
+    lines.append(f"Needs {needs}" + (" — DESTRUCTIVE" if plan.destructive else ""))
+    return "\n".join(lines)
+
+
+def refusal(error: PlanError) -> str:
+    return f"{error.runbook} cannot run:\n" + "\n".join(f"  - {r}" for r in error.reasons)
+
+
+def audit(entries: list[AuditEntry]) -> str:
+    if not entries:
+        return "The audit log is empty."
+    return "\n".join(runbook_text.audit_line(e) for e in entries)
+
+
+def alert(a: Alert, rule: Rule | None, *, new: bool) -> str:
+    head = "ALERT" if new else "alert"
+    state = f" [{a.state.value}]" if a.state is not AlertState.OPEN else ""
+    where = f"/{a.node}" if a.node else ""
+    lines = [f"[{head} {a.severity}] {a.cluster}{where}: {a.title}{state} ({a.count}x)"]
+    if new:
+        lines += [f"    {line}" for line in a.lines[-2:]]
+    if rule is not None and a.state is not AlertState.RESOLVED:
+        lines.append(f"    remedy: {fill(rule.remedy, rule.id, a.field_map)}")
+        if rule.runbook is not None:
+            params = " ".join(
+                f"{k}={fill(v, rule.id, a.field_map)}" for k, v in rule.runbook.params.items()
+            )
+            lines.append(f"    run: /ha runbook {rule.runbook.name} {params}".rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""`habot lab ...`: the lab's command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from habot.errors import LabError
+from habot.lab.lab import Lab
+from habot.lab.layout import LabLayout
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lab = commands.add_parser("lab", help="a real two-node Pacemaker cluster on this machine")
+    verbs = lab.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
+    verbs.add_parser("up", help="create nodo1 and nodo2, start the cluster, load the seed")
+    down = verbs.add_parser("down", help="stop everything the lab started and remove it")
+    down.add_argument("--fast", action="store_true", help="kill at once, no graceful stop")
+    down.add_argument("--purge", action="store_true", help="also delete the lab directory")
+    verbs.add_parser("status", help="nodes, daemons and the cluster's view")
+    for verb, text in (
+        ("ssh", "ssh to a node as root through its own sshd"),
+        ("exec", "run a command inside a node (no ssh)"),
+    ):
+        p = verbs.add_parser(verb, help=text)
+        p.add_argument("node")
+        p.add_argument("argv", nargs=argparse.REMAINDER)
+    for verb, text in (
+        ("crash", "power a node off at once, as a hard crash"),
+        ("boot", "power a node on"),
+    ):
+        verbs.add_parser(verb, help=text).add_argument("node")
+    verbs.add_parser("reset", help="power on every node and push the seed's configuration back")
+    lab.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    lab = Lab(LabLayout.default())
+    try:
+        return _dispatch(lab, args)
+    except LabError as e:
+        print(f"habot lab: {e}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(lab: Lab, args: argparse.Namespace) -> int:
+    verb: str = args.lab_command
+    if verb == "up":
+        lab.up(say)
+        return status(lab)
+    if verb == "down":
+        lab.down(say, grace=0 if args.fast else 20)
+        if args.purge:
+            lab.purge()
+        return 0
+    if verb == "status":
+        return status(lab)
+    if verb == "ssh":
+        config = str(lab.layout.ssh_dir / "ssh_config")
+        lab.node(args.node)  # refuses an unknown node before exec
+        os.execvp("ssh", ["ssh", "-F", config, args.node, *args.argv])
+    if verb == "exec":
+        anchor = lab.node(args.node).require_anchor()
+        argv = args.argv or ["bash", "-l"]
+        os.execvp("nsenter", ["nsenter", "-t", str(anchor), "-m", "-u", "-n", "--", *argv])
+    if verb == "crash":
+        lab.crash(args.node)
+        say(f"{args.node} powered off")
+        return 0
+    if verb == "boot":
+        lab.boot(args.node)
+        say(f"{args.node} powering on")
+        return 0
+    lab.reset()
+    say("seed configuration pushed back")
+    return 0
+
+
+def say(line: str) -> None:
+    print(f"habot lab: {line}", flush=True)
+
+
+def status(lab: Lab) -> int:
+    if not any(n.anchor() for n in lab.nodes()):
+        say("down")
+        return 3
+    for node in lab.nodes():
+        daemons = " ".join(f"{d}:{'up' if ok else 'down'}" for d, ok in node.daemons().items())
+        print(
+            f"{node.spec.name:6} {node.power_state():9} {node.spec.address:11} "
+            f"ssh {node.spec.ssh_host}:{lab.layout.ssh_port}  {daemons}"
+        )
+    online = lab.online_nodes()
+    print(f"online in the cluster: {', '.join(sorted(online)) or 'none'}")
+    print(
+        f"ssh: ssh -F {lab.layout.ssh_dir / 'ssh_config'} nodo1    "
+        f"habot config: {lab.layout.config_file}"
+    )
+    return 0

@@ -1,0 +1,89 @@
+"""The seed's starting cluster: the "IP Failover + Apache2 + DRBD" exercise, before fencing.
+
+Applied the way the seed applies changes: `pcs cluster cib FILE`, `pcs -f FILE ...`, then one
+`pcs cluster cib-push FILE --config`. stonith-enabled stays true with no fencing device, so the
+scheduler logs "Resource start-up disabled since no STONITH resources have been defined".
+"""
+
+from __future__ import annotations
+
+from habot.lab.layout import DRBD_DEVICE, LabLayout
+
+
+def seed_commands(layout: LabLayout) -> list[list[str]]:
+    shadow = str(layout.root / "seed_cfg.xml")
+    f = ["pcs", "-f", shadow]
+    edits = [
+        [
+            "resource",
+            "create",
+            "VirtualIP",
+            "ocf:heartbeat:IPaddr2",
+            f"ip={layout.vip}",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=30s",
+        ],
+        [
+            "resource",
+            "create",
+            "WebSite",
+            "ocf:heartbeat:apache",
+            "configfile=/etc/apache2/apache2.conf",
+            "statusurl=http://localhost/server-status",
+            "op",
+            "monitor",
+            "interval=1min",
+        ],
+        ["constraint", "colocation", "add", "WebSite", "with", "VirtualIP", "INFINITY"],
+        ["constraint", "order", "VirtualIP", "then", "WebSite"],
+        [
+            "resource",
+            "create",
+            "WebData",
+            "ocf:linbit:drbd",
+            "drbd_resource=wwwdata",
+            "op",
+            "monitor",
+            "interval=60s",
+        ],
+        [
+            "resource",
+            "promotable",
+            "WebData",
+            "promoted-max=1",
+            "promoted-node-max=1",
+            "clone-max=2",
+            "clone-node-max=1",
+            "notify=true",
+        ],
+        [
+            "resource",
+            "create",
+            "WebFS",
+            "ocf:heartbeat:Filesystem",
+            f"device={DRBD_DEVICE}",
+            "directory=/var/www/html",
+            "fstype=ext4",
+        ],
+        [
+            "constraint",
+            "colocation",
+            "add",
+            "WebFS",
+            "with",
+            "Promoted",
+            "WebData-clone",
+            "INFINITY",
+        ],
+        ["constraint", "order", "promote", "WebData-clone", "then", "start", "WebFS"],
+        ["constraint", "colocation", "add", "WebSite", "with", "WebFS", "INFINITY"],
+        ["constraint", "order", "WebFS", "then", "WebSite"],
+        ["property", "set", "stonith-enabled=true"],
+    ]
+    return [
+        ["pcs", "cluster", "cib", shadow],
+        *([*f, *e] for e in edits),
+        ["pcs", "cluster", "cib-push", shadow, "--config"],
+    ]

@@ -1,0 +1,1 @@
+"""Runbooks: declarative YAML procedures, validated on load, planned against the live status."""

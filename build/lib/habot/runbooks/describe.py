@@ -1,0 +1,93 @@
+"""Plain-words lines for runbooks, plans and runs, shared by Slack and the console (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from habot.approvals.workflow import Proposal
+from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
+from habot.runbooks.model import Parameter, Runbook
+from habot.store import AuditEntry
+
+APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
+
+
+def runbook_line(rb: Runbook) -> str:
+    params = " ".join(
+        f"{k}=<{p.type.value}>" if p.default is None else f"[{k}={p.default}]"
+        for k, p in rb.parameters.items()
+    )
+    return f"{rb.name} {params}".strip() + f" — {rb.summary}"
+
+
+def runbook_help(rb: Runbook) -> list[str]:
+    lines = [f"{rb.name}: {rb.summary}"]
+    if rb.description:
+        lines += ["", rb.description.strip()]
+    lines += [
+        "",
+        f"Approval: {APPROVAL[rb.approvals_needed]}" + (" (destructive)" if rb.destructive else ""),
+    ]
+    if rb.parameters:
+        lines += ["Parameters:"] + [_param_line(k, p) for k, p in rb.parameters.items()]
+    lines += ["Steps:"] + [f"  {i}. {s.name}" for i, s in enumerate(rb.steps, 1)]
+    return lines
+
+
+def _param_line(key: str, param: Parameter) -> str:
+    default = f", default {param.default}" if param.default is not None else ""
+    return f"  {key} ({param.type.value}{default})" + (f": {param.help}" if param.help else "")
+
+
+def plan_lines(proposal: Proposal) -> list[str]:
+    plan = proposal.plan
+    lines = [f"{i}. {s.name} — {s.describe()}" for i, s in enumerate(plan.steps, 1)]
+    if plan.rollback:
+        lines.append("On failure: " + "; ".join(s.describe() for s in plan.rollback))
+    return lines
+
+
+def preview_lines(proposal: Proposal) -> list[str]:
+    if proposal.preview_error:
+        return [f"preview unavailable: {proposal.preview_error}"]
+    if proposal.preview is None:
+        return []
+    if not proposal.preview:
+        return ["the cluster would change nothing"]
+    return [a.describe() for a in proposal.preview]
+
+
+def collateral_line(proposal: Proposal) -> str | None:
+    others = sorted({a.resource for a in proposal.collateral})
+    if not others:
+        return None
+    return f"Other resources move too: {', '.join(others)}"
+
+
+def step_line(outcome: StepOutcome) -> str:
+    mark = {"ok": "✓", "failed": "✗", "skipped": "↷"}[outcome.status]
+    head = f"{mark} {'rollback ' if outcome.rollback else ''}{outcome.index}. {outcome.name}"
+    detail = f" — {outcome.detail}" if outcome.detail else ""
+    return f"{head} ({outcome.duration_s:.1f} s){detail}"
+
+
+def command_line(record: CommandRecord) -> str:
+    rc = "unreachable" if record.rc is None else f"exit {record.rc}"
+    return f"{record.node}$ {' '.join(record.argv)} → {rc} in {record.duration_s:.2f} s"
+
+
+def outcome_line(outcome: RunOutcome) -> str:
+    if outcome.succeeded:
+        return f"{outcome.runbook} succeeded in {outcome.duration_s:.1f} s"
+    failed = outcome.failed_step
+    where = f" at step {failed.index} ({failed.name})" if failed else ""
+    rolled = ", rolled back" if outcome.rolled_back else ""
+    return f"{outcome.runbook} FAILED{where}{rolled} after {outcome.duration_s:.1f} s"
+
+
+def audit_line(entry: AuditEntry) -> str:
+    when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    who = f" {entry.user}" if entry.user else ""
+    what = f" {entry.node}$ {' '.join(entry.argv)} → rc {entry.rc}" if entry.argv else ""
+    detail = f" {entry.detail}" if entry.detail and not entry.argv else ""
+    return f"{when} [{entry.request_id or '-'}] {entry.event}{who}{what}{detail}"

@@ -1,0 +1,153 @@
+"""The runbook format (pydantic, unknown keys refused). `habot runbooks schema` prints its
+JSON Schema; `habot runbooks lint` checks files against it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+RunbookName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+ArgvElement = Annotated[str, Field(max_length=1000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamType(StrEnum):
+    RESOURCE = "resource"  # must name a resource of the live cluster
+    NODE = "node"  # must name a node of the live cluster
+    STRING = "string"  # must match `pattern`
+    INT = "int"
+    BOOL = "bool"
+    CHOICE = "choice"
+
+
+class Parameter(_Strict):
+    type: ParamType
+    help: str = ""
+    default: str | int | bool | None = None
+    pattern: str | None = Field(None, description="full-match regex, required for strings")
+    choices: tuple[str, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    online: bool = Field(False, description="a node parameter: the node must be online")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Parameter:
+        if self.type is ParamType.STRING and not self.pattern:
+            raise ValueError("a string parameter needs a pattern")
+        if self.type is ParamType.CHOICE and not self.choices:
+            raise ValueError("a choice parameter needs choices")
+        return self
+
+
+class Predicate(_Strict):
+    """A check on the live status. Exactly one key is set; values may use {{ parameters }}."""
+
+    fencing_configured: bool | str | None = None
+    resource_exists: str | None = None
+    resource_running: ResourceOn | None = None
+    resource_stopped: str | None = None
+    node_online: str | None = None
+    all_nodes_online: bool | str | None = None
+    no_move_constraint: str | None = None
+    maintenance_mode: bool | str | None = None
+    clone_on_all_nodes: ResourceOn | None = None
+    no_failed_actions: str | None = None
+    no_colocation: ResourcePair | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Predicate:
+        chosen = [k for k, v in self if v is not None]
+        if len(chosen) != 1:
+            raise ValueError(f"a predicate has exactly one key, not {chosen or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k, v in self if v is not None)
+
+
+class ResourceOn(_Strict):
+    resource: str
+    node: str | None = None
+    role: Literal["Started", "Promoted", "Unpromoted"] = "Started"
+
+
+class ResourcePair(_Strict):
+    resource: str
+    with_resource: str
+
+
+class Step(_Strict):
+    """One of: `run` an argv on a target; `wait` for predicates; `cib` pcs edits applied
+    atomically to a shadow CIB."""
+
+    name: str = Field(min_length=1, max_length=100)
+    run: tuple[ArgvElement, ...] | None = None
+    target: str = Field(
+        "any",
+        description="where `run` and `cib` steps run: any | all | dc | "
+        "a node name or {{ node parameter }}",
+    )
+    wait: tuple[Predicate, ...] | None = None
+    cib: tuple[tuple[ArgvElement, ...], ...] | None = Field(
+        None, description="pcs arguments, each applied as `pcs -f SHADOW ...`"
+    )
+    timeout: float = Field(60, gt=0, le=3600)
+    unless: tuple[Predicate, ...] = Field((), description="skip when all of these hold")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [k for k in ("run", "wait", "cib") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a step is exactly one of run, wait, cib (got {kinds or 'none'})")
+        if self.run is not None and not self.run:
+            raise ValueError("run needs an argv")
+        if self.cib is not None and not all(self.cib):
+            raise ValueError("every cib edit needs pcs arguments")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "run" if self.run is not None else "wait" if self.wait is not None else "cib"
+
+
+class Approval(StrEnum):
+    NONE = "none"
+    ONE = "one"
+    TWO = "two"
+
+
+class Runbook(_Strict):
+    name: RunbookName
+    summary: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    destructive: bool = False
+    approval: Approval = Approval.ONE
+    aliases: tuple[RunbookName, ...] = ()
+    parameters: dict[Identifier, Parameter] = {}
+    preconditions: tuple[Predicate, ...] = ()
+    preview: tuple[tuple[ArgvElement, ...], ...] = Field(
+        (), description="pcs edits (as with `pcs -f SHADOW`) whose effect crm_simulate shows"
+    )
+    steps: tuple[Step, ...] = Field(min_length=1)
+    on_failure: Literal["stop", "rollback"] = "stop"
+    rollback: tuple[Step, ...] = ()
+
+    @model_validator(mode="after")
+    def _rollback_declared(self) -> Runbook:
+        if self.on_failure == "rollback" and not self.rollback:
+            raise ValueError("on_failure: rollback needs rollback steps")
+        return self
+
+    @property
+    def approvals_needed(self) -> int:
+        return {Approval.NONE: 0, Approval.ONE: 1, Approval.TWO: 2}[self.approval]
+
+
+Predicate.model_rebuild()

@@ -1,0 +1,230 @@
+"""Planning a runbook (pure): parameters validated against the live status, preconditions
+checked, every argv rendered and every target resolved — what the approver sees is what runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from habot.cluster.model import ClusterStatus, NodeState
+from habot.errors import HabotError
+from habot.runbooks.model import Parameter, ParamType, Predicate, Runbook, Step
+from habot.runbooks.predicates import RUNNING, check, describe, render_predicate
+from habot.runbooks.render import RenderError, render, render_argv
+
+MAX_VALUE_LENGTH = 200
+TARGET_KEYWORDS = ("any", "all", "dc")
+
+
+class PlanError(HabotError):
+    """The runbook cannot run now: each reason says why."""
+
+    def __init__(self, runbook: str, reasons: list[str]) -> None:
+        super().__init__(f"{runbook} cannot run: " + "; ".join(reasons))
+        self.runbook = runbook
+        self.reasons = tuple(reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    name: str
+    kind: str  # run | wait | cib
+    target: str  # any | all | dc | a node name
+    timeout: float
+    argv: tuple[str, ...] = ()
+    edits: tuple[tuple[str, ...], ...] = ()
+    wait: tuple[Predicate, ...] = ()
+    unless: tuple[Predicate, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "run":
+            return f"on {self.target}: {' '.join(self.argv)}"
+        if self.kind == "cib":
+            return (
+                f"on {self.target}, shadow CIB: "
+                + "; ".join("pcs -f … " + " ".join(e) for e in self.edits)
+                + "; cib-push --config"
+            )
+        return "wait until " + ", ".join(describe(p) for p in self.wait)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    runbook: str
+    cluster: str
+    params: tuple[tuple[str, str], ...]
+    steps: tuple[PlannedStep, ...]
+    rollback: tuple[PlannedStep, ...]
+    preview_edits: tuple[tuple[str, ...], ...]
+    approvals_needed: int
+    destructive: bool
+
+    @property
+    def param_map(self) -> dict[str, str]:
+        return dict(self.params)
+
+    def same_actions(self, other: Plan) -> bool:
+        """Whether `other` would run exactly what this plan runs."""
+        return (self.steps, self.rollback) == (other.steps, other.rollback)
+
+
+def make_plan(
+    runbook: Runbook,
+    raw: Mapping[str, str],
+    status: ClusterStatus,
+    *,
+    cluster: str,
+    configured: Collection[str] | None = None,
+) -> Plan:
+    """`configured`: the nodes habot may run commands on (its config); a step aimed at any
+    other node is refused here, before anyone is asked to approve it."""
+    params, reasons = _params(runbook, raw, status)
+    if reasons:
+        raise PlanError(runbook.name, reasons)
+    context = _context(params, status, cluster)
+    try:
+        failed = [
+            why
+            for p in runbook.preconditions
+            if (why := check(render_predicate(p, context), status)) is not None
+        ]
+        if failed:
+            raise PlanError(runbook.name, [f"precondition: {why}" for why in failed])
+        reach = frozenset(configured) if configured is not None else None
+        steps = tuple(_step(s, context, status, reach) for s in runbook.steps)
+        rollback = tuple(_step(s, context, status, reach) for s in runbook.rollback)
+        preview = tuple(render_argv(e, context) for e in runbook.preview)
+    except RenderError as e:
+        raise PlanError(runbook.name, [str(e)]) from e
+    return Plan(
+        runbook=runbook.name,
+        cluster=cluster,
+        params=tuple((k, str(v)) for k, v in params.items()),
+        steps=steps,
+        rollback=rollback,
+        preview_edits=preview,
+        approvals_needed=runbook.approvals_needed,
+        destructive=runbook.destructive,
+    )
+
+
+def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> dict[str, Any]:
+    """What templates see: the parameters, and `cluster` — name, nodes, node_count, dc,
+    location (resource -> the node it runs on) and other (resource -> another node)."""
+    nodes = [n.name for n in status.nodes]
+    location: dict[str, str] = {}
+    for res in status.resources:
+        running = res.nodes_in_role(*RUNNING)
+        for name in (res.id, *res.primitive_ids):
+            location[name] = running[0] if running else ""
+    other = {name: next((n for n in nodes if n != where), "") for name, where in location.items()}
+    facts = {
+        "name": status.cluster_name or cluster,
+        "nodes": nodes,
+        "node_count": len(nodes),
+        "dc": status.summary.dc or "",
+        "location": location,
+        "other": other,
+    }
+    return {**params, "cluster": facts}
+
+
+def _step(
+    step: Step, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
+) -> PlannedStep:
+    planned = PlannedStep(
+        name=step.name,
+        kind=step.kind,
+        target=_target(step.target, context, status, reach),
+        timeout=step.timeout,
+        unless=tuple(render_predicate(p, context) for p in step.unless),
+    )
+    if step.run is not None:
+        return replace(planned, argv=render_argv(step.run, context))
+    if step.cib is not None:
+        return replace(planned, edits=tuple(render_argv(e, context) for e in step.cib))
+    return replace(planned, wait=tuple(render_predicate(p, context) for p in step.wait or ()))
+
+
+def _target(
+    spec: str, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
+) -> str:
+    target = render(spec, context)
+    if target in TARGET_KEYWORDS:
+        return target
+    if status.node(target) is None:
+        raise RenderError(f"step target {target!r} is not a node of the cluster")
+    if reach is not None and target not in reach:
+        raise RenderError(
+            f"step target {target!r} is a node of the cluster but not in habot's config "
+            "(habot runs commands only on the nodes it is configured for)"
+        )
+    return target
+
+
+def _params(
+    runbook: Runbook, raw: Mapping[str, str], status: ClusterStatus
+) -> tuple[dict[str, Any], list[str]]:
+    reasons = [f"unknown parameter `{k[:40]}`" for k in raw if k not in runbook.parameters]
+    values: dict[str, Any] = {}
+    for name, spec in runbook.parameters.items():
+        if name not in raw and spec.default is None:
+            reasons.append(f"missing parameter `{name}` ({spec.type.value})")
+            continue
+        text = raw[name] if name in raw else str(spec.default)
+        try:
+            values[name] = _value(name, spec, text, status)
+        except ValueError as e:
+            reasons.append(str(e))
+    return values, reasons
+
+
+def _value(name: str, spec: Parameter, text: str, status: ClusterStatus) -> Any:
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ValueError(f"`{name}` is longer than {MAX_VALUE_LENGTH} characters")
+    if spec.type in (ParamType.RESOURCE, ParamType.NODE, ParamType.STRING) and (
+        text.startswith("-") or not text.isprintable()
+    ):
+        raise ValueError(f"`{name}`: {text[:40]!r} is not a valid value")
+    if spec.type is ParamType.RESOURCE:
+        if status.resource(text) is None:
+            raise ValueError(f"`{name}`: no resource `{text[:40]}` in the cluster")
+        return text
+    if spec.type is ParamType.NODE:
+        return _node(name, spec, text, status)
+    if spec.type is ParamType.STRING:
+        if not re.fullmatch(spec.pattern or "", text):
+            raise ValueError(f"`{name}`: {text[:40]!r} does not match {spec.pattern}")
+        return text
+    return _scalar(name, spec, text)
+
+
+def _node(name: str, spec: Parameter, text: str, status: ClusterStatus) -> str:
+    node = status.node(text)
+    if node is None:
+        known = ", ".join(n.name for n in status.nodes)
+        raise ValueError(f"`{name}`: no node `{text[:40]}` in the cluster (nodes: {known})")
+    if spec.online and node.state is not NodeState.ONLINE:
+        raise ValueError(f"`{name}`: node {text} is {node.state.value}, not online")
+    return text
+
+
+def _scalar(name: str, spec: Parameter, text: str) -> Any:
+    if spec.type is ParamType.BOOL:
+        lowered = text.lower()
+        if lowered not in ("true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"`{name}`: {text[:40]!r} is not true or false")
+        return lowered in ("true", "yes", "on")
+    if spec.type is ParamType.CHOICE:
+        if text not in spec.choices:
+            raise ValueError(f"`{name}`: {text[:40]!r} is not one of {', '.join(spec.choices)}")
+        return text
+    try:
+        number = int(text)
+    except ValueError as e:
+        raise ValueError(f"`{name}`: {text[:40]!r} is not a whole number") from e
+    if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
+        raise ValueError(f"`{name}`: {number} is outside {spec.min}..{spec.max}")
+    return number

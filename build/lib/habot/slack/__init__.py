@@ -1,0 +1,1 @@
+"""Everything that knows Slack: Block Kit rendering and Bolt wiring."""

@@ -1,0 +1,98 @@
+"""Block Kit for alert cards (pure): what happened, where, how often, the remedy, buttons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from habot.alerts.lifecycle import Alert, State
+from habot.alerts.rules import Rule, fill
+from habot.slack.blocks import Block, context, escape, header, section, truncate
+
+RUN = "habot_alert_run"
+SNOOZE = "habot_alert_snooze"
+ACK = "habot_alert_ack"
+ICON = {
+    "critical": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "warning": ":large_yellow_circle:",
+}
+SNOOZE_S = 3600
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def card(alert: Alert, rule: Rule | None) -> list[Block]:
+    fields = alert.field_map
+    icon = (
+        ":white_check_mark:"
+        if alert.state is State.RESOLVED
+        else ICON.get(alert.severity, ":warning:")
+    )
+    where = f" · node {alert.node}" if alert.node else ""
+    blocks = [
+        header(f"{alert.severity.upper()}: {alert.title}"),
+        section(f"{icon} *{escape(alert.title)}*\ncluster *{alert.cluster}*{where}"),
+        context(
+            f"first seen {_when(alert.first_seen)} · last seen {_when(alert.last_seen)} · "
+            f"{alert.count} time{'s' if alert.count != 1 else ''} · `{alert.key}`"
+        ),
+        section("```" + truncate("\n".join(alert.lines), 2800).replace("```", "'''") + "```"),
+    ]
+    if rule is not None:
+        blocks.append(section(f"*Remedy:* {escape(fill(rule.remedy, rule.id, fields))}"))
+    return blocks + _state(alert, rule)
+
+
+def _state(alert: Alert, rule: Rule | None) -> list[Block]:
+    if alert.state is State.RESOLVED:
+        return [section(f":white_check_mark: Resolved at {_when(alert.last_seen)}")]
+    notes = []
+    if alert.state is State.ACKNOWLEDGED:
+        notes = [context(f"Acknowledged by <@{alert.decided_by}>")]
+    elif alert.state is State.SNOOZED:
+        notes = [context(f"Snoozed by <@{alert.decided_by}> until {_when(alert.snoozed_until)}")]
+    buttons: list[Block] = []
+    if rule is not None and rule.runbook is not None:
+        params = " ".join(
+            f"{k}={fill(v, rule.id, alert.field_map)}" for k, v in rule.runbook.params.items()
+        )
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": RUN,
+                "value": alert.ref,
+                "style": "primary",
+                "text": {
+                    "type": "plain_text",
+                    "text": truncate(f"Run {rule.runbook.name} {params}".strip(), 75),
+                },
+            }
+        )
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": SNOOZE,
+            "value": alert.ref,
+            "text": {"type": "plain_text", "text": "Snooze 1 h"},
+        }
+    )
+    if alert.state is not State.ACKNOWLEDGED:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ACK,
+                "value": alert.ref,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+            }
+        )
+    return [
+        *notes,
+        {"type": "actions", "block_id": "habot_alert", "elements": buttons},
+    ]
+
+
+def text(alert: Alert) -> str:
+    state = " (resolved)" if alert.state is State.RESOLVED else ""
+    return f"{alert.severity.upper()} {alert.cluster}: {alert.title}{state} ({alert.count} times)"

@@ -1,0 +1,63 @@
+"""Bolt wiring: one AsyncApp for Socket Mode and HTTP mode, and how each is served."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from habot.commands import alert_actions, decide, ha
+from habot.settings import Settings, SlackMode
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; call inside a running event loop."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def build_app(settings: Settings, deps: ha.Deps, client: AsyncWebClient) -> AsyncApp:
+    """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=settings.slack_mode is SlackMode.HTTP,
+        logger=logging.getLogger("habot.bolt"),
+    )
+    ha.register(app, deps)
+    decide.register(app, deps)
+    alert_actions.register(app, deps)
+    return app
+
+
+async def serve_http(app: AsyncApp, host: str, port: int) -> web.AppRunner:
+    """Serve /slack/events on host:port (Bolt's own start() binds 0.0.0.0 and owns the loop)."""
+    runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("listening on http://%s:%s%s", host, port, EVENTS_PATH)
+    return runner
+
+
+async def serve_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("connected to Slack in Socket Mode")
+    return handler
+
+
+async def forever() -> None:
+    await asyncio.Event().wait()

@@ -1,0 +1,131 @@
+"""Block Kit rendering of use-case results (pure), within Slack's limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from habot.cluster import describe
+from habot.cluster.health import Finding, Severity
+from habot.commands.grammar import USAGE
+from habot.errors import ClusterUnreachable
+from habot.ops import StatusReport
+
+Block = dict[str, Any]
+SECTION_MAX = 3000  # characters of mrkdwn in one section
+HEADER_MAX = 150
+BLOCKS_MAX = 50
+FINDINGS_MAX = 20
+HEALTH = {
+    None: ":large_green_circle: healthy",
+    Severity.WARNING: ":large_yellow_circle: warnings",
+    Severity.CRITICAL: ":red_circle: critical",
+}
+ICON = {Severity.WARNING: ":warning:", Severity.CRITICAL: ":red_circle:"}
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut at a line end where possible, and say how much was left out."""
+    if len(text) <= limit:
+        return text
+    lines, kept, size = text.split("\n"), [], 0
+    for line in lines:
+        if size + len(line) + 1 > limit - 40:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:
+        return text[: limit - 1] + "…"
+    return "\n".join(kept) + f"\n… {len(lines) - len(kept)} more lines"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_MAX)}}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_MAX)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def status(report: StatusReport) -> list[Block]:
+    st = report.live.status
+    read_from = f"read from {report.live.answered_by}"
+    missing = [f"{n} not answering ({escape(why)})" for n, why in report.live.unreachable.items()]
+    blocks = [
+        header(f"{report.cluster}: {HEALTH[report.health].split(' ', 1)[1]}"),
+        context(
+            f"{HEALTH[report.health]} · {escape(describe.headline(st))} · "
+            + "; ".join([read_from, *missing])
+        ),
+        section("*Nodes*\n" + "\n".join(f"• {escape(describe.node_line(n))}" for n in st.nodes)),
+        section("*Resources*\n" + _resources(report)),
+    ]
+    if st.failed_actions:
+        blocks.append(
+            section(
+                "*Failed actions*\n"
+                + "\n".join(
+                    f"• `{escape(a.resource)}` {a.operation} on {a.node}: {escape(a.exit_status)}"
+                    + (f" ({escape(a.exit_reason)})" if a.exit_reason else "")
+                    for a in st.failed_actions
+                )
+            )
+        )
+    blocks += _findings(report.findings, BLOCKS_MAX - len(blocks) - 1)
+    return blocks[:BLOCKS_MAX]
+
+
+def _resources(report: StatusReport) -> str:
+    lines = [
+        escape(line) for r in report.live.status.resources for line in describe.resource_lines(r)
+    ]
+    return (
+        "\n".join(
+            f"• {line}" if not line.startswith("  ") else f"    ◦ {line.strip()}" for line in lines
+        )
+        or "_none configured_"
+    )
+
+
+def _findings(findings: tuple[Finding, ...], room: int) -> list[Block]:
+    if not findings:
+        return []
+    shown = findings[: min(FINDINGS_MAX, max(room - 1, 1))]
+    blocks = [{"type": "divider"}]
+    blocks += [
+        section(f"{ICON[f.severity]} *{escape(f.message)}*\n_Fix:_ {escape(f.fix)}") for f in shown
+    ]
+    if len(findings) > len(shown):
+        blocks.append(context(f"… and {len(findings) - len(shown)} more warnings"))
+    return blocks
+
+
+def status_text(report: StatusReport) -> str:
+    """The notification text that goes with the blocks."""
+    count = len(report.findings)
+    return f"{report.cluster}: {HEALTH[report.health].split(' ', 1)[1]} ({count} warnings)"
+
+
+def unreachable(error: ClusterUnreachable) -> list[Block]:
+    reasons = "\n".join(f"• *{n}*: {escape(why)}" for n, why in error.reasons.items())
+    return [
+        header(f"{error.cluster}: unreachable"),
+        section(f":red_circle: No node of *{error.cluster}* answered.\n{reasons}"),
+    ]
+
+
+def usage(problem: str | None = None) -> str:
+    head = f"{problem}\n\n" if problem else ""
+    return head + "*habot commands*\n" + USAGE
+
+
+def error(text: str) -> str:
+    return f":warning: {escape(text)}"

@@ -1,0 +1,1 @@
+"""Running commands on cluster nodes: the Transport protocol and its implementations."""

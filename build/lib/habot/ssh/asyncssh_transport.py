@@ -1,0 +1,172 @@
+"""The real Transport: asyncssh, one pooled connection per node, host keys always verified."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncssh
+
+from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
+from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
+
+KILL_AFTER_S = 5  # SIGTERM at the timeout, SIGKILL this much later
+TIMEOUT_SLACK = 0.98  # clocks of the node and of habot differ a little
+SESSIONS_PER_NODE = 8  # below OpenSSH's MaxSessions (10): sshd refuses sessions past it
+
+
+def remote_command(argv: Sequence[str], timeout: float) -> str:
+    """The one place argv becomes a command line: quoted whole, bounded by `timeout`."""
+    if not argv:
+        raise ValueError("empty argv")
+    bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *argv]
+    return shlex.join(bounded)
+
+
+class AsyncsshTransport:
+    def __init__(
+        self,
+        *,
+        client_key: Path,
+        known_hosts: Path,
+        connect_timeout: float = 5.0,
+        sessions_per_node: int = SESSIONS_PER_NODE,
+    ) -> None:
+        self._client_key = client_key
+        self._known_hosts = known_hosts
+        self._connect_timeout = connect_timeout
+        self._sessions_per_node = sessions_per_node
+        self._connections: dict[NodeAddress, asyncssh.SSHClientConnection] = {}
+        self._connecting: dict[NodeAddress, asyncio.Lock] = {}
+        self._sessions: dict[NodeAddress, asyncio.Semaphore] = {}
+
+    async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
+        command = remote_command(argv, timeout)
+        semaphore = self._sessions.setdefault(node, asyncio.Semaphore(self._sessions_per_node))
+        async with semaphore:
+            started = time.monotonic()
+            completed = await self._run_reconnecting(node, command, timeout)
+        elapsed = time.monotonic() - started
+        exit_status = _exit_status(completed)
+        if timed_out(exit_status, elapsed, timeout):
+            raise CommandTimeout(
+                node.name,
+                f"{shlex.join(argv)} did not finish within "
+                f"{timeout:g} s and was killed on the node",
+            )
+        return CommandResult(
+            node=node.name,
+            argv=tuple(argv),
+            exit_status=exit_status,
+            stdout=_bytes(completed.stdout),
+            stderr=_bytes(completed.stderr),
+            duration_s=elapsed,
+        )
+
+    async def _run_reconnecting(
+        self, node: NodeAddress, command: str, timeout: float
+    ) -> asyncssh.SSHCompletedProcess:
+        """Run once; a pooled connection that turns out dead is re-made once."""
+        for attempt in (1, 2):
+            conn = await self._connection(node)
+            try:
+                return await asyncio.wait_for(
+                    conn.run(command, check=False, encoding=None),
+                    timeout + KILL_AFTER_S + self._connect_timeout,
+                )
+            except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as e:
+                self._drop(node, conn)
+                if attempt == 2:
+                    raise TransportError(node.name, f"connection lost: {e}") from e
+            except asyncssh.ChannelOpenError as e:
+                self._drop(node, conn)
+                if attempt == 2:
+                    raise TransportError(node.name, f"session refused: {e.reason}") from e
+            except TimeoutError as e:
+                # A node that stopped answering: its connection is not trusted again.
+                self._drop(node, conn)
+                raise CommandTimeout(node.name, f"no answer within {timeout:g} s") from e
+        raise AssertionError("unreachable")
+
+    async def _connection(self, node: NodeAddress) -> asyncssh.SSHClientConnection:
+        lock = self._connecting.setdefault(node, asyncio.Lock())
+        async with lock:
+            conn = self._connections.get(node)
+            if conn is not None and not conn.is_closed():
+                return conn
+            conn = await self._connect(node)
+            self._connections[node] = conn
+            return conn
+
+    async def _connect(self, node: NodeAddress) -> asyncssh.SSHClientConnection:
+        where = f"{node.user}@{node.host}:{node.port}"
+        try:
+            return await asyncio.wait_for(
+                asyncssh.connect(
+                    node.host,
+                    node.port,
+                    username=node.user,
+                    client_keys=[str(self._client_key)],
+                    known_hosts=str(self._known_hosts),
+                    agent_path=None,
+                    config=(),
+                    preferred_auth="publickey",
+                    keepalive_interval=15,
+                    connect_timeout=self._connect_timeout,
+                ),
+                self._connect_timeout + 1,
+            )
+        except asyncssh.HostKeyNotVerifiable as e:
+            raise HostKeyError(
+                node.name, f"host key of {where} is not in {self._known_hosts} or does not match it"
+            ) from e
+        except asyncssh.PermissionDenied as e:
+            raise ConnectError(node.name, f"{where} refused habot's key") from e
+        except TimeoutError as e:
+            raise ConnectError(
+                node.name, f"{where} did not answer within {self._connect_timeout:g} s"
+            ) from e
+        except (OSError, asyncssh.Error) as e:
+            raise ConnectError(node.name, f"cannot connect to {where}: {_reason(e)}") from e
+
+    def _drop(self, node: NodeAddress, conn: asyncssh.SSHClientConnection) -> None:
+        if self._connections.get(node) is conn:
+            del self._connections[node]
+        conn.abort()
+
+    async def close(self) -> None:
+        connections = list(self._connections.values())
+        self._connections.clear()
+        for conn in connections:
+            conn.close()
+        for conn in connections:
+            await conn.wait_closed()
+
+
+def timed_out(exit_status: int, elapsed: float, timeout: float) -> bool:
+    """`timeout` exits 124 (or 137 after SIGKILL) when the time ran out; a command that exits
+    124 or 137 by itself, before its time, is data like any other exit code."""
+    return exit_status in (EXIT_TIMED_OUT, EXIT_KILLED) and elapsed >= timeout * TIMEOUT_SLACK
+
+
+def _exit_status(completed: asyncssh.SSHCompletedProcess) -> int:
+    if completed.exit_status is not None and completed.exit_status >= 0:
+        return int(completed.exit_status)
+    if completed.exit_signal is not None:
+        return EXIT_KILLED
+    return 255
+
+
+def _bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    return str(data or "").encode()
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, asyncssh.Error):
+        return str(e.reason)
+    return e.strerror or str(e) if isinstance(e, OSError) else str(e)

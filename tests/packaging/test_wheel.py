@@ -1,0 +1,75 @@
+"""The package as users install it: a wheel, into a clean virtualenv, not editable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.slack_server import FakeSlack
+from tests.packaging.serving import check_served, environment, node_config, serve
+from tests.ssh.conftest import Sshd, free_port
+
+ROOT = Path(__file__).parents[2]
+
+
+def data_files() -> list[str]:
+    """Every file of the package that is not Python: each must be in the wheel."""
+    found = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "habot").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
+    assert "habot/alerts/rules.yaml" in found
+    return found
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q"]
+        + ["--disable-pip-version-check", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    return next(out.glob("habot-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    done = subprocess.run(
+        [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return venv
+
+
+def test_the_wheel_ships_every_data_file(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert [f for f in data_files() if f not in names] == []
+
+
+async def test_installed_serve_starts_answers_and_polls(
+    installed: Path, sshd: Sshd, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    config = node_config(tmp_path / "etc", sshd)
+    port = free_port()
+    served = await serve(
+        [str(installed / "bin/habot"), "serve"],
+        environment(fake_slack, config, tmp_path / "habot.sqlite3", port),
+    )
+    await check_served(served, fake_slack, port)
