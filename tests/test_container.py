@@ -14,11 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.slack_server import FakeSlack
+from tests.packaging.serving import check_served, environment, node_config, serve
+from tests.ssh.conftest import Sshd, free_port
+
 ROOT = Path(__file__).parents[1]
 BASE = "localhost/debian:bookworm-local"
 IMAGE = "localhost/habot:test"
 MIRROR = "http://deb.debian.org/debian"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+IMAGE_UID = 10001
 
 
 def podman(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -102,3 +107,21 @@ def test_image_runs_as_non_root_and_serve_checks_settings(image: str) -> None:
     serve = run(image)
     assert serve.returncode == 2
     assert "SLACK_BOT_TOKEN is not set" in serve.stderr
+
+
+async def test_serve_in_the_image_answers_and_polls(
+    image: str, sshd: Sshd, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The image's own `habot serve`, as its non-root user, on the host's loopback (the fake
+    Slack and the tests' sshd): it starts, answers a signed /ha help and completes a poll."""
+    config = node_config(tmp_path / "etc", sshd, owner=IMAGE_UID, seen_as=Path("/etc/habot"))
+    port = free_port()
+    env = environment(fake_slack, Path("/etc/habot/habot.yaml"), Path("/var/lib/habot/db"), port)
+    served = await serve(
+        ["podman", "run", "--runtime", "runc", "--rm", "--network=host"]
+        + ["-v", f"{config.parent}:/etc/habot:ro"]
+        + [f"--env={name}={value}" for name, value in env.items()]
+        + [image],
+        {"CONTAINERS_CONF": os.environ["CONTAINERS_CONF"]},
+    )
+    await check_served(served, fake_slack, port)

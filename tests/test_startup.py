@@ -40,6 +40,12 @@ def habot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPro
     [
         ({}, "SLACK_BOT_TOKEN is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET is not"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "  "},
+            "SLACK_SIGNING_SECRET is not",
+        ),
+        ({"SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN is not set"),
         (
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "HABOT_HTTP_PORT": "http"},
             "setting HABOT_HTTP_PORT",
@@ -83,6 +89,36 @@ def test_a_secret_is_never_printed(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "very-secret" not in done.stderr + done.stdout
     assert "s3cr3t" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("policy", "named"),
+    [
+        ("allowed_channels: [C01]\n", "approvers: none configured"),
+        ("approvers: [U01]\n", "allowed_channels: none configured"),
+        ("approvers: []\nallowed_channels: any\n", "approvers: none configured"),
+    ],
+)
+def test_serve_is_closed_by_default(policy: str, named: str, tmp_path: Path) -> None:
+    """No approvers or no channels: refused before any connection, unless said openly."""
+    config = tmp_path / "habot.yaml"
+    config.write_text(policy + GOOD_CONFIG)
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "HABOT_CONFIG": str(config)}
+    done = habot("serve", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert named in done.stderr
+    assert str(config) in done.stderr
+
+
+def test_open_policies_must_be_written_out(tmp_path: Path) -> None:
+    path = tmp_path / "habot.yaml"
+    path.write_text("approvers: anyone\nallowed_channels: any\n" + GOOD_CONFIG)
+    config = load_config(path)
+    assert config.channel_allowed("CANY")
+    path.write_text("approvers: everyone\n" + GOOD_CONFIG)
+    with pytest.raises(ConfigError, match="approvers"):
+        load_config(path)
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url id, body)
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> its posts, in order
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}  # user group id -> member ids
         self.uploads: dict[str, bytes] = {}
@@ -61,6 +62,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # conversations.history and the like
         app.router.add_post("/response/{key}", self._response)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/upload/{key}", self._upload)
@@ -148,8 +150,14 @@ class FakeSlack:
             return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{key}", "file_id": key}
         if method == "files.completeUploadExternal":
             return {"files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
+        if method == "conversations.history":  # newest first, with each post's metadata
+            return {"messages": self.messages.get(str(params.get("channel")), [])[::-1]}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             ts = params.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            if method == "chat.postMessage" and not params.get("thread_ts"):
+                self.messages.setdefault(str(params.get("channel", "")), []).append(
+                    {"ts": ts, "text": params.get("text", ""), "metadata": params.get("metadata")}
+                )
             return {
                 "channel": params.get("channel", ""),
                 "ts": ts,
@@ -199,6 +207,8 @@ class FakeSlack:
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
     body = await request.read()
     if request.content_type == "application/json":
         return dict(json.loads(body or b"{}"))

@@ -17,17 +17,21 @@ from tests.slack.harness import SIGNING_SECRET, signed_headers, slash_payload
 from tests.ssh.conftest import Sshd
 
 
-def node_config(directory: Path, sshd: Sshd, *, owner: int | None = None) -> Path:
+def node_config(
+    directory: Path, sshd: Sshd, *, owner: int | None = None, seen_as: Path | None = None
+) -> Path:
     """A one-node cluster on the tests' own sshd, its key readable by `owner` (the image's
-    non-root user)."""
+    non-root user); `seen_as`: where the directory is mounted in the container."""
     directory.mkdir(parents=True, exist_ok=True)
     key, known = directory / "id_ed25519", directory / "known_hosts"
     key.write_bytes(sshd.client_key.read_bytes())
     known.write_bytes(sshd.known_hosts.read_bytes())
     config = directory / "habot.yaml"
+    inside = seen_as or directory
     config.write_text(
         "approvers: [UBOB]\nallowed_channels: [COPS]\nclusters:\n  local:\n"
-        f"    ssh_key: {key}\n    known_hosts: {known}\n    alerts_channel: CALERTS\n"
+        f"    ssh_key: {inside / key.name}\n    known_hosts: {inside / known.name}\n"
+        "    alerts_channel: CALERTS\n"
         "    alerts: {interval_s: 1, lookback_s: 60}\n"
         f"    nodes:\n      - {{name: here, host: 127.0.0.1, port: {sshd.port}, "
         f"user: {sshd.user}}}\n"

@@ -131,3 +131,17 @@ def test_the_colocation_predicate_skips_a_step_already_done() -> None:
     )
     assert check(predicate, tied) == "colocation colocation-WebSite-clone-VirtualIP-INFINITY exists"
     assert check(predicate, untied) is None
+
+
+@pytest.mark.parametrize(
+    "device", ["/dev/../etc/shadow", "/dev/./drbd1", "/etc/shadow", "/dev/", "/dev//x", "/dev/.."]
+)
+def test_gfs2_device_must_be_a_path_under_dev(device: str) -> None:
+    with pytest.raises(PlanError, match="does not match"):
+        plan("gfs2-activate", DEMO, device=device)
+
+
+@pytest.mark.parametrize("device", ["/dev/drbd1", "/dev/drbd/by-res/web/0", "/dev/mapper/vg-web"])
+def test_gfs2_device_under_dev_is_taken(device: str) -> None:
+    p = plan("gfs2-activate", DEMO, device=device)
+    assert device in [a for s in p.steps for a in s.argv]  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,13 @@ class Bot:
 
 
 def make_bot(
-    config: HabotConfig, fake: FakeSlack, *, socket_mode: bool = False, db: Path | None = None
+    config: HabotConfig,
+    fake: FakeSlack,
+    *,
+    socket_mode: bool = False,
+    db: Path | None = None,
+    ops: Ops | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Bot:
     overrides = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -70,7 +77,7 @@ def make_bot(
         overrides["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
     settings = load_settings(**overrides)
     settings.require_slack()
-    inner = build_bot(settings, config)
+    inner = build_bot(settings, config, ops=ops, clock=clock)
     return Bot(app=inner.app, inner=inner, fake=fake)
 
 

@@ -152,3 +152,36 @@ def test_argv_becomes_one_quoted_command_line() -> None:
     )
     with pytest.raises(ValueError, match="empty argv"):
         remote_command([], 1)
+
+
+@pytest.mark.parametrize("code", [124, 137])
+async def test_a_commands_own_124_or_137_is_data_not_a_timeout(
+    transport: AsyncsshTransport, sshd: Sshd, code: int
+) -> None:
+    result = await transport.run(node(sshd), ["sh", "-c", f"exit {code}"], timeout=30)
+    assert result.exit_status == code
+
+
+async def test_a_frozen_node_costs_one_timeout_and_its_connection(sshd: Sshd) -> None:
+    """After a timeout the pooled connection is not trusted again: the next command opens a
+    new one, even once the old one would answer again."""
+    t = AsyncsshTransport(
+        client_key=sshd.client_key, known_hosts=sshd.known_hosts, connect_timeout=1
+    )
+    try:
+        before = set(sshd.session_pids())
+        await t.run(node(sshd), ["true"], timeout=5)
+        frozen = sorted(set(sshd.session_pids()) - before)
+        assert len(frozen) == 1
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(CommandTimeout, match="no answer within 1 s"):
+                await t.run(node(sshd), ["true"], timeout=1)
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        assert (await t.run(node(sshd), ["echo", "again"], timeout=5)).stdout == b"again\n"
+        assert set(sshd.session_pids()) - before - set(frozen) != set()
+    finally:
+        await t.close()

@@ -1,0 +1,111 @@
+"""A cluster on the scripted transport: habot's real service layer, no lab, no root.
+
+Status reads answer from a real crm_mon capture; every other command must be expected."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from habot.approvals.workflow import Workflow
+from habot.cluster.live import SEPARATOR, STATUS
+from habot.config import HabotConfig
+from habot.ops import ClusterHandle, Ops
+from habot.runbooks.loader import load_all
+from habot.ssh.scripted import ScriptedTransport
+from habot.store import Store
+
+CRM_MON = Path(__file__).parents[1] / "fixtures" / "crm_mon"
+NOW = 1_800_000_000.0
+
+
+def status_output(crm_mon: bytes, constraints: bytes = b"<constraints/>") -> bytes:
+    """What the one-channel status script prints: crm_mon, constraints, cluster name."""
+    cut = b"\n" + SEPARATOR + b"\n"
+    return crm_mon + cut + constraints + cut + b"mycluster\n"
+
+
+def config(nodes: tuple[str, ...] = ("nodo1", "nodo2"), **top: Any) -> HabotConfig:
+    settings: dict[str, Any] = {"approvers": "anyone", "allowed_channels": "any", **top}
+    return HabotConfig.model_validate(
+        {
+            **settings,
+            "clusters": {
+                "mycluster": {
+                    "ssh_key": "/nonexistent/key",
+                    "known_hosts": "/nonexistent/known_hosts",
+                    "nodes": [{"name": n, "host": f"{n}.invalid"} for n in nodes],
+                    "alerts_channel": "CALERTS",
+                    "status_hedge_s": 0.2,
+                }
+            },
+        }
+    )
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Scene:
+    transport: ScriptedTransport
+    config: HabotConfig
+    ops: Ops
+    store: Store
+    workflow: Workflow
+    clock: Clock
+
+
+def scene(
+    db: Path | str = ":memory:",
+    *,
+    capture: str = "lab_seed_fenced.xml",
+    store: Store | None = None,
+    **config_args: Any,
+) -> Scene:
+    transport = ScriptedTransport()
+    transport.answer(None, STATUS, stdout=status_output((CRM_MON / capture).read_bytes()))
+    cfg = config(**config_args)
+    ops = Ops({"mycluster": ClusterHandle("mycluster", cfg.clusters["mycluster"], transport)})
+    the_store = store if store is not None else Store(db)
+    clock = Clock()
+    ids = iter(f"r{i}" for i in range(1, 10_000))
+    workflow = Workflow(ops, the_store, load_all(), cfg, clock=clock, new_id=lambda: next(ids))
+    return Scene(transport, cfg, ops, the_store, workflow, clock)
+
+
+def journal(node: str, messages: list[tuple[str, str]], first: int = 1) -> bytes:
+    """`journalctl -o json` output: (SYSLOG_IDENTIFIER, MESSAGE) records, cursors numbered."""
+    records = [
+        json.dumps(
+            {
+                "__CURSOR": f"s=1;i={first + i}",
+                "__REALTIME_TIMESTAMP": str(int(NOW * 1_000_000) + i),
+                "_HOSTNAME": node,
+                "SYSLOG_IDENTIFIER": ident,
+                "PRIORITY": "3",
+                "MESSAGE": message,
+            }
+        )
+        for i, (ident, message) in enumerate(messages)
+    ]
+    return ("\n".join(records) + "\n").encode() if records else b""
+
+
+NO_STONITH = [
+    (
+        "pacemaker-schedulerd",
+        "error: Resource start-up disabled since no STONITH resources have been defined",
+    ),
+    (
+        "pacemaker-schedulerd",
+        "error: Either configure some or disable STONITH with the stonith-enabled option",
+    ),
+]

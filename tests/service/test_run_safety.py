@@ -1,0 +1,254 @@
+"""What runs is what the approver saw: targets, scratch files, the audit log — on the scripted
+transport (no lab), with the real workflow, engine and store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from habot.approvals.model import Request, State
+from habot.approvals.workflow import Busy, Refused
+from habot.cluster.live import STATUS
+from habot.cluster.scratch import MKTEMP
+from habot.errors import TransportError
+from habot.runbooks.engine import Engine, RunOutcome, StepOutcome
+from habot.runbooks.model import Runbook
+from habot.runbooks.plan import PlanError, PlannedStep, make_plan
+from habot.store import Store, StoreError
+from tests.fakes.cluster import Scene, scene
+
+PRIVATE = "/tmp/habot.Ab3dEf9hIj"
+
+
+class Recorder:
+    """The thread of a run, as a list."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[StepOutcome] = []
+
+    async def step_started(self, index: int, step: PlannedStep, rollback: bool) -> None:
+        self.started.append(("rollback " if rollback else "") + step.name)
+
+    async def step_finished(self, outcome: StepOutcome) -> None:
+        self.finished.append(outcome)
+
+
+class FlakyStore(Store):
+    """The real store, except that chosen audit writes fail (a full disk, a locked file)."""
+
+    def __init__(self, fail_when: Any) -> None:
+        super().__init__(":memory:")
+        self.fail_when = fail_when
+
+    def audit(self, **entry: Any) -> None:
+        if self.fail_when(entry):
+            raise StoreError("the database cannot be written: disk I/O error")
+        super().audit(**entry)
+
+
+UNDOABLE = Runbook.model_validate(
+    {
+        "name": "undoable",
+        "summary": "disable then enable WebSite; undo enables it",
+        "approval": "one",
+        "steps": [
+            {"name": "disable", "run": ["pcs", "resource", "disable", "WebSite"]},
+            {"name": "enable", "run": ["pcs", "resource", "enable", "WebSite"]},
+        ],
+        "on_failure": "rollback",
+        "rollback": [{"name": "undo", "run": ["pcs", "resource", "enable", "WebSite"]}],
+    }
+)
+
+
+async def approved(s: Scene, name: str, **params: str) -> Request:
+    proposal = await s.workflow.propose(None, name, params, preview=False)
+    request = s.workflow.request(proposal, "UALICE", "COPS")
+    s.store.set_message(request.id, "1700000001.000100")
+    decision = s.workflow.approve(
+        request.id, "UBOB", is_approver=True, channel="COPS", message_ts="1700000001.000100"
+    )
+    assert decision.complete, decision.refusal
+    return decision.request
+
+
+async def run(s: Scene, name: str, **params: str) -> tuple[Any, Recorder]:
+    request = await approved(s, name, **params)
+    recorder = Recorder()
+    return await s.workflow.run(request, recorder), recorder
+
+
+# -- 3. a step runs only on a node habot is configured for ------------------------------------
+
+
+async def test_a_target_outside_the_config_is_refused_before_any_card() -> None:
+    s = scene(nodes=("nodo1",))  # the cluster has nodo1 and nodo2
+    with pytest.raises(PlanError, match="'nodo2' is a node of the cluster but not in habot"):
+        await s.workflow.propose(None, "fence-test", {"node": "nodo2"}, preview=False)
+    assert s.store.audit_log() == []  # no request, no card
+    s.transport.assert_done()
+
+
+async def test_the_engine_never_runs_a_step_elsewhere() -> None:
+    """A plan made without the config (an older habot) still never runs on another node."""
+    s = scene(nodes=("nodo1",))
+    live = await s.ops.read(s.ops.cluster(None))
+    runbook = s.workflow.runbooks["fence-test"]
+    plan = make_plan(runbook, {"node": "nodo2"}, live.status, cluster="mycluster")
+    assert plan.steps[0].target == "nodo2"
+    engine = Engine(
+        cluster="mycluster",
+        transport=s.transport,
+        nodes=[n.address() for n in s.config.clusters["mycluster"].nodes],
+        read_status=lambda: s.ops.read(s.ops.cluster(None)),
+        store=s.store,
+    )
+    outcome = await engine.execute(plan, "r1", Recorder())
+    assert not outcome.succeeded
+    assert "not in habot's config" in outcome.steps[0].detail
+    assert ("pcs", "cluster", "stop") not in s.transport.ran()
+    s.transport.assert_done()
+
+
+# -- 4. private scratch directories ----------------------------------------------------------
+
+
+async def test_the_preview_uses_a_private_directory_and_removes_it() -> None:
+    s = scene()
+    s.transport.expect("nodo1", MKTEMP, stdout=f"{PRIVATE}\n".encode())
+    s.transport.expect("nodo1", ("pcs", "cluster", "cib", f"{PRIVATE}/cib.xml"))
+    s.transport.expect(
+        "nodo1",
+        (
+            "pcs",
+            "-f",
+            f"{PRIVATE}/cib.xml",
+            "resource",
+            "move-with-constraint",
+            "VirtualIP",
+            "nodo2",
+        ),
+        rc=1,
+        stderr=b"Error: cannot move",
+    )
+    s.transport.expect("nodo1", ("rm", "-rf", "--", PRIVATE))
+    proposal = await s.workflow.propose(
+        None, "failover", {"resource": "VirtualIP", "node": "nodo2"}
+    )
+    assert "cannot move" in proposal.preview_error
+    s.transport.assert_done()
+    assert not any("/tmp/habot-" in a for argv in s.transport.ran() for a in argv)
+
+
+CIB_STEP = Runbook.model_validate(
+    {
+        "name": "shadow",
+        "summary": "one shadow-CIB step",
+        "approval": "one",
+        "steps": [{"name": "edit", "cib": [["resource", "disable", "WebSite"]]}],
+    }
+)
+
+
+@pytest.mark.parametrize("failure", ["rc", "unreachable"])
+async def test_a_cib_step_cleans_its_private_directory_whatever_happens(failure: str) -> None:
+    s = scene()
+    s.workflow.runbooks["shadow"] = CIB_STEP
+    s.transport.expect(None, MKTEMP, stdout=f"{PRIVATE}\n".encode())
+    s.transport.expect(None, ("pcs", "cluster", "cib", f"{PRIVATE}/cib.xml"))
+    edit = ("pcs", "-f", f"{PRIVATE}/cib.xml", "resource", "disable", "WebSite")
+    if failure == "rc":
+        s.transport.expect(None, edit, rc=1, stderr=b"Error: no such resource")
+    else:
+        s.transport.expect(None, edit, raises=TransportError("nodo1", "connection lost"))
+    s.transport.expect(None, ("rm", "-rf", "--", PRIVATE))
+    outcome, _ = await run(s, "shadow")
+    assert isinstance(outcome, RunOutcome)
+    assert not outcome.succeeded
+    assert "cib-push" not in str(s.transport.ran())
+    s.transport.assert_done()
+
+
+async def test_mktemp_output_that_is_not_a_private_directory_stops_the_step() -> None:
+    s = scene()
+    s.workflow.runbooks["shadow"] = CIB_STEP
+    s.transport.expect(None, MKTEMP, stdout=b"/etc\n")
+    outcome, _ = await run(s, "shadow")
+    assert not outcome.succeeded
+    assert "cannot make a private directory" in outcome.steps[0].detail
+    s.transport.assert_done()
+
+
+# -- 5. the audit log leads ------------------------------------------------------------------
+
+
+async def test_each_command_is_in_the_audit_log_before_it_starts() -> None:
+    s = scene()
+    s.workflow.runbooks["undoable"] = UNDOABLE
+    seen: list[list[str]] = []
+
+    def look(node: object, argv: tuple[str, ...]) -> None:
+        seen.append([f"{e.event} {' '.join(e.argv)}" for e in s.store.audit_log(50)])
+
+    disable = ("pcs", "resource", "disable", "WebSite")
+    s.transport.expect(None, disable, before=look)
+    s.transport.expect(None, ("pcs", "resource", "enable", "WebSite"))
+    outcome, _ = await run(s, "undoable")
+    assert outcome.succeeded
+    assert seen[0][-1] == "command started pcs resource disable WebSite"
+    events = [(e.event, e.argv) for e in s.store.audit_log(50)]
+    assert events.index(("command started", disable)) < events.index(("command", disable))
+
+
+@pytest.mark.parametrize("which", ["command started", "command"])
+async def test_a_store_error_mid_run_fails_the_run_rolls_back_and_frees_the_cluster(
+    which: str,
+) -> None:
+    failed = []
+
+    def fail_once(entry: dict[str, Any]) -> bool:
+        hit = entry["event"] == which and tuple(entry.get("argv", ()))[2:3] == ("disable",)
+        if hit and not failed:
+            failed.append(entry)
+            return True
+        return False
+
+    s = scene(store=FlakyStore(fail_once))
+    s.workflow.runbooks["undoable"] = UNDOABLE
+    if which == "command":  # the result could not be written: it ran, and nothing after it
+        s.transport.expect(None, ("pcs", "resource", "disable", "WebSite"))
+    s.transport.expect(None, ("pcs", "resource", "enable", "WebSite"))  # the rollback
+    outcome, thread = await run(s, "undoable")
+    s.transport.assert_done()
+    assert isinstance(outcome, RunOutcome)
+    assert not outcome.succeeded
+    assert outcome.rolled_back
+    assert "the audit log could not be written" in thread.finished[0].detail
+    assert thread.started == ["disable", "rollback undo"]
+    request = s.store.request(outcome.request_id)
+    assert request is not None
+    assert request.state is State.FAILED
+    assert s.workflow.busy_with("mycluster") is None  # the lock is free
+
+
+async def test_a_busy_cluster_refuses_the_request_for_every_frontend() -> None:
+    s = scene()
+    s.workflow.runbooks["undoable"] = UNDOABLE
+    assert s.store.take_cluster("mycluster", "other", "fence-test", 0.0) is None
+    result = await s.workflow.run(await approved(s, "undoable"), Recorder())
+    assert isinstance(result, Busy)
+    states = [r.state for r in s.store.requests_in(State.REFUSED)]
+    assert states == [State.REFUSED]
+    assert all(argv == STATUS for argv in s.transport.ran())  # status reads only
+
+
+async def test_an_audit_log_that_cannot_be_written_at_the_start_runs_nothing() -> None:
+    s = scene(store=FlakyStore(lambda e: e["event"] == "run started"))
+    s.workflow.runbooks["undoable"] = UNDOABLE
+    result = await s.workflow.run(await approved(s, "undoable"), Recorder())
+    assert isinstance(result, Refused)
+    assert "audit log" in result.reason
+    s.transport.assert_done()
+    assert s.workflow.busy_with("mycluster") is None
