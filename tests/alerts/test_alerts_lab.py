@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from slack_sdk.errors import SlackApiError
 
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
@@ -298,11 +297,15 @@ async def test_a_slack_failure_loses_no_alert_and_a_429_is_retried(
             ["logger", "-t", "pacemaker-controld", f"notice: Node {name} state is now lost"],
         )
         fake_slack.fail("chat.postMessage", "channel_not_found")
-        with pytest.raises(SlackApiError):
-            await bot.inner.poller.poll("mycluster")
-        assert bot.workflow.store.alert("mycluster", f"node-lost:{name}") is None
+        report = await bot.inner.poller.poll("mycluster")
+        assert f"node-lost:{name}" in report.failed  # kept, not lost, and the poll went on
+        kept = bot.workflow.store.alert("mycluster", f"node-lost:{name}")
+        assert kept is not None
+        assert (kept.delivery.value, kept.attempts) == ("post", 1)
         fake_slack.rate_limit("chat.postMessage", retry_after=1)
-        report = await bot.inner.poller.poll("mycluster")  # the same lines, read again
+        later = time.time() + 3600  # past its backoff
+        bot.inner.poller.clock = lambda: later
+        report = await bot.inner.poller.poll("mycluster")
         assert f"node-lost:{name}" in report.posted
         posted = [c for c in cards(bot, f"node-lost:{name}") if c.answer.get("ok")]
         assert len(posted) == 1  # the refused and the rate-limited attempts posted nothing

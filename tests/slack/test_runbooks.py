@@ -9,8 +9,10 @@ import aiohttp
 import pytest
 
 from habot.approvals.model import State
+from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from habot.slack.expiry import expire_waiting
+from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import (
     card_updates,
@@ -20,7 +22,7 @@ from tests.slack.flows import (
     thread_posts,
     wait_card,
 )
-from tests.slack.harness import Bot, post_command
+from tests.slack.harness import Bot, make_bot, post_command, start_http
 
 pytestmark = pytest.mark.lab
 APPROVE, DENY = "habot_approve", "habot_deny"
@@ -94,24 +96,27 @@ async def test_unknown_or_offline_node_is_refused_before_anything_runs(
 
 
 async def test_self_approval_not_an_approver_and_deny(
-    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, session: aiohttp.ClientSession
 ) -> None:
     fenced_lab(lab)
-    card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
-    await click(session, http_bot, card, APPROVE, "UALICE")
-    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UALICE"))
-    assert "you cannot approve your own request" in ephemerals_to(http_bot, "UALICE")[0]
-    http_bot.workflow.config = http_bot.workflow.config.model_copy(update={"approvers": ("UBOB",)})
-    http_bot.inner.deps.approvers.users.add("UBOB")
-    await click(session, http_bot, card, APPROVE, "UCAROL")
-    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UCAROL"))
-    assert "you are not an approver" in ephemerals_to(http_bot, "UCAROL")[0]
-    await click(session, http_bot, card, DENY, "UBOB")
-    assert "Denied by <@UBOB>" in await wait_card(http_bot, card, "Denied")
-    await click(session, http_bot, card, APPROVE, "UBOB")
-    await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
-    assert "was denied by UBOB" in ephemerals_to(http_bot, "UBOB")[0]
-    assert commands_run(http_bot, request_id_of(card)) == []
+    config = lab_config.model_copy(update={"approvers": ("UALICE", "UBOB")})
+    bot = await start_http(make_bot(config, fake_slack))
+    try:
+        card = await request_card(session, bot, "runbook cleanup resource=WebSite")
+        await click(session, bot, card, APPROVE, "UALICE")
+        await bot.fake.wait_for("a refusal", lambda: ephemerals_to(bot, "UALICE"))
+        assert "you cannot approve your own request" in ephemerals_to(bot, "UALICE")[0]
+        await click(session, bot, card, APPROVE, "UCAROL")
+        await bot.fake.wait_for("a refusal", lambda: ephemerals_to(bot, "UCAROL"))
+        assert "you are not an approver" in ephemerals_to(bot, "UCAROL")[0]
+        await click(session, bot, card, DENY, "UBOB")
+        assert "Denied by <@UBOB>" in await wait_card(bot, card, "Denied")
+        await click(session, bot, card, APPROVE, "UBOB")
+        await bot.fake.wait_for("a refusal", lambda: ephemerals_to(bot, "UBOB"))
+        assert "was denied by UBOB" in ephemerals_to(bot, "UBOB")[0]
+        assert commands_run(bot, request_id_of(card)) == []
+    finally:
+        await bot.stop()
 
 
 async def test_expired_request_is_refused(

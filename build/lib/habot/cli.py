@@ -7,6 +7,8 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,19 +198,29 @@ def load_rules(config: HabotConfig) -> Catalogue:
     return load_catalogue([p for c in config.clusters.values() for p in c.alerts.rules])
 
 
-def build_bot(settings: Settings, config: HabotConfig) -> Bot:
-    """Call inside a running event loop; settings and config were validated already."""
+def build_bot(
+    settings: Settings,
+    config: HabotConfig,
+    *,
+    ops: Ops | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Bot:
+    """Call inside a running event loop; settings and config were validated already. `ops`
+    (the clusters and their transports) is built from the config unless given."""
     require_closed(config)
-    ops, store, catalogue = build_ops(config), Store(settings.db), load_rules(config)
-    workflow = Workflow(ops, store, load_all(config.runbook_dirs), config)
+    ops = ops if ops is not None else build_ops(config)
+    store, catalogue = Store(settings.db), load_rules(config)
+    workflow = Workflow(ops, store, load_all(config.runbook_dirs), config, clock=clock)
     client = slack_app.web_client(settings)
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
-    poller = Poller(ops, store, catalogue, SlackAlertSink(client, catalogue, channels))
+    sink = SlackAlertSink(client, catalogue, channels)
+    poller = Poller(ops, store, catalogue, sink, clock=clock)
     deps = ha.Deps(
         ops=ops,
         jobs=Jobs(),
         workflow=workflow,
         approvers=Approvers(config.approvers),
+        clock=clock,
         catalogue=catalogue,
         poller=poller,
     )

@@ -129,7 +129,9 @@ def retry_later(alert: Alert, now: float, *, gone: bool) -> Alert:
     """A failed delivery: again later, backing off (30 s doubling to 1 h); a card that no
     longer exists in Slack is posted afresh, at once."""
     if gone:
-        return replace(alert, delivery=Delivery.POST, message_ts="", channel="", retry_at=now)
+        return replace(
+            alert, delivery=Delivery.POST, message_ts="", channel="", token="", retry_at=now
+        )
     attempts = alert.attempts + 1
     backoff = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempts - 1))
     return replace(alert, attempts=attempts, retry_at=now + backoff)

@@ -13,7 +13,7 @@ from typing import Any
 
 _OPCODE = type(sre_parse.MAX_REPEAT)
 MAX_MATCHED = 1024  # characters of a line's head that rules see (real lines are < 600)
-MAX_REPEAT = 500  # the largest bound a pattern may give a repetition
+MAX_REPEAT = MAX_MATCHED  # the largest bound a pattern may give a repetition
 MAX_FIELD = 128  # characters kept of a captured field (a resource name, a node name)
 
 
@@ -26,9 +26,11 @@ def unbounded(pattern: str) -> str | None:
     for low, high, depth in _repeats(parsed, 0):
         if depth > 0 and high > 1:
             return "a repetition inside a repetition: write it without the nesting"
-        if high == sre_parse.MAXREPEAT or high > MAX_REPEAT:
+        if high == sre_parse.MAXREPEAT:
             which = f"{{{low},}}" if low > 1 else ("+" if low == 1 else "*")
             return f"an unbounded repetition ({which}): give it an upper bound such as {{1,128}}"
+        if high > MAX_REPEAT:
+            return f"a repetition of up to {high}: at most {MAX_REPEAT} (lines are cut there)"
     return None
 
 

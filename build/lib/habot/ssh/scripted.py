@@ -1,0 +1,103 @@
+"""A scripted Transport for tests and benchmarks (in the spirit of pcs's runner mock and
+httpx's MockTransport): it expects commands in order and answers with recorded outputs.
+
+    t = ScriptedTransport()
+    t.expect("nodo1", ("pcs", "resource", "move", "VirtualIP", "nodo2"))
+    t.answer(None, STATUS, stdout=crm_mon_xml)   # any node, any number of times
+    ... run the code under test on `t` ...
+    t.assert_done()
+
+An unexpected command fails loudly: "command 2 expected nodo1: pcs ... but was nodo2: ...".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from habot.errors import TransportError
+from habot.ssh.transport import CommandResult, NodeAddress
+
+ANY = "\x00any\x00"  # in an expected argv: matches any one element
+
+
+@dataclass
+class Reply:
+    node: str | None  # None: any node
+    argv: tuple[str, ...]
+    rc: int = 0
+    stdout: bytes = b""
+    stderr: bytes = b""
+    raises: TransportError | None = None
+    delay: float = 0.0
+    before: Callable[[NodeAddress, tuple[str, ...]], None] | None = None  # runs on arrival
+
+    def matches(self, node: NodeAddress, argv: Sequence[str]) -> bool:
+        if self.node is not None and self.node != node.name:
+            return False
+        return len(argv) == len(self.argv) and all(
+            want in (ANY, got) for want, got in zip(self.argv, argv, strict=True)
+        )
+
+    def describe(self) -> str:
+        return f"{self.node or 'any node'}: {' '.join('*' if a == ANY else a for a in self.argv)}"
+
+
+@dataclass
+class ScriptedTransport:
+    script: deque[Reply] = field(default_factory=deque)
+    standing: list[Reply] = field(default_factory=list)
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    cancelled: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def expect(self, node: str | None, argv: Sequence[str], **reply: object) -> ScriptedTransport:
+        """The next command, in order."""
+        self.script.append(Reply(node, tuple(argv), **reply))  # type: ignore[arg-type]
+        return self
+
+    def answer(self, node: str | None, argv: Sequence[str], **reply: object) -> ScriptedTransport:
+        """A command that may come any number of times, in any order (status reads)."""
+        self.standing.append(Reply(node, tuple(argv), **reply))  # type: ignore[arg-type]
+        return self
+
+    async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
+        argv = tuple(argv)
+        self.calls.append((node.name, argv))
+        reply = self._reply(node, argv)
+        if reply.before is not None:
+            reply.before(node, argv)
+        try:
+            await asyncio.sleep(reply.delay)
+        except asyncio.CancelledError:
+            self.cancelled.append((node.name, argv))
+            raise
+        if reply.raises is not None:
+            raise reply.raises
+        return CommandResult(node.name, argv, reply.rc, reply.stdout, reply.stderr, reply.delay)
+
+    def _reply(self, node: NodeAddress, argv: tuple[str, ...]) -> Reply:
+        if self.script and self.script[0].matches(node, argv):
+            return self.script.popleft()
+        for reply in self.standing:
+            if reply.matches(node, argv):
+                return reply
+        number = len(self.calls)
+        wanted = self.script[0].describe() if self.script else "no more commands"
+        message = f"command {number} expected {wanted} but was {node.name}: {' '.join(argv)}"
+        self.unexpected.append(message)
+        raise AssertionError(message)
+
+    def assert_done(self) -> None:
+        assert not self.unexpected, self.unexpected
+        assert not self.script, "expected but never run: " + "; ".join(
+            r.describe() for r in self.script
+        )
+
+    def ran(self, node: str | None = None) -> list[tuple[str, ...]]:
+        return [argv for name, argv in self.calls if node in (None, name)]
+
+    async def close(self) -> None:
+        return None
