@@ -1,4 +1,4 @@
-"""Pure parsers: crm_mon's XML status and the CIB's constraints section into frozen types.
+"""Pure parser: crm_mon's XML status into frozen types.
 
 Accepts the `<pacemaker-result>` root (Pacemaker 2.0.3 and later, `--output-as=xml`) and the
 legacy `<crm_mon>` root (`crm_mon --as-xml`, Pacemaker 1.1 and 2.0), the Promoted/Unpromoted
@@ -14,19 +14,19 @@ from lxml import etree
 from habot.cluster.model import (
     INFINITY,
     ClusterStatus,
-    Colocation,
     FailCount,
     FailedAction,
     FenceEvent,
     Instance,
-    LocationConstraint,
     Node,
     NodeState,
+    Replica,
     Resource,
     ResourceKind,
     Role,
     Summary,
 )
+from habot.cluster.opkey import parse_op_key
 from habot.errors import StatusParseError
 
 # rc 102 (CRM_EX_NOT_CONNECTED): crm_mon could not connect to the cluster on that node.
@@ -45,6 +45,9 @@ def parse_crm_mon(xml: bytes) -> ClusterStatus:
         )
     summary = root.find("summary")
     if summary is None:
+        said = [e.text.strip() for e in root.iter("error") if e.text and e.text.strip()]
+        if said:  # crm_mon ran, but could not read the cluster: its own words
+            raise StatusParseError("crm_mon said: " + "; ".join(said)[:500])
         raise StatusParseError("crm_mon output has no <summary>")
     return ClusterStatus(
         summary=_summary(summary),
@@ -54,46 +57,6 @@ def parse_crm_mon(xml: bytes) -> ClusterStatus:
         fence_events=tuple(_fence(f) for f in _children(root, "fence_history", "fence_event")),
         fail_counts=_fail_counts(root),
     )
-
-
-def parse_constraints(xml: bytes) -> tuple[LocationConstraint, ...]:
-    """Location constraints from `cibadmin --query --scope constraints` (or a whole CIB)."""
-    root = xml_root(xml, ("constraints", "cib"))
-    found = []
-    for loc in root.iter("rsc_location"):
-        rule = loc.find("rule")
-        node = loc.get("node") or _rule_node(rule)
-        score = loc.get("score") or (rule.get("score") if rule is not None else None) or "0"
-        role = loc.get("role") or (rule.get("role") if rule is not None else None) or ""
-        found.append(
-            LocationConstraint(
-                id=loc.get("id", ""),
-                resource=loc.get("rsc", ""),
-                node=node,
-                score=_score(score),
-                role=role,
-            )
-        )
-    return tuple(found)
-
-
-def parse_colocations(xml: bytes) -> tuple[Colocation, ...]:
-    """Two-resource colocation constraints (sets are not listed)."""
-    root = xml_root(xml, ("constraints", "cib"))
-    return tuple(
-        Colocation(
-            id=c.get("id", ""),
-            resource=c.get("rsc", ""),
-            with_resource=c.get("with-rsc", ""),
-            score=_score(c.get("score", "0")),
-        )
-        for c in root.iter("rsc_colocation")
-        if c.get("rsc") and c.get("with-rsc")
-    )
-
-
-def with_constraints(status: ClusterStatus, xml: bytes) -> ClusterStatus:
-    return replace(status, constraints=parse_constraints(xml), colocations=parse_colocations(xml))
 
 
 def xml_root(xml: bytes, tags: tuple[str, ...]) -> Element:
@@ -134,11 +97,24 @@ def _summary(summary: Element) -> Summary:
         version=dc.get("version", "") if dc is not None else "",
         last_update=_attr(summary, "last_update", "time"),
         last_change=_attr(summary, "last_change", "time"),
-        nodes_configured=int(_attr(summary, "nodes_configured", "number") or 0),
-        resources_configured=int(configured.get("number", "0")) if configured is not None else 0,
-        resources_disabled=int(configured.get("disabled", "0")) if configured is not None else 0,
-        resources_blocked=int(configured.get("blocked", "0")) if configured is not None else 0,
+        nodes_configured=_int(summary.find("nodes_configured"), "number"),
+        resources_configured=_int(configured, "number"),
+        resources_disabled=_int(configured, "disabled"),
+        resources_blocked=_int(configured, "blocked"),
     )
+
+
+def _int(el: Element | None, name: str, default: int = 0) -> int:
+    """A whole-number attribute; anything else names the element and attribute."""
+    if el is None:
+        return default
+    text = el.get(name)
+    if text is None or text == "":
+        return default
+    value = text.strip().removesuffix("ms")  # 1.1 writes intervals as "10000ms"
+    if not value.lstrip("-").isdigit():
+        raise StatusParseError(f"crm_mon: <{el.tag!s}> {name}={text[:40]!r} is not a whole number")
+    return int(value)
 
 
 def _attr(parent: Element, child: str, name: str) -> str:
@@ -151,18 +127,22 @@ def _node(el: Element) -> Node:
         name=el.get("name", ""),
         state=_node_state(el),
         is_dc=_flag(el, "is_dc"),
-        resources_running=int(el.get("resources_running", "0")),
+        resources_running=_int(el, "resources_running"),
         remote=el.get("type", "member") == "remote",
+        node_id=el.get("id", ""),
     )
 
 
 def _node_state(el: Element) -> NodeState:
+    """crm_mon's own precedence: unclean, pending, then standby or maintenance (which show as
+    offline when the node is not online), then online or offline."""
+    online = _flag(el, "online")
     if _flag(el, "unclean"):
         return NodeState.UNCLEAN
-    if not _flag(el, "online"):
-        return NodeState.OFFLINE
     if _flag(el, "pending"):
         return NodeState.PENDING
+    if not online:
+        return NodeState.OFFLINE
     if _flag(el, "standby") or _flag(el, "standby_onfail"):
         return NodeState.STANDBY
     if _flag(el, "maintenance"):
@@ -180,6 +160,8 @@ def _resource(el: Element) -> Resource:
     }.get(tag)
     if kind is None:
         raise StatusParseError(f"unknown resource element <{tag}>")
+    if kind is ResourceKind.BUNDLE:
+        return _bundle(el)
     instances = tuple(_instance(p) for p in el.iter("resource"))
     return Resource(
         id=base_id(el.get("id", "")),
@@ -190,6 +172,68 @@ def _resource(el: Element) -> Resource:
         managed=el.get("managed", "true") == "true",
         failed=_flag(el, "failed") or any(i.failed for i in instances),
     )
+
+
+def _bundle(el: Element) -> Resource:
+    """A bundle as crm_mon shows it: one line per replica, on the node its container runs."""
+    replicas = tuple(_replica(r) for r in el.iterchildren("replica"))
+    primary = {
+        r.id: _primary(rep) for rep, r in zip(el.iterchildren("replica"), replicas, strict=True)
+    }
+    instances = tuple(
+        replace(inst, nodes=(r.host,) if r.host else ())
+        for r in replicas
+        if (inst := primary[r.id]) is not None
+    )
+    return Resource(
+        id=el.get("id", ""),
+        kind=ResourceKind.BUNDLE,
+        instances=instances,
+        managed=el.get("managed", "true") == "true",
+        failed=_flag(el, "failed") or any(i.failed for i in instances),
+        replicas=replicas,
+        container=" ".join(v for v in (el.get("type", ""), el.get("image", "")) if v),
+    )
+
+
+def _replica(el: Element) -> Replica:
+    parts = {_part(r): r for r in el.iterchildren("resource")}
+    container, ip = parts.get("container"), parts.get("ip")
+    remote, primary = parts.get("remote"), _primary(el)
+    host = _first_node(container) or _first_node(remote)
+    return Replica(
+        id=el.get("id", ""),
+        host=host,
+        container=container.get("id", "") if container is not None else "",
+        ip=(ip.get("id", "").rsplit("-ip-", 1)[-1]) if ip is not None else "",
+        guest=remote.get("id", "") if remote is not None else "",
+        role=primary.role if primary is not None else Role.STOPPED,
+    )
+
+
+def _part(el: Element) -> str:
+    """What a resource inside a bundle replica is: its container, IP, remote connection, or
+    the bundled resource itself."""
+    agent = el.get("resource_agent", "")
+    if agent.endswith((":podman", ":docker", ":rkt")) or "-podman-" in el.get("id", ""):
+        return "container"
+    if "-ip-" in el.get("id", "") and agent.endswith(":IPaddr2"):
+        return "ip"
+    if agent.endswith(":remote"):
+        return "remote"
+    return "primary"
+
+
+def _primary(replica: Element) -> Instance | None:
+    found = [r for r in replica.iterchildren("resource") if _part(r) == "primary"]
+    return _instance(found[0]) if found else None
+
+
+def _first_node(el: Element | None) -> str:
+    if el is None:
+        return ""
+    node = el.find("node")
+    return node.get("name", "") if node is not None else ""
 
 
 def _instance(el: Element) -> Instance:
@@ -225,27 +269,24 @@ def _role(text: str) -> Role:
 
 
 def _failure(el: Element) -> FailedAction:
-    op_key = el.get("op_key", "")
+    """crm_mon writes `op_key` — or, for a history entry without one, that entry's `id` —
+    and leaves out task and interval when the entry has no last-rc-change."""
+    key = el.get("op_key") or el.get("id") or ""
     task = el.get("task", "")
-    resource = el.get("resource") or _resource_of_op_key(op_key, task)
+    parsed = parse_op_key(key, task)
+    resource = el.get("resource") or (parsed.resource if parsed else "")
+    reason = el.get("exitreason", "")
     return FailedAction(
         resource=base_id(resource),
-        operation=task or op_key,
+        operation=task or (parsed.task if parsed else ""),
         node=el.get("node", ""),
         exit_status=el.get("exitstatus", ""),
-        exit_code=int(el.get("exitcode", "1") or 1),
-        exit_reason=el.get("exitreason", ""),
+        exit_code=_int(el, "exitcode", 1),
+        exit_reason="" if reason == "none" else reason,  # "none": crm_mon's no reason
         status=el.get("status", ""),
-        interval_ms=int(el.get("interval", "0").removesuffix("ms") or 0),
+        interval_ms=_int(el, "interval", parsed.interval_ms if parsed else 0),
         last_change=el.get("last-rc-change", ""),
     )
-
-
-def _resource_of_op_key(op_key: str, task: str) -> str:
-    """`flaky_start_0` -> `flaky`; resource ids may contain underscores themselves."""
-    marker = f"_{task}_" if task else "_"
-    head, sep, _ = op_key.rpartition(marker)
-    return head if sep else op_key
 
 
 def _fence(el: Element) -> FenceEvent:
@@ -256,6 +297,7 @@ def _fence(el: Element) -> FenceEvent:
         origin=el.get("origin", ""),
         completed=el.get("completed", ""),
         delegate=el.get("delegate", ""),
+        reason=el.get("exit-reason", "") or el.get("exit_reason", ""),
     )
 
 
@@ -264,18 +306,18 @@ def _fail_counts(root: Element) -> tuple[FailCount, ...]:
     for node in _children(root, "node_history", "node"):
         for history in node.iterchildren("resource_history"):
             count = history.get("fail-count")
-            if count is not None and _score(count) > 0:
+            if count is not None and score(count) > 0:
                 found.append(
                     FailCount(
                         resource=base_id(history.get("id", "")),
                         node=node.get("name", ""),
-                        count=_score(count),
+                        count=score(count),
                     )
                 )
     return tuple(found)
 
 
-def _score(text: str) -> int:
+def score(text: str) -> int:
     value = text.strip().lstrip("+")
     if value.lstrip("-").upper() == "INFINITY":
         return -INFINITY if value.startswith("-") else INFINITY
@@ -283,12 +325,3 @@ def _score(text: str) -> int:
         return max(-INFINITY, min(INFINITY, int(value)))
     except ValueError as e:
         raise StatusParseError(f"not a score: {text!r}") from e
-
-
-def _rule_node(rule: Element | None) -> str:
-    if rule is None:
-        return ""
-    expr = rule.find("expression")
-    if expr is not None and expr.get("attribute") == "#uname":
-        return expr.get("value", "")
-    return ""

@@ -34,7 +34,20 @@ def resource_lines(res: Resource) -> list[str]:
         ]
     if res.kind is ResourceKind.PRIMITIVE:
         return [_instance_line(res.instances[0]) if res.instances else res.id]
+    if res.kind is ResourceKind.BUNDLE:
+        return _bundle_lines(res)
     return [_clone_line(res)]
+
+
+def _bundle_lines(res: Resource) -> list[str]:
+    """As crm_mon shows a bundle: the bundle, then each replica with its IP and host."""
+    agent = agent_short(res.instances[0].agent) if res.instances else "?"
+    head = f"{res.id} [{res.container}] (bundle){_flags(res)}"
+    return [head] + [
+        f"  {r.guest or r.id}{f' ({r.ip})' if r.ip else ''} ({agent}): {r.role.value}"
+        + (f" on {r.host}" if r.host else "")
+        for r in res.replicas
+    ]
 
 
 def _instance_line(inst: Instance) -> str:

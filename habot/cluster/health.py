@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from habot.cluster.model import ClusterStatus, NodeState, Role
+from habot.cluster.model import ClusterStatus, FailedAction, FenceEvent, NodeState, Role
 
 
 class Severity(StrEnum):
@@ -22,7 +22,16 @@ class Finding:
 
 
 def assess(status: ClusterStatus) -> tuple[Finding, ...]:
-    checks = (_fencing, _quorum, _nodes, _failed_actions, _move_leftovers, _maintenance, _unmanaged)
+    checks = (
+        _fencing,
+        _quorum,
+        _nodes,
+        _failed_fencing,
+        _failed_actions,
+        _move_leftovers,
+        _maintenance,
+        _unmanaged,
+    )
     return tuple(f for check in checks for f in check(status))
 
 
@@ -136,17 +145,52 @@ def _nodes(status: ClusterStatus) -> list[Finding]:
 
 
 def _failed_actions(status: ClusterStatus) -> list[Finding]:
+    return [_failed_action(a) for a in status.failed_actions]
+
+
+def _failed_action(a: FailedAction) -> Finding:
+    """No name, no command: `pcs resource cleanup` without a resource cleans up every one."""
+    what = " ".join(w for w in (a.resource, a.operation) if w) or "An operation"
+    where = f" on {a.node}" if a.node else ""
+    reason = f" ({a.exit_reason})" if a.exit_reason else ""
+    message = f"{what}{where} failed: {a.exit_status or f'exit {a.exit_code}'}{reason}"
+    if not a.resource:
+        fix = (
+            "Find the resource in `pcs status --full`, fix the cause, then clean that resource up."
+        )
+        return Finding("failed-action", Severity.WARNING, message, fix)
+    fix = (
+        f"Fix the cause, then `/ha runbook cleanup resource={a.resource}` "
+        f"(`pcs resource cleanup {a.resource}`)."
+    )
+    return Finding("failed-action", Severity.WARNING, message, fix)
+
+
+def _failed_fencing(status: ClusterStatus) -> list[Finding]:
+    """Failed fencing actions (crm_mon keeps the last ones): name target, device and reason."""
+    devices = ", ".join(r.id for r in status.fencing_resources) or "no device is configured"
     return [
         Finding(
-            "failed-action",
-            Severity.WARNING,
-            f"{a.resource} {a.operation} on {a.node} failed: {a.exit_status}"
-            + (f" ({a.exit_reason})" if a.exit_reason else ""),
-            f"Fix the cause, then `/ha runbook cleanup resource={a.resource}` "
-            f"(`pcs resource cleanup {a.resource}`).",
+            "fencing-failed",
+            Severity.CRITICAL,
+            f"Fencing ({e.action}) of {e.target} failed"
+            + (f" (asked by {e.delegate or e.origin})" if e.delegate or e.origin else "")
+            + (f": {e.reason}" if e.reason else "")
+            + f". Fence devices: {devices}.",
+            f"Check the device (`pcs stonith status`, `stonith_admin --history {e.target}`), fix "
+            f"it, then `pcs stonith history cleanup {e.target}`.",
         )
-        for a in status.failed_actions
+        for e in _latest_per_target(status.fence_events)
+        if e.status == "failed"
     ]
+
+
+def _latest_per_target(events: tuple[FenceEvent, ...]) -> list[FenceEvent]:
+    """crm_mon lists fence events newest first: a later success supersedes a failure."""
+    seen: dict[tuple[str, str], FenceEvent] = {}
+    for e in events:
+        seen.setdefault((e.target, e.action), e)
+    return list(seen.values())
 
 
 def _move_leftovers(status: ClusterStatus) -> list[Finding]:

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon, with_constraints
+from habot.cluster.constraints import with_constraints
+from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon
 from habot.cluster.model import ClusterStatus
 from habot.cluster.scratch import scratch_dir
 from habot.cluster.simulate import PlannedAction, parse_actions

@@ -44,6 +44,7 @@ class Node:
     is_dc: bool = False
     resources_running: int = 0
     remote: bool = False
+    node_id: str = ""  # corosync's node id ("1"), as corosync's own messages name nodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,21 @@ class Instance:
 
 
 @dataclass(frozen=True, slots=True)
+class Replica:
+    """One replica of a bundle: its container on a host node, its IP, its guest node."""
+
+    id: str
+    host: str  # the node the container runs on ("" when stopped)
+    container: str  # e.g. httpd-bundle-podman-0
+    ip: str  # "" when the bundle has no ip-range
+    guest: str  # the replica's guest node, e.g. httpd-bundle-0
+    role: Role  # the bundled resource's role inside it
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
-    """A top-level resource: a primitive, a group of primitives, or a clone of either."""
+    """A top-level resource: a primitive, a group of primitives, a clone of either, or a
+    bundle (its instances are the bundled resource's, one per replica, on the host nodes)."""
 
     id: str
     kind: ResourceKind
@@ -75,6 +89,8 @@ class Resource:
     disabled: bool = False
     managed: bool = True
     failed: bool = False
+    replicas: tuple[Replica, ...] = ()
+    container: str = ""  # a bundle's container technology and image: "podman localhost/httpd"
 
     @property
     def is_fencing(self) -> bool:
@@ -110,6 +126,7 @@ class FenceEvent:
     origin: str = ""
     completed: str = ""
     delegate: str = ""
+    reason: str = ""  # exit-reason, when the fencer gave one
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from habot.cluster.crm_mon import parse_constraints, parse_crm_mon
+from habot.cluster.constraints import parse_constraints
+from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.model import INFINITY, NodeState, ResourceKind, Role
 from habot.errors import StatusParseError
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from habot.cluster.crm_mon import parse_constraints, parse_crm_mon
+from habot.cluster.constraints import parse_constraints
+from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.health import Severity, assess, overall
 from habot.cluster.model import ClusterStatus
 

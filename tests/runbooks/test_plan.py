@@ -116,7 +116,7 @@ def test_templates_in_values_are_not_rendered(value: str) -> None:
 
 
 def test_the_colocation_predicate_skips_a_step_already_done() -> None:
-    from habot.cluster.crm_mon import with_constraints
+    from habot.cluster.constraints import with_constraints
     from habot.runbooks.model import Predicate
     from habot.runbooks.predicates import check
 
