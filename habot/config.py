@@ -28,6 +28,9 @@ class NodeConfig(_Strict):
         return NodeAddress(self.name, self.host, self.port, self.user)
 
 
+LogPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]{1,255}$")]
+
+
 class AlertsConfig(_Strict):
     sources: tuple[Literal["journal", "file"], ...] = Field(
         default=("journal",),
@@ -35,11 +38,23 @@ class AlertsConfig(_Strict):
         description="journal: journald (Debian/RHEL nodes); file: "
         "pacemaker.log with an inode+offset cursor",
     )
-    log_file: str = "/var/log/pacemaker/pacemaker.log"
+    log_file: str = Field(
+        default="/var/log/pacemaker/pacemaker.log",
+        description="the file source's file, if log_files is empty",
+    )
+    log_files: tuple[LogPath, ...] = Field(
+        default=(),
+        description="files the file source reads on each node, each with its own cursor: "
+        "pacemaker.log, corosync.log, or a syslog file (/var/log/syslog, /var/log/messages)",
+    )
     interval_s: float = Field(default=30, ge=1, le=3600)
     lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
     unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
     rules: tuple[Path, ...] = Field(default=(), description="more alert rule files (YAML)")
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.log_files or (self.log_file,)
 
 
 class ClusterConfig(_Strict):

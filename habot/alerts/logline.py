@@ -16,6 +16,18 @@ _PACEMAKER_FILE = re.compile(
     r"^(?P<ts>\w{3} +\d+ [\d:.]+) (?P<host>\S+) +(?P<ident>[\w.-]+) *\[(?P<pid>\d+)\] "
     r"+\((?P<fn>[^)]*)\) +(?P<rest>.*)$"
 )
+# syslog files (/var/log/syslog, /var/log/messages), classic or RFC 3339 time stamps:
+# Nov 25 00:47:28 nodo1 pacemaker-controld[9012]: notice: ...
+# 2026-11-25T00:47:28.123456+00:00 nodo1 corosync[811]:   [KNET  ] link: host: 1 link: 0 is down
+_SYSLOG = re.compile(
+    r"^(?:\w{3} {1,2}\d{1,2} [\d:.]{8,15}|\d{4}-\d{2}-\d{2}T[\d:.]{8,15}(?:Z|[+-]\d{2}:?\d{2})?)"
+    r" (?P<host>\S{1,255}) (?P<ident>[^\s\[:]{1,128})(?:\[(?P<pid>\d{1,10})\])?: (?P<rest>.*)$"
+)
+# corosync's own log file: Nov 25 00:47:28.123 [811] nodo1 corosync notice  [KNET  ] link: ...
+_COROSYNC_FILE = re.compile(
+    r"^\w{3} {1,2}\d{1,2} [\d:.]{8,15} \[(?P<pid>\d{1,10})\] (?P<host>\S{1,255}) "
+    r"(?P<ident>corosync) (?P<level>[a-z]{1,10}) {1,4}(?P<rest>.*)$"
+)
 PRIORITY_LEVEL = {
     "0": "emerg",
     "1": "alert",
@@ -107,14 +119,19 @@ def split_level(message: str) -> tuple[str, str]:
 
 
 def parse_file_line(node: str, raw: bytes) -> LogLine | None:
-    """One line of pacemaker.log (or any other log file: then the whole line is the text)."""
+    """One line of pacemaker.log, corosync.log or a syslog file (or any other log file: then
+    the whole line is the text)."""
     text = raw[: MAX_MESSAGE * 2].decode("utf-8", errors="replace").rstrip("\r\n")
     if not text.strip():
         return None
     found = _PACEMAKER_FILE.match(text)
     if found is None:
+        found = _COROSYNC_FILE.match(text) or _SYSLOG.match(text)
+    if found is None:
         return LogLine(node=node, identifier="", level="", text=text[:MAX_MESSAGE])
     level, message = split_level(found.group("rest"))
+    if not level and "level" in found.groupdict():
+        level = found.group("level")
     return LogLine(
         node=node, identifier=found.group("ident"), level=level, text=message[:MAX_MESSAGE]
     )

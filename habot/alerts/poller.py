@@ -79,7 +79,7 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
     if "journal" in chosen:
         found.append(JournalSource())
     if "file" in chosen:
-        found.append(FileSource(path=handle.config.alerts.log_file))
+        found += [FileSource(path=path) for path in handle.config.alerts.files]
     return found
 
 
@@ -128,11 +128,14 @@ class Poller:
                 unreachable[key.split("|")[2]] = result
         # Matching a big batch is CPU work: off the event loop, which keeps answering Slack.
         matches = await asyncio.to_thread(_match_all, self.catalogue, lines)
-        matches += self._unreachable(handle, unreachable, cursors)
+        down, reachable = self._unreachable(handle, unreachable, cursors)
+        silent, readable = self._silent(handle, batches, cursors)
+        matches += down + silent
         status = await self._status(handle)
         if status is not None:
             matches += self._findings(status)
-        if not self._save(handle.name, matches, status, cursors, now):
+        gone = reachable | readable  # habot's own conditions that no longer hold
+        if not self._save(handle.name, matches, status, cursors, now, gone):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
             return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
         done = await self._deliver(handle.name)
@@ -162,13 +165,13 @@ class Poller:
         status: ClusterStatus | None,
         cursors: dict[str, str],
         now: float,
+        gone: set[str],
     ) -> bool:
         """Alerts (each with the card it still needs) and cursors, in one transaction, before
         anything is sent: compare-and-set, folded again when a button changed an alert."""
         for _ in range(SAVE_TRIES):
             changed = self._fold(cluster, matches, now)
-            if status is not None:
-                changed.update(self._resolve(cluster, status, changed, now))
+            changed.update(self._resolve(cluster, status, changed, now, gone))
             staged = [lifecycle.to_deliver(a, now) for a in changed.values()]
             if self.store.save_poll(staged, cursors):
                 return True
@@ -261,21 +264,54 @@ class Poller:
             return key, e.reason
         if batch.note:
             log.info("%s %s: %s", node_name, source.name, batch.note)
+        if batch.problem:
+            log.warning("%s %s: cannot be read: %s", node_name, source.name, batch.problem)
         return key, batch
 
     def _unreachable(
         self, handle: ClusterHandle, down: dict[str, str], values: dict[str, str]
-    ) -> list[Match]:
+    ) -> tuple[list[Match], set[str]]:
+        """Nodes habot cannot reach, N polls in a row; and the alert keys of those it can."""
         rule = self.catalogue.rule("node-unreachable")
-        found = []
+        found, fine = [], set()
         for node in handle.config.nodes:
             key = f"unreachable|{handle.name}|{node.name}"
             streak = int(self.store.get(key) or 0) + 1 if node.name in down else 0
             values[key] = str(streak)
-            if rule is not None and streak >= handle.config.alerts.unreachable_after:
+            if rule is None:
+                continue
+            if not streak:
+                fine.add(fill(rule.key, rule.id, {"node": node.name}))
+            elif streak >= handle.config.alerts.unreachable_after:
                 text = f"{streak} polls in a row: {down[node.name]}"
                 found.append(_synthetic(rule, {"node": node.name}, node.name, text))
-        return found
+        return found, fine
+
+    def _silent(
+        self,
+        handle: ClusterHandle,
+        batches: Sequence[tuple[str, Batch | str]],
+        values: dict[str, str],
+    ) -> tuple[list[Match], set[str]]:
+        """Sources that answer but cannot be read (not JSON, no such file, journalctl failing),
+        N polls in a row: an alert of their own, never silence."""
+        rule = self.catalogue.rule("source-unreadable")
+        found, fine = [], set()
+        for key, result in batches:
+            if not isinstance(result, Batch) or rule is None:
+                continue  # an unreachable node has its own alert
+            _, cluster, node, source = key.split("|", 3)
+            streak_key = f"silent|{cluster}|{node}|{source}"
+            streak = int(self.store.get(streak_key) or 0) + 1 if result.problem else 0
+            values[streak_key] = str(streak)
+            fields = {"node": node, "source": source.removeprefix("file:"), "reason": ""}
+            if not streak:
+                fine.add(fill(rule.key, rule.id, fields))
+            elif streak >= handle.config.alerts.unreachable_after:
+                fields["reason"] = result.problem
+                text = f"{streak} polls in a row: {result.problem}"
+                found.append(_synthetic(rule, fields, node, text))
+        return found, fine
 
     async def _status(self, handle: ClusterHandle) -> ClusterStatus | None:
         try:
@@ -306,7 +342,12 @@ class Poller:
         return changed
 
     def _resolve(
-        self, cluster: str, status: ClusterStatus, changed: dict[str, Alert], now: float
+        self,
+        cluster: str,
+        status: ClusterStatus | None,
+        changed: dict[str, Alert],
+        now: float,
+        gone: set[str],
     ) -> dict[str, Alert]:
         resolved = {}
         seen_now = set(changed)
@@ -318,9 +359,11 @@ class Poller:
             ):
                 continue
             rule = self.catalogue.rule(alert.rule)
-            if rule is None or not _cleared(rule, alert, status):
-                continue
-            resolved[alert.key] = lifecycle.resolve(alert, now)
+            cleared = alert.key in gone or (
+                status is not None and rule is not None and _cleared(rule, alert, status)
+            )
+            if cleared:
+                resolved[alert.key] = lifecycle.resolve(alert, now)
         return resolved
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from habot.alerts.logline import LogLine, parse_file_line, parse_journal
-from habot.ssh.transport import NodeAddress, Transport
+from habot.alerts.logline import JournalBatch, LogLine, parse_file_line, parse_journal
+from habot.ssh.transport import CommandResult, NodeAddress, Transport
 
 # The pacemaker daemons (2.0+ names and 1.1's), corosync, the DLM and fencing helpers.
 IDENTIFIERS = (
@@ -42,6 +42,7 @@ class Batch:
     lines: tuple[LogLine, ...]
     cursor: str | None  # None: keep the previous one
     note: str = ""  # what happened (cursor reseeded, file rotated...), for the log
+    problem: str = ""  # the source answered, but habot could not read it: said, never silent
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,16 @@ class JournalSource:
         batch = parse_journal(node.name, result.stdout)
         if batch.skipped:
             note = f"{note}; {batch.skipped} unreadable records".lstrip("; ")
-        return Batch(batch.lines, batch.cursor, note)
+        return Batch(batch.lines, batch.cursor, note, _journal_problem(result, batch))
+
+
+def _journal_problem(result: CommandResult, batch: JournalBatch) -> str:
+    if result.exit_status != 0:
+        said = (result.stderr_text or result.stdout_text).strip().splitlines()[-1:] or [""]
+        return f"journalctl exit {result.exit_status}: {said[0][:200]}"
+    if batch.skipped and batch.cursor is None:
+        return f"{batch.skipped} records, none of them journal JSON (is this journalctl -o json?)"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +147,9 @@ class FileSource:
     path: str = "/var/log/pacemaker/pacemaker.log"
     first_read: int = 1024 * 1024
 
-    name = "file"
+    @property
+    def name(self) -> str:
+        return f"file:{self.path}"
 
     async def read(
         self,
@@ -151,6 +163,9 @@ class FileSource:
             node, ["stat", "-L", "-c", "%n %i %s", self.path, f"{self.path}.1"], timeout=timeout
         )
         stats = _stats(stat.stdout)
+        if self.path not in stats:
+            said = stat.stderr_text.strip().splitlines()[:1] or ["not found"]
+            return Batch((), None, problem=said[0][:200])
         reads = plan_reads(self.path, FileCursor.parse(cursor), stats, self.first_read)
         lines: list[LogLine] = []
         position: FileCursor | None = None

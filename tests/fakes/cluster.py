@@ -27,7 +27,9 @@ def status_output(crm_mon: bytes, constraints: bytes = b"<constraints/>") -> byt
     return crm_mon + cut + constraints + cut + b"mycluster\n"
 
 
-def config(nodes: tuple[str, ...] = ("nodo1", "nodo2"), **top: Any) -> HabotConfig:
+def config(
+    nodes: tuple[str, ...] = ("nodo1", "nodo2"), alerts: dict[str, Any] | None = None, **top: Any
+) -> HabotConfig:
     settings: dict[str, Any] = {"approvers": "anyone", "allowed_channels": "any", **top}
     return HabotConfig.model_validate(
         {
@@ -39,6 +41,7 @@ def config(nodes: tuple[str, ...] = ("nodo1", "nodo2"), **top: Any) -> HabotConf
                     "nodes": [{"name": n, "host": f"{n}.invalid"} for n in nodes],
                     "alerts_channel": "CALERTS",
                     "status_hedge_s": 0.2,
+                    "alerts": alerts or {},
                 }
             },
         }
