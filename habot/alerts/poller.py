@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot.alerts import lifecycle
+from habot.alerts.delivery import AlertSink, Courier, Delivered
 from habot.alerts.lifecycle import Alert, Change, Delivery
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
@@ -32,29 +31,6 @@ Source = JournalSource | FileSource
 SAVE_TRIES = 5
 
 
-class DeliveryError(HabotError):
-    """A card could not be posted or updated. `gone`: the card no longer exists (deleted, or
-    a database restored from elsewhere); `definite`: the service said no (nothing was
-    posted), as opposed to a lost answer (it may have been)."""
-
-    def __init__(self, message: str, *, gone: bool = False, definite: bool = True) -> None:
-        super().__init__(message)
-        self.gone = gone
-        self.definite = definite
-
-
-class AlertSink(Protocol):
-    """Where alert cards go (Slack, the console). Failures raise DeliveryError."""
-
-    async def post(self, alert: Alert) -> tuple[str, str]:
-        """Show a new alert, marked with `alert.token`; returns (channel, message id)."""
-
-    async def update(self, alert: Alert) -> None: ...
-
-    async def find(self, alert: Alert) -> tuple[str, str] | None:
-        """An earlier post of this alert (by its token), if it did reach the channel."""
-
-
 @dataclass(frozen=True, slots=True)
 class PollReport:
     cluster: str
@@ -64,13 +40,6 @@ class PollReport:
     updated: tuple[str, ...]
     unreachable: dict[str, str]
     failed: tuple[str, ...] = ()  # cards kept to retry later
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    posted: list[str]
-    updated: list[str]
-    failed: list[str]
 
 
 def sources_for(handle: ClusterHandle) -> list[Source]:
@@ -92,6 +61,10 @@ class Poller:
     clock: Callable[[], float] = time.time
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
+    @property
+    def courier(self) -> Courier:
+        return Courier(self.store, self.sink, self.clock)
+
     async def idle(self) -> None:
         """Wait for the polls under way to end (at shutdown: none is cut in the middle)."""
         for lock in list(self._locks.values()):
@@ -105,7 +78,7 @@ class Poller:
     async def deliver(self, cluster: str) -> Delivered:
         """Post or update the cluster's cards that are due (after a button changed one)."""
         async with self._locks.setdefault(cluster, asyncio.Lock()):
-            return await self._deliver(cluster)
+            return await self.courier.deliver(cluster)
 
     async def _poll(self, handle: ClusterHandle) -> PollReport:
         now = self.clock()
@@ -138,7 +111,7 @@ class Poller:
         if not self._save(handle.name, matches, status, cursors, now, gone):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
             return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
-        done = await self._deliver(handle.name)
+        done = await self.courier.deliver(handle.name)
         log.info(
             "poll of %s: %d lines, %d matches, %d posted, %d updated, %d kept to retry",
             handle.name,
@@ -176,76 +149,6 @@ class Poller:
             if self.store.save_poll(staged, cursors):
                 return True
         return False
-
-    async def _deliver(self, cluster: str) -> Delivered:
-        """Each due card on its own: one that fails is kept and retried later, the rest go."""
-        done = Delivered([], [], [])
-        for alert in self.store.alerts_to_deliver(cluster, self.clock()):
-            try:
-                kind = await self._deliver_one(alert)
-            except DeliveryError as e:
-                log.warning("%s: card for %s not delivered: %s", cluster, alert.key, e)
-                again = self._retry(alert, e)
-                if not (e.gone and again is not None and await self._repost(again)):
-                    done.failed.append(alert.key)
-                    continue
-                kind = Delivery.POST
-
-            (done.posted if kind is Delivery.POST else done.updated).append(alert.key)
-        return done
-
-    async def _deliver_one(self, alert: Alert) -> Delivery:
-        if alert.delivery is Delivery.UPDATE:
-            await self.sink.update(alert)
-            self._settle(alert, alert.channel, alert.message_ts)
-            return Delivery.UPDATE
-        if alert.delivery is Delivery.POSTING:  # posted before a stop, or not: look first
-            found = await self.sink.find(alert)
-            if found is not None:
-                self._settle(alert, *found)
-                return Delivery.POST
-        token = alert.token or uuid.uuid4().hex
-        marked = self.store.change_alert(
-            alert.cluster,
-            alert.key,
-            lambda a: replace(a, delivery=Delivery.POSTING, token=token),
-        )
-        if marked is None:
-            raise DeliveryError("the alert is gone from the store")
-        channel, ts = await self.sink.post(marked)
-        self._settle(marked, channel, ts)
-        return Delivery.POST
-
-    def _settle(self, sent: Alert, channel: str, ts: str) -> None:
-        """The card is out: stored, unless the alert changed meanwhile (then it goes again,
-        to the same card)."""
-
-        def settled(a: Alert) -> Alert:
-            if a.version == sent.version:
-                return lifecycle.delivered(a, channel, ts)
-            return replace(
-                a, channel=channel, message_ts=ts, delivery=Delivery.UPDATE, retry_at=0.0
-            )
-
-        self.store.change_alert(sent.cluster, sent.key, settled)
-
-    def _retry(self, alert: Alert, error: DeliveryError) -> Alert | None:
-        def later(a: Alert) -> Alert:
-            if error.definite and a.delivery is Delivery.POSTING:
-                a = replace(a, delivery=Delivery.POST)  # nothing was posted
-            return lifecycle.retry_later(a, self.clock(), gone=error.gone)
-
-        return self.store.change_alert(alert.cluster, alert.key, later)
-
-    async def _repost(self, alert: Alert) -> bool:
-        """A card that no longer exists in Slack: posted afresh, at once."""
-        try:
-            await self._deliver_one(alert)
-        except DeliveryError as e:
-            log.warning("%s: card for %s not posted afresh: %s", alert.cluster, alert.key, e)
-            self._retry(alert, e)
-            return False
-        return True
 
     async def _read(
         self, handle: ClusterHandle, node_name: str, source: Source, now: float

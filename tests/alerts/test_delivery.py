@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from habot.alerts import lifecycle
+from habot.alerts.delivery import DeliveryError
 from habot.alerts.lifecycle import Alert, Delivery
 from habot.alerts.logline import LogLine
-from habot.alerts.poller import DeliveryError, Poller
+from habot.alerts.poller import Poller
 from habot.alerts.rules import Catalogue, Rule, load_catalogue
 from habot.alerts.sources import JournalSource
 from habot.cluster.live import STATUS

@@ -1,0 +1,125 @@
+"""Alert cards out, each on its own: what a poll stored as still to post or update goes to
+the sink; a card that fails is kept and retried with backoff, one deleted in Slack is posted
+afresh, and a post cut short by a stop is looked for before it is made again."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from habot.alerts import lifecycle
+from habot.alerts.lifecycle import Alert, Delivery
+from habot.errors import HabotError
+from habot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(HabotError):
+    """A card could not be posted or updated. `gone`: the card no longer exists (deleted, or
+    a database restored from elsewhere); `definite`: the service said no (nothing was
+    posted), as opposed to a lost answer (it may have been)."""
+
+    def __init__(self, message: str, *, gone: bool = False, definite: bool = True) -> None:
+        super().__init__(message)
+        self.gone = gone
+        self.definite = definite
+
+
+class AlertSink(Protocol):
+    """Where alert cards go (Slack, the console). Failures raise DeliveryError."""
+
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        """Show a new alert, marked with `alert.token`; returns (channel, message id)."""
+
+    async def update(self, alert: Alert) -> None: ...
+
+    async def find(self, alert: Alert) -> tuple[str, str] | None:
+        """An earlier post of this alert (by its token), if it did reach the channel."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    posted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Courier:
+    store: Store
+    sink: AlertSink
+    clock: Callable[[], float]
+
+    async def deliver(self, cluster: str) -> Delivered:
+        """Each due card on its own: one that fails is kept and retried later, the rest go."""
+        done = Delivered()
+        for alert in self.store.alerts_to_deliver(cluster, self.clock()):
+            try:
+                kind = await self._deliver_one(alert)
+            except DeliveryError as e:
+                log.warning("%s: card for %s not delivered: %s", cluster, alert.key, e)
+                again = self._retry(alert, e)
+                if not (e.gone and again is not None and await self._repost(again)):
+                    done.failed.append(alert.key)
+                    continue
+                kind = Delivery.POST
+
+            (done.posted if kind is Delivery.POST else done.updated).append(alert.key)
+        return done
+
+    async def _deliver_one(self, alert: Alert) -> Delivery:
+        if alert.delivery is Delivery.UPDATE:
+            await self.sink.update(alert)
+            self._settle(alert, alert.channel, alert.message_ts)
+            return Delivery.UPDATE
+        if alert.delivery is Delivery.POSTING:  # posted before a stop, or not: look first
+            found = await self.sink.find(alert)
+            if found is not None:
+                self._settle(alert, *found)
+                return Delivery.POST
+        token = alert.token or uuid.uuid4().hex
+        marked = self.store.change_alert(
+            alert.cluster,
+            alert.key,
+            lambda a: replace(a, delivery=Delivery.POSTING, token=token),
+        )
+        if marked is None:
+            raise DeliveryError("the alert is gone from the store")
+        channel, ts = await self.sink.post(marked)
+        self._settle(marked, channel, ts)
+        return Delivery.POST
+
+    def _settle(self, sent: Alert, channel: str, ts: str) -> None:
+        """The card is out: stored, unless the alert changed meanwhile (then it goes again,
+        to the same card)."""
+
+        def settled(a: Alert) -> Alert:
+            if a.version == sent.version:
+                return lifecycle.delivered(a, channel, ts)
+            return replace(
+                a, channel=channel, message_ts=ts, delivery=Delivery.UPDATE, retry_at=0.0
+            )
+
+        self.store.change_alert(sent.cluster, sent.key, settled)
+
+    def _retry(self, alert: Alert, error: DeliveryError) -> Alert | None:
+        def later(a: Alert) -> Alert:
+            if error.definite and a.delivery is Delivery.POSTING:
+                a = replace(a, delivery=Delivery.POST)  # nothing was posted
+            return lifecycle.retry_later(a, self.clock(), gone=error.gone)
+
+        return self.store.change_alert(alert.cluster, alert.key, later)
+
+    async def _repost(self, alert: Alert) -> bool:
+        """A card that no longer exists in Slack: posted afresh, at once."""
+        try:
+            await self._deliver_one(alert)
+        except DeliveryError as e:
+            log.warning("%s: card for %s not posted afresh: %s", alert.cluster, alert.key, e)
+            self._retry(alert, e)
+            return False
+        return True
