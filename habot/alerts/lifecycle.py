@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from habot.alerts.rules import Match, Rule, fill
+from habot.alerts.rules import Match, Rule, fill_title
 
 LINES_KEPT = 5
 RETRY_FIRST_S = 30.0
@@ -82,12 +82,16 @@ def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tu
     state = current.state
     if state is State.SNOOZED and now >= current.snoozed_until:
         state = State.OPEN
+    # A later line may name what the first did not (the fence device, the resource).
+    fields = {**match.fields, **{k: v for k, v in current.field_map.items() if v}}
     return replace(
         current,
         last_seen=now,
         count=current.count + 1,
         state=state,
         lines=(*current.lines, line)[-LINES_KEPT:],
+        fields=tuple(sorted(fields.items())),
+        title=fill_title(rule.title, rule.id, fields),
     ), Change.UPDATE
 
 
@@ -98,7 +102,7 @@ def _new(rule: Rule, match: Match, cluster: str, now: float) -> Alert:
         cluster=cluster,
         rule=rule.id,
         severity=rule.severity.value,
-        title=fill(rule.title, rule.id, fields),
+        title=fill_title(rule.title, rule.id, fields),
         node=fields.get("node", ""),
         fields=tuple(sorted(fields.items())),
         first_seen=now,

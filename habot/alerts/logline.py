@@ -28,6 +28,13 @@ _COROSYNC_FILE = re.compile(
     r"^\w{3} {1,2}\d{1,2} [\d:.]{8,15} \[(?P<pid>\d{1,10})\] (?P<host>\S{1,255}) "
     r"(?P<ident>corosync) (?P<level>[a-z]{1,10}) {1,4}(?P<rest>.*)$"
 )
+# A resource agent's own lines in pacemaker.log (written by the agent, no host name):
+# Dec 01 16:34:50  controld(dlm)[3991]:    ERROR: The cluster property stonith-enabled may ...
+_AGENT_FILE = re.compile(
+    r"^\w{3} {1,2}\d{1,2} [\d:.]{8,15} {1,2}(?P<ident>[\w.-]{1,64}\([^()\s]{1,128}\))"
+    r"(?:\[(?P<pid>\d{1,10})\])?: {1,8}(?P<rest>.*)$"
+)
+_AGENT = re.compile(r"(?P<agent>[\w.-]{1,64})\((?P<resource>[^()\s]{1,128})\)")
 PRIORITY_LEVEL = {
     "0": "emerg",
     "1": "alert",
@@ -118,6 +125,12 @@ def split_level(message: str) -> tuple[str, str]:
     return ("error" if level == "err" else level), message[found.end() :].strip()
 
 
+def agent_of(identifier: str) -> tuple[str, str] | None:
+    """(agent, resource) of a resource agent's identifier, such as `IPaddr2(VirtualIP)`."""
+    found = _AGENT.fullmatch(identifier)
+    return None if found is None else (found.group("agent"), found.group("resource"))
+
+
 def parse_file_line(node: str, raw: bytes) -> LogLine | None:
     """One line of pacemaker.log, corosync.log or a syslog file (or any other log file: then
     the whole line is the text)."""
@@ -126,7 +139,7 @@ def parse_file_line(node: str, raw: bytes) -> LogLine | None:
         return None
     found = _PACEMAKER_FILE.match(text)
     if found is None:
-        found = _COROSYNC_FILE.match(text) or _SYSLOG.match(text)
+        found = _COROSYNC_FILE.match(text) or _AGENT_FILE.match(text) or _SYSLOG.match(text)
     if found is None:
         return LogLine(node=node, identifier="", level="", text=text[:MAX_MESSAGE])
     level, message = split_level(found.group("rest"))

@@ -106,7 +106,7 @@ class Poller:
         matches += down + silent
         status = await self._status(handle)
         if status is not None:
-            matches += self._findings(status)
+            matches = [_canonical(m, status) for m in matches] + self._findings(status)
         gone = reachable | readable  # habot's own conditions that no longer hold
         if not self._save(handle.name, matches, status, cursors, now, gone):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
@@ -275,6 +275,17 @@ def _synthetic(rule: Rule, fields: dict[str, str], node: str, text: str) -> Matc
     return Match(
         rule, fill(rule.key, rule.id, {"node": node, **fields}), {"node": node, **fields}, line
     )
+
+
+def _canonical(match: Match, status: ClusterStatus) -> Match:
+    """A clone's instance and its clone are one resource: named as the cluster names it at
+    the top level (`dlm` -> `dlm-clone`), so one problem is one card."""
+    name = match.fields.get("resource")
+    found = status.resource(name) if name else None
+    if found is None or found.id == name:
+        return match
+    fields = {**match.fields, "resource": found.id}
+    return replace(match, fields=fields, key=fill(match.rule.key, match.rule.id, fields))
 
 
 def _cleared(rule: Rule, alert: Alert, status: ClusterStatus) -> bool:

@@ -13,10 +13,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from habot.alerts.logline import LogLine
+from habot.alerts.logline import LogLine, agent_of
 from habot.alerts.patterns import MAX_MATCHED, bounded_field, unbounded
 from habot.errors import ConfigError
 from habot.runbooks.model import Predicate
+
+_CLONE_SUFFIX = re.compile(r":\d{1,6}$")
 
 
 class Severity(StrEnum):
@@ -91,10 +93,21 @@ class Catalogue:
                 if found is not None:
                     fields = {
                         "node": bounded_field(line.node),
+                        **_agent_fields(line.identifier),
                         **{k: bounded_field(v) for k, v in found.groupdict().items() if v},
                     }
+                    if "resource" in fields:  # "dlm:0" is an instance of dlm
+                        fields["resource"] = _CLONE_SUFFIX.sub("", fields["resource"])
                     return Match(rule, fill(rule.key, rule.id, fields), fields, line)
         return None
+
+
+def _agent_fields(identifier: str) -> dict[str, str]:
+    """A resource agent's line names its resource in its identifier: `controld(dlm)`."""
+    agent = agent_of(identifier)
+    if agent is None:
+        return {}
+    return {"agent": bounded_field(agent[0]), "resource": bounded_field(agent[1])}
 
 
 def fill(template: str, rule_id: str, fields: dict[str, str]) -> str:
@@ -104,6 +117,20 @@ def fill(template: str, rule_id: str, fields: dict[str, str]) -> str:
         lambda m: fields.get(m.group(1), "?") if m.group(1) != "rule" else rule_id,
         template,
     )
+
+
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+
+
+def fill_title(template: str, rule_id: str, fields: dict[str, str]) -> str:
+    """`fill`, where a `[...]` part shows only when every field it names is known:
+    "Fencing of {node} failed[ (device {device})]"."""
+
+    def part(m: re.Match[str]) -> str:
+        names = re.findall(r"\{(\w+)\}", m.group(1))
+        return m.group(1) if all(fields.get(n) for n in names) else ""
+
+    return fill(_OPTIONAL.sub(part, template), rule_id, fields)
 
 
 def fill_predicate(predicate: Predicate, rule_id: str, fields: dict[str, str]) -> Predicate:

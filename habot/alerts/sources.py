@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from habot.alerts.logline import JournalBatch, LogLine, parse_file_line, parse_journal
+from habot.alerts.logline import JournalBatch, LogLine, agent_of, parse_file_line, parse_journal
 from habot.ssh.transport import CommandResult, NodeAddress, Transport
 
 # The pacemaker daemons (2.0+ names and 1.1's), corosync, the DLM and fencing helpers.
@@ -33,6 +33,7 @@ IDENTIFIERS = (
     "stonith",
     "drbd",
 )
+FACILITY_DAEMON = 3  # syslog's "daemon": pacemaker's daemons and the resource agents log there
 EXIT_BAD_CURSOR = 1  # journalctl: a cursor it cannot seek to (after a journal rotation)
 READ_MAX = 4 * 1024 * 1024  # bytes of a log file read in one poll
 
@@ -62,7 +63,18 @@ class JournalSource:
         argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers]
         if self.kernel:
             argv += ["+", "_TRANSPORT=kernel"]
+        # Resource agents log through logger(1) as "IPaddr2(VirtualIP)", "controld(dlm)": no
+        # fixed identifier to select, so daemon-facility syslog records come too, and only the
+        # agents' are kept (see `wanted`).
+        argv += ["+", "_TRANSPORT=syslog", f"SYSLOG_FACILITY={FACILITY_DAEMON}"]
         return argv
+
+    def wanted(self, line: LogLine) -> bool:
+        return (
+            line.identifier in self.identifiers
+            or line.identifier == "kernel"
+            or agent_of(line.identifier) is not None
+        )
 
     async def read(
         self,
@@ -80,7 +92,8 @@ class JournalSource:
         batch = parse_journal(node.name, result.stdout)
         if batch.skipped:
             note = f"{note}; {batch.skipped} unreadable records".lstrip("; ")
-        return Batch(batch.lines, batch.cursor, note, _journal_problem(result, batch))
+        lines = tuple(ln for ln in batch.lines if self.wanted(ln))
+        return Batch(lines, batch.cursor, note, _journal_problem(result, batch))
 
 
 def _journal_problem(result: CommandResult, batch: JournalBatch) -> str:

@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from habot.alerts.lifecycle import Alert
 from habot.alerts.delivery import DeliveryError
+from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
 from habot.slack import alert_blocks
 

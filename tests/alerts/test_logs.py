@@ -73,6 +73,9 @@ def test_journal_argv_first_poll_then_cursor() -> None:
         "SYSLOG_IDENTIFIER=corosync",
         "+",
         "_TRANSPORT=kernel",
+        "+",  # resource agents: daemon-facility syslog, kept by their identifier's form
+        "_TRANSPORT=syslog",
+        "SYSLOG_FACILITY=3",
     ]
     assert source.argv("s=1;i=4", 1000.0)[5:8] == ["--after-cursor=s=1;i=4", "-n", "10"]
 

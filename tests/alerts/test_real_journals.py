@@ -1,0 +1,80 @@
+"""Real journal JSON captured on the lab (tests/fixtures/logs/*/NOTES.txt says how), through
+the real poller on the scripted transport: the cards a team would get, and no others."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from habot.alerts.sources import JournalSource
+from tests.alerts.test_delivery import MemorySink, poller
+from tests.fakes.cluster import Scene, scene
+
+LOGS = Path(__file__).parents[1] / "fixtures" / "logs"
+
+
+def journals(s: Scene, case: str, extra: dict[str, list[dict[str, str]]] | None = None) -> None:
+    since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+    for node in ("nodo1", "nodo2"):
+        out = (LOGS / case / f"{node}_journal.json").read_bytes()
+        out += b"".join(json.dumps(r).encode() + b"\n" for r in (extra or {}).get(node, []))
+        s.transport.expect(node, JournalSource().argv(None, since), stdout=out)
+
+
+async def test_the_dlm_without_fencing_is_one_card_naming_the_resource() -> None:
+    s, sink = scene(capture="lab_dlm_failed_without_fencing.xml"), MemorySink()
+    journals(s, "lab_dlm_without_fencing")
+    report = await poller(s, sink).poll("mycluster")
+    assert sorted(report.posted) == [
+        "dlm-needs-fencing",
+        "migration-threshold:dlm-clone",
+        "no-stonith",
+    ]
+    titles = {a.key: a.title for a in sink.posts}
+    assert titles["dlm-needs-fencing"] == "The DLM (dlm-clone) refuses to run without fencing"
+    dlm = next(a for a in sink.posts if a.key == "dlm-needs-fencing")
+    assert dlm.field_map["resource"] == "dlm-clone"
+    assert dlm.count == 35  # the agent's, the controller's and the scheduler's lines: one card
+    s.transport.assert_done()
+
+
+async def test_the_agents_own_journal_lines_are_read() -> None:
+    """Only the agent's line says it: the daemons' lines are taken out of the same journal."""
+    s, sink = scene(capture="lab_dlm_failed_without_fencing.xml"), MemorySink()
+    since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+    for node in ("nodo1", "nodo2"):
+        records = [
+            r
+            for r in (LOGS / "lab_dlm_without_fencing" / f"{node}_journal.json")
+            .read_text()
+            .splitlines()
+            if '"SYSLOG_IDENTIFIER":"controld(dlm)"' in r
+        ]
+        out = ("\n".join(records) + "\n").encode() if records else b""
+        s.transport.expect(node, JournalSource().argv(None, since), stdout=out)
+    report = await poller(s, sink).poll("mycluster")
+    assert report.posted == ("dlm-needs-fencing",)
+    assert sink.posts[0].field_map["agent"] == "controld"
+
+
+async def test_other_daemons_on_the_daemon_facility_are_left_out() -> None:
+    """The false friend: any daemon may log "... state is now lost"; only pacemaker's own
+    programs, the kernel and resource agents are read."""
+    s, sink = scene(capture="lab_seed_no_stonith.xml"), MemorySink()
+    impostor = {
+        "__CURSOR": "s=9;i=1",
+        "__REALTIME_TIMESTAMP": "1796142868637435",
+        "SYSLOG_IDENTIFIER": "some-daemon",
+        "SYSLOG_FACILITY": "3",
+        "_TRANSPORT": "syslog",
+        "PRIORITY": "3",
+        "MESSAGE": "Node nodo2 state is now lost",
+    }
+    since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+    for node in ("nodo1", "nodo2"):
+        s.transport.expect(
+            node, JournalSource().argv(None, since), stdout=json.dumps(impostor).encode() + b"\n"
+        )
+    report = await poller(s, sink).poll("mycluster")
+    assert not [k for k in report.posted if k.startswith("node-lost")]
+    assert report.lines == 0
