@@ -29,6 +29,7 @@ from habot.store import Store
 log = logging.getLogger(__name__)
 Source = JournalSource | FileSource
 SAVE_TRIES = 5
+PLANNED_STOP_S = 300.0  # how long after a clean stop its peers' link-down lines stay quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class Poller:
         status = await self._status(handle)
         if status is not None:
             matches = [_canonical(m, status) for m in matches] + self._findings(status)
+        matches = self._quiet(handle.name, matches, cursors, now)
         gone = reachable | readable  # habot's own conditions that no longer hold
         if not self._save(handle.name, matches, status, cursors, now, gone):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
@@ -216,6 +218,27 @@ class Poller:
                 found.append(_synthetic(rule, fields, node, text))
         return found, fine
 
+    def _quiet(
+        self, cluster: str, matches: Sequence[Match], values: dict[str, str], now: float
+    ) -> list[Match]:
+        """A planned stop is not a failure: while a node stops cleanly (its shutdown was
+        requested, corosync exited normally), its peers' "lost" and "link down" stay quiet."""
+        stopping = {m.fields.get("stopping") or m.fields["node"] for m in matches if m.rule.marker}
+        for name in stopping:
+            values[f"stopping|{cluster}|{name}"] = str(now)
+
+        def stops(name: str) -> bool:
+            at = self.store.get(f"stopping|{cluster}|{name}")
+            return name in stopping or (at is not None and now - float(at) <= PLANNED_STOP_S)
+
+        kept = []
+        for m in matches:
+            concern = m.fields.get(m.rule.quiet_when_stopping or "", "")
+            if m.rule.marker or (concern and stops(concern)):
+                continue
+            kept.append(m)
+        return kept
+
     async def _status(self, handle: ClusterHandle) -> ClusterStatus | None:
         try:
             return (await self.ops.read(handle)).status
@@ -280,11 +303,16 @@ def _synthetic(rule: Rule, fields: dict[str, str], node: str, text: str) -> Matc
 def _canonical(match: Match, status: ClusterStatus) -> Match:
     """A clone's instance and its clone are one resource: named as the cluster names it at
     the top level (`dlm` -> `dlm-clone`), so one problem is one card."""
-    name = match.fields.get("resource")
+    fields = dict(match.fields)
+    name = fields.get("resource")
     found = status.resource(name) if name else None
-    if found is None or found.id == name:
+    if found is not None:
+        fields["resource"] = found.id
+    peer = next((n.name for n in status.nodes if n.node_id and n.node_id == fields.get("peer")), "")
+    if peer:  # corosync names nodes by id
+        fields["peer_name"] = peer
+    if fields == match.fields:
         return match
-    fields = {**match.fields, "resource": found.id}
     return replace(match, fields=fields, key=fill(match.rule.key, match.rule.id, fields))
 
 

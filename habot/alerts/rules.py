@@ -50,6 +50,12 @@ class Rule(BaseModel):
     window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
     examples: tuple[str, ...] = Field((), description="real lines this rule must match")
     false_friends: tuple[str, ...] = Field((), description="lines no rule may match")
+    marker: bool = Field(
+        False, description="not an alert: a node stopping cleanly (`stopping`, else `node`)"
+    )
+    quiet_when_stopping: str | None = Field(
+        None, description="the field naming a node: no alert while that node stops cleanly"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Rule:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from habot.alerts.sources import JournalSource
-from tests.alerts.test_delivery import MemorySink, poller
+from tests.alerts.test_delivery import MemorySink, feed, poller
 from tests.fakes.cluster import Scene, scene
 
 LOGS = Path(__file__).parents[1] / "fixtures" / "logs"
@@ -78,3 +78,40 @@ async def test_other_daemons_on_the_daemon_facility_are_left_out() -> None:
     report = await poller(s, sink).poll("mycluster")
     assert not [k for k in report.posted if k.startswith("node-lost")]
     assert report.lines == 0
+
+
+async def test_a_planned_stop_raises_no_card() -> None:
+    """`pcs cluster stop` on nodo1 (real journals of both nodes): nodo2 logs nodo1 lost and
+    its knet link down, after nodo1's shutdown was requested — a planned stop, no card."""
+    s, sink = scene(capture="lab_nodo1_stopped.xml"), MemorySink()
+    journals(s, "lab_planned_stop")
+    report = await poller(s, sink).poll("mycluster")
+    assert report.lines > 100
+    assert report.posted == ()
+    lines = (LOGS / "lab_planned_stop" / "nodo2_journal.json").read_text()
+    assert "state is now lost" in lines
+    assert "link: host: 1 link: 0 is down" in lines  # what used to raise a card
+
+
+async def test_a_link_down_a_poll_after_the_clean_stop_is_still_quiet() -> None:
+    s, sink = scene(capture="lab_nodo1_stopped.xml"), MemorySink()
+    p = poller(s, sink)
+    stop = [("pacemaker-attrd", "notice: Setting shutdown[nodo1]: (unset) -> 1796143021")]
+    down = [("corosync", "  [KNET  ] link: host: 1 link: 0 is down")]
+    feed(s, nodo2=stop)
+    assert (await p.poll("mycluster")).posted == ()
+    s.clock.now += 30
+    feed(s, nodo2=down)
+    assert (await p.poll("mycluster")).posted == ()
+    s.clock.now += 600  # long after the stop: a link that goes down is news again
+    feed(s, nodo2=down)
+    assert (await p.poll("mycluster")).posted == ("corosync-link-down:nodo2:1",)
+    assert sink.posts[0].title == ("A corosync link to nodo1, node id 1, is down (seen from nodo2)")
+
+
+async def test_a_link_down_without_a_stop_is_a_card() -> None:
+    """The false friend of the quiet rule: the same line, no clean stop before it."""
+    s, sink = scene(capture="lab_nodo1_stopped.xml"), MemorySink()
+    feed(s, nodo2=[("corosync", "  [KNET  ] link: host: 1 link: 0 is down")])
+    report = await poller(s, sink).poll("mycluster")
+    assert report.posted == ("corosync-link-down:nodo2:1",)
