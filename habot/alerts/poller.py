@@ -20,7 +20,7 @@ from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
 from habot.cluster.health import assess
-from habot.cluster.model import ClusterStatus
+from habot.cluster.model import ClusterStatus, ResourceKind
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.ops import ClusterHandle, Ops
 from habot.runbooks.predicates import check
@@ -308,6 +308,9 @@ def _canonical(match: Match, status: ClusterStatus) -> Match:
     found = status.resource(name) if name else None
     if found is not None:
         fields["resource"] = found.id
+        active = {n for i in found.instances if name in (i.id, found.id) for n in i.nodes}
+        if len(active) > 1 and found.kind is ResourceKind.PRIMITIVE:
+            fields["active_on"] = ", ".join(sorted(active))
     peer = next((n.name for n in status.nodes if n.node_id and n.node_id == fields.get("peer")), "")
     if peer:  # corosync names nodes by id
         fields["peer_name"] = peer

@@ -59,6 +59,10 @@ class Predicate(_Strict):
     clone_on_all_nodes: ResourceOn | None = None
     no_failed_actions: str | None = None
     no_colocation: ResourcePair | None = None
+    active_once: str | None = Field(None, description="the resource runs on one node at most")
+    no_failed_fencing: str | None = Field(
+        None, description="the last fencing of the node did not fail (or was cleaned up)"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Predicate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from habot.cluster.model import ClusterStatus, NodeState, Role
+from habot.cluster.model import ClusterStatus, NodeState, ResourceKind, Role
 from habot.runbooks.model import Predicate, ResourceOn, ResourcePair
 from habot.runbooks.render import render
 
@@ -175,7 +175,28 @@ def _no_failures(name: str, st: ClusterStatus) -> str | None:
     return None if not failed else f"{name} has failed actions: {', '.join(failed)}"
 
 
+def _active_once(name: str, st: ClusterStatus) -> str | None:
+    """A primitive that is not a clone runs on at most one node (not "multiply active")."""
+    res = st.resource(name)
+    if res is None or (res.kind in (ResourceKind.CLONE, ResourceKind.BUNDLE) and res.id == name):
+        return None  # gone (active nowhere), or meant to run on several nodes
+    nodes = {n for i in res.instances if name in (i.id, res.id) for n in i.nodes}
+    if len(nodes) <= 1:
+        return None
+    return f"{name} is active on {len(nodes)} nodes: {', '.join(sorted(nodes))}"
+
+
+def _no_failed_fencing(node: str, st: ClusterStatus) -> str | None:
+    """crm_mon lists fence events newest first: the latest one for the node decides."""
+    latest = next((e for e in st.fence_events if e.target == node), None)
+    if latest is not None and latest.status == "failed":
+        return f"the last fencing ({latest.action}) of {node} failed"
+    return None
+
+
 _CHECKS: dict[str, Any] = {
+    "active_once": _active_once,
+    "no_failed_fencing": _no_failed_fencing,
     "fencing_configured": _fencing,
     "resource_exists": _exists,
     "resource_running": _running,

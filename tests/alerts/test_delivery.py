@@ -67,7 +67,8 @@ def feed(s: Scene, **messages: list[tuple[str, str]]) -> None:
     since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
     for node in ("nodo1", "nodo2"):
         cursor = s.store.get(f"cursor|mycluster|{node}|journal")
-        first = int(cursor.rsplit("=", 1)[1]) + 1 if cursor else 1
+        last = (cursor or "").rsplit("=", 1)[-1]
+        first = int(last) + 1 if last.isdigit() else 1
         out = journal(node, messages.get(node, []), first=first)
         s.transport.expect(node, JournalSource().argv(cursor, since), stdout=out)
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from habot.alerts.lifecycle import State
 from habot.alerts.sources import JournalSource
+from habot.cluster.live import STATUS
 from tests.alerts.test_delivery import MemorySink, feed, poller
-from tests.fakes.cluster import Scene, scene
+from tests.fakes.cluster import CRM_MON, Scene, scene, status_output
 
 LOGS = Path(__file__).parents[1] / "fixtures" / "logs"
 
@@ -115,3 +117,58 @@ async def test_a_link_down_without_a_stop_is_a_card() -> None:
     feed(s, nodo2=[("corosync", "  [KNET  ] link: host: 1 link: 0 is down")])
     report = await poller(s, sink).poll("mycluster")
     assert report.posted == ("corosync-link-down:nodo2:1",)
+
+
+async def test_a_crash_is_not_a_planned_stop() -> None:
+    """The contrast (real journals of `habot lab crash nodo2`): no clean stop, so the lost
+    node and its link are cards, and the fencing names its device."""
+    s, sink = scene(capture="lab_after_crash_nodo2.xml"), MemorySink()
+    journals(s, "lab_crash_vs_stop")
+    report = await poller(s, sink).poll("mycluster")
+    assert {"corosync-link-down:nodo1:2", "node-lost:nodo2", "node-fenced:nodo2"} <= set(
+        report.posted
+    )
+    titles = {a.key: a.title for a in sink.posts}
+    assert titles["node-fenced:nodo2"] == "nodo2 was fenced (reboot) with fencing-libvirt"
+    assert titles["corosync-link-down:nodo1:2"] == (
+        "A corosync link to nodo2, node id 2, is down (seen from nodo1)"
+    )
+
+
+async def test_multiply_active_names_the_nodes_and_resolves_when_one_is_left() -> None:
+    s, sink = scene(capture="lab_VirtualIP_active_on_2_nodes.xml"), MemorySink()
+    p = poller(s, sink)
+    journals(s, "lab_multiply_active")
+    report = await p.poll("mycluster")
+    assert report.posted == ("multiply-active:VirtualIP",)
+    assert sink.posts[0].title == "VirtualIP is active on more than one node: nodo1, nodo2"
+    s.transport.standing.clear()  # the cluster recovered: VirtualIP on one node
+    recovered = status_output((CRM_MON / "lab_VirtualIP_recovered.xml").read_bytes())
+    s.transport.answer(None, STATUS, stdout=recovered)
+    s.clock.now += 30
+    feed(s)
+    await p.poll("mycluster")
+    alert = s.store.alert("mycluster", "multiply-active:VirtualIP")
+    assert alert is not None
+    assert alert.state is State.RESOLVED
+
+
+async def test_a_failed_fencing_names_its_device_until_the_history_is_clean() -> None:
+    s, sink = scene(capture="lab_after_failed_fence.xml"), MemorySink()
+    p = poller(s, sink)
+    journals(s, "lab_fencing_failed")
+    report = await p.poll("mycluster")
+    assert report.posted == ("fencing-failed:nodo2",)
+    assert sink.posts[0].title == "Fencing of nodo2 failed (device fencing-wrong)"
+    alert = s.store.alert("mycluster", "fencing-failed:nodo2")
+    assert alert is not None
+    assert alert.state is State.OPEN  # nodo2 is online, yet its fencing is still broken
+    s.transport.standing.clear()  # `stonith_admin --history nodo2 --cleanup`
+    clean = status_output((CRM_MON / "lab_VirtualIP_recovered.xml").read_bytes())
+    s.transport.answer(None, STATUS, stdout=clean)
+    s.clock.now += 30
+    feed(s)
+    await p.poll("mycluster")
+    cleared = s.store.alert("mycluster", "fencing-failed:nodo2")
+    assert cleared is not None
+    assert cleared.state is State.RESOLVED
