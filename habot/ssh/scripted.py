@@ -1,5 +1,6 @@
 """A scripted Transport for tests and benchmarks (in the spirit of pcs's runner mock and
-httpx's MockTransport): it expects commands in order and answers with recorded outputs.
+httpx's MockTransport): it expects each node's commands in order (nodes may interleave) and
+answers with recorded outputs.
 
     t = ScriptedTransport()
     t.expect("nodo1", ("pcs", "resource", "move", "VirtualIP", "nodo2"))
@@ -79,13 +80,17 @@ class ScriptedTransport:
         return CommandResult(node.name, argv, reply.rc, reply.stdout, reply.stderr, reply.delay)
 
     def _reply(self, node: NodeAddress, argv: tuple[str, ...]) -> Reply:
-        if self.script and self.script[0].matches(node, argv):
-            return self.script.popleft()
+        """The next expected command of this node (nodes run concurrently; each node's
+        commands come in order), else a standing answer."""
+        nexts = [r for r in self.script if r.node in (None, node.name)]
+        if nexts and nexts[0].matches(node, argv):
+            self.script.remove(nexts[0])
+            return nexts[0]
         for reply in self.standing:
             if reply.matches(node, argv):
                 return reply
         number = len(self.calls)
-        wanted = self.script[0].describe() if self.script else "no more commands"
+        wanted = nexts[0].describe() if nexts else "no more commands"
         message = f"command {number} expected {wanted} but was {node.name}: {' '.join(argv)}"
         self.unexpected.append(message)
         raise AssertionError(message)

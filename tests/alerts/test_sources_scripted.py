@@ -3,6 +3,8 @@ poller (syslog files, several files per node, a journal that is not JSON, a miss
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from habot.alerts.lifecycle import State
 from habot.alerts.sources import JournalSource
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
@@ -75,3 +77,79 @@ def scene_with(**alerts: object) -> Scene:
 
 def test_the_catalogue_has_the_rule() -> None:
     assert CATALOGUE.rule("source-unreadable") is not None
+
+
+def files_say(s: Scene, node: str, contents: dict[str, bytes]) -> None:
+    """A first poll of every configured file: `stat`, then `dd` of what it holds."""
+    for path, data in contents.items():
+        stat = f"{path} 1234 {len(data)}\n".encode()
+        s.transport.expect(node, ["stat", "-L", "-c", "%n %i %s", path, f"{path}.1"], stdout=stat)
+        if data:
+            s.transport.expect(
+                node,
+                [
+                    "dd",
+                    f"if={path}",
+                    "iflag=skip_bytes,count_bytes",
+                    "skip=0",
+                    f"count={len(data)}",
+                    "bs=65536",
+                    "status=none",
+                ],
+                stdout=data,
+            )
+
+
+LAB = Path(__file__).parents[1] / "fixtures" / "logs"
+PACEMAKER_LOG = "/var/log/pacemaker/pacemaker.log"
+COROSYNC_LOG = "/var/log/corosync/corosync.log"
+
+
+async def test_corosyncs_own_log_file_is_read_too() -> None:
+    """A crash's knet link-down is only in corosync's log; pacemaker.log alone misses it."""
+    s = scene(
+        capture="lab_after_crash_nodo2.xml",
+        alerts={"sources": ["file"], "log_files": [PACEMAKER_LOG, COROSYNC_LOG]},
+    )
+    sink = MemorySink()
+    crash = LAB / "lab_crash_vs_stop"
+    files_say(
+        s,
+        "nodo1",
+        {
+            PACEMAKER_LOG: b"",
+            COROSYNC_LOG: (crash / "nodo1_corosync.log").read_bytes(),
+        },
+    )
+    files_say(s, "nodo2", {PACEMAKER_LOG: b"", COROSYNC_LOG: b""})
+    report = await poller(s, sink).poll("mycluster")
+    assert "corosync-link-down:nodo1:2" in report.posted
+    assert s.store.get(f"cursor|mycluster|nodo1|file:{COROSYNC_LOG}") is not None
+    s.transport.assert_done()
+
+
+async def test_an_agents_own_line_in_pacemaker_log_names_its_resource() -> None:
+    s = scene(capture="lab_dlm_failed_without_fencing.xml", alerts={"sources": ["file"]})
+    sink = MemorySink()
+    data = (LAB / "lab_dlm_without_fencing" / "nodo2_pacemaker.log").read_bytes()
+    agent_only = b"\n".join(ln for ln in data.splitlines() if b"controld(dlm)[" in ln) + b"\n"
+    files_say(s, "nodo1", {PACEMAKER_LOG: b""})
+    files_say(s, "nodo2", {PACEMAKER_LOG: agent_only})
+    report = await poller(s, sink).poll("mycluster")
+    assert "dlm-needs-fencing" in report.posted
+    assert sink.posts[0].field_map["resource"] == "dlm-clone"
+
+
+async def test_a_missing_log_file_is_said() -> None:
+    s = scene(
+        capture="lab_seed_no_stonith.xml", alerts={"sources": ["file"], "unreachable_after": 1}
+    )
+    for node in ("nodo1", "nodo2"):
+        s.transport.expect(
+            node,
+            ["stat", "-L", "-c", "%n %i %s", PACEMAKER_LOG, f"{PACEMAKER_LOG}.1"],
+            rc=1,
+            stderr=f"stat: cannot statx '{PACEMAKER_LOG}': No such file or directory\n".encode(),
+        )
+    report = await poller(s, MemorySink()).poll("mycluster")
+    assert f"source-unreadable:nodo1:{PACEMAKER_LOG}" in report.posted
