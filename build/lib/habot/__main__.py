@@ -1,3 +1,0 @@
-from habot.cli import main
-
-raise SystemExit(main())

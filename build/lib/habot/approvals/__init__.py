@@ -1,1 +1,0 @@
-"""Approval requests: who may approve what, and the state a request moves through."""

@@ -1,1 +1,0 @@
-"""The `/ha` command: its grammar (pure) and its Slack listeners."""

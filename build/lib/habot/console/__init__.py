@@ -1,1 +1,0 @@
-"""habot without Slack: a prompt where a person types `/ha ...`."""

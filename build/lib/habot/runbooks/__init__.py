@@ -1,1 +1,0 @@
-"""Runbooks: declarative YAML procedures, validated on load, planned against the live status."""

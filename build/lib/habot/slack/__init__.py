@@ -1,1 +1,0 @@
-"""Everything that knows Slack: Block Kit rendering and Bolt wiring."""

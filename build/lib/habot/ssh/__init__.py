@@ -1,1 +1,0 @@
-"""Running commands on cluster nodes: the Transport protocol and its implementations."""
