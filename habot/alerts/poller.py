@@ -21,9 +21,9 @@ from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
 from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus, ResourceKind
+from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.ops import ClusterHandle, Ops
-from habot.runbooks.predicates import check
 from habot.store import Store
 
 log = logging.getLogger(__name__)

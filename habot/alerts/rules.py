@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from habot.alerts.logline import LogLine, agent_of
 from habot.alerts.patterns import MAX_MATCHED, bounded_field, unbounded
+from habot.cluster.predicates import Predicate
 from habot.errors import ConfigError
-from habot.runbooks.model import Predicate
 
 _CLONE_SUFFIX = re.compile(r":\d{1,6}$")
 

@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 from habot.cluster.live import LiveStatus
 from habot.cluster.model import ClusterStatus, NodeState
+from habot.cluster.predicates import check
 from habot.cluster.scratch import MKTEMP, made_dir, removal
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.runbooks.plan import TARGET_KEYWORDS, Plan, PlannedStep
-from habot.runbooks.predicates import check
 from habot.ssh.transport import NodeAddress, Transport
 from habot.store import Store, StoreError
 

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from habot.cluster.predicates import Predicate
+
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 RunbookName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
 ArgvElement = Annotated[str, Field(max_length=1000)]
@@ -43,48 +45,6 @@ class Parameter(_Strict):
         if self.type is ParamType.CHOICE and not self.choices:
             raise ValueError("a choice parameter needs choices")
         return self
-
-
-class Predicate(_Strict):
-    """A check on the live status. Exactly one key is set; values may use {{ parameters }}."""
-
-    fencing_configured: bool | str | None = None
-    resource_exists: str | None = None
-    resource_running: ResourceOn | None = None
-    resource_stopped: str | None = None
-    node_online: str | None = None
-    all_nodes_online: bool | str | None = None
-    no_move_constraint: str | None = None
-    maintenance_mode: bool | str | None = None
-    clone_on_all_nodes: ResourceOn | None = None
-    no_failed_actions: str | None = None
-    no_colocation: ResourcePair | None = None
-    active_once: str | None = Field(None, description="the resource runs on one node at most")
-    no_failed_fencing: str | None = Field(
-        None, description="the last fencing of the node did not fail (or was cleaned up)"
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Predicate:
-        chosen = [k for k, v in self if v is not None]
-        if len(chosen) != 1:
-            raise ValueError(f"a predicate has exactly one key, not {chosen or 'none'}")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k, v in self if v is not None)
-
-
-class ResourceOn(_Strict):
-    resource: str
-    node: str | None = None
-    role: Literal["Started", "Promoted", "Unpromoted"] = "Started"
-
-
-class ResourcePair(_Strict):
-    resource: str
-    with_resource: str
 
 
 class Step(_Strict):
@@ -152,6 +112,3 @@ class Runbook(_Strict):
     @property
     def approvals_needed(self) -> int:
         return {Approval.NONE: 0, Approval.ONE: 1, Approval.TWO: 2}[self.approval]
-
-
-Predicate.model_rebuild()

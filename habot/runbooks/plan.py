@@ -9,9 +9,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from habot.cluster.model import ClusterStatus, NodeState
+from habot.cluster.predicates import RUNNING, Predicate, check, describe
 from habot.errors import HabotError
-from habot.runbooks.model import Parameter, ParamType, Predicate, Runbook, Step
-from habot.runbooks.predicates import RUNNING, check, describe, render_predicate
+from habot.runbooks.model import Parameter, ParamType, Runbook, Step
+from habot.runbooks.predicates import render_predicate
 from habot.runbooks.render import RenderError, render, render_argv
 
 MAX_VALUE_LENGTH = 200

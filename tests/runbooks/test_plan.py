@@ -117,8 +117,7 @@ def test_templates_in_values_are_not_rendered(value: str) -> None:
 
 def test_the_colocation_predicate_skips_a_step_already_done() -> None:
     from habot.cluster.constraints import with_constraints
-    from habot.runbooks.model import Predicate
-    from habot.runbooks.predicates import check
+    from habot.cluster.predicates import Predicate, check
 
     xml = (
         b'<constraints><rsc_colocation id="colocation-WebSite-clone-VirtualIP-INFINITY" '
