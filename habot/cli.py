@@ -19,7 +19,6 @@ from habot import __version__
 from habot.alerts.poller import Poller, schedule
 from habot.alerts.rules import Catalogue, load_catalogue
 from habot.approvals.workflow import Workflow
-from habot.commands import ha
 from habot.config import HabotConfig, load_config, require_closed
 from habot.console import repl
 from habot.errors import ConfigError
@@ -29,6 +28,7 @@ from habot.ops import ClusterHandle, Ops
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
+from habot.slack import slash
 from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import Approvers
 from habot.slack.expiry import SWEEP_S, expire_waiting
@@ -159,7 +159,7 @@ class Bot:
     """Everything `habot serve` runs, put together (also what the tests drive)."""
 
     app: AsyncApp
-    deps: ha.Deps
+    deps: slash.Deps
     store: Store
     poller: Poller
     alert_clusters: list[ClusterHandle]
@@ -215,7 +215,7 @@ def build_bot(
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)
     poller = Poller(ops, store, catalogue, sink, clock=clock)
-    deps = ha.Deps(
+    deps = slash.Deps(
         ops=ops,
         jobs=Jobs(),
         workflow=workflow,

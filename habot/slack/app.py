@@ -11,8 +11,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.commands import alert_actions, decide, ha
 from habot.settings import Settings, SlackMode
+from habot.slack import alert_buttons, decisions, slash
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -26,7 +26,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_app(settings: Settings, deps: ha.Deps, client: AsyncWebClient) -> AsyncApp:
+def build_app(settings: Settings, deps: slash.Deps, client: AsyncWebClient) -> AsyncApp:
     """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -37,9 +37,9 @@ def build_app(settings: Settings, deps: ha.Deps, client: AsyncWebClient) -> Asyn
         request_verification_enabled=settings.slack_mode is SlackMode.HTTP,
         logger=logging.getLogger("habot.bolt"),
     )
-    ha.register(app, deps)
-    decide.register(app, deps)
-    alert_actions.register(app, deps)
+    slash.register(app, deps)
+    decisions.register(app, deps)
+    alert_buttons.register(app, deps)
     return app
 
 

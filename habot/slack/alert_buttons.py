@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.alerts import lifecycle
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import fill
-from habot.commands.ha import Deps, not_here, post_request
 from habot.errors import HabotError
 from habot.runbooks.plan import PlanError
 from habot.slack import alert_blocks, approval_blocks
+from habot.slack.slash import Deps, not_here, post_request
 
 Act = Callable[[Deps, AsyncWebClient, Alert, str, str], Awaitable[None]]
 
