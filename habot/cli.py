@@ -16,16 +16,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 
 from habot import __version__
-from habot.alerts.poller import Poller, schedule
 from habot.alerts.rules import Catalogue, load_catalogue
-from habot.approvals.workflow import Workflow
 from habot.config import HabotConfig, load_config, require_closed
 from habot.console import repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.lab import cli as lab_cli
-from habot.ops import ClusterHandle, Ops
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
+from habot.service.alert_poller import Poller, schedule
+from habot.service.clusters import ClusterHandle, Ops
+from habot.service.workflow import Workflow
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
 from habot.slack import slash

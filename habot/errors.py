@@ -12,6 +12,7 @@
     |   +-- ClusterUnreachable  no node answered; carries each node's reason
     |   +-- StatusParseError    crm_mon output could not be read
     +-- UsageError              a user typed something habot does not understand
+    +-- AuditError              the audit log could not be written (nothing more runs)
 
 A non-zero exit code of a remote command is data (CommandResult.exit_status), never an error.
 """
@@ -74,3 +75,7 @@ class StatusParseError(ClusterError):
 
 class UsageError(HabotError):
     """The user's command could not be understood."""
+
+
+class AuditError(HabotError):
+    """The audit log could not be written; a run stops before its next command."""

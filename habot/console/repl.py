@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
-from habot.approvals.workflow import Busy, Refused, Workflow
 from habot.commands.grammar import (
     Audit,
     Command,
@@ -24,10 +23,11 @@ from habot.commands.grammar import (
 )
 from habot.console import text
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
-from habot.ops import Ops
-from habot.runbooks import describe
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.plan import PlanError, PlannedStep
+from habot.service import describe
+from habot.service.clusters import Ops
+from habot.service.workflow import Busy, Refused, Workflow
 
 PROMPT = "habot> "
 Write = Callable[[str], None]

@@ -7,15 +7,15 @@ from collections.abc import Iterable
 from habot.alerts.lifecycle import Alert
 from habot.alerts.lifecycle import State as AlertState
 from habot.alerts.rules import Rule, fill
-from habot.approvals.workflow import Proposal
 from habot.cluster import describe
 from habot.cluster.health import Severity
 from habot.commands.grammar import USAGE
 from habot.errors import ClusterUnreachable
-from habot.ops import StatusReport
-from habot.runbooks import describe as runbook_text
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import PlanError
+from habot.service import describe as runbook_text
+from habot.service.clusters import StatusReport
+from habot.service.workflow import Proposal
 from habot.store import AuditEntry
 
 HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}

@@ -13,10 +13,9 @@ from habot.cluster.live import LiveStatus
 from habot.cluster.model import ClusterStatus, NodeState
 from habot.cluster.predicates import check
 from habot.cluster.scratch import MKTEMP, made_dir, removal
-from habot.errors import ClusterError, HabotError, TransportError
+from habot.errors import AuditError, ClusterError, TransportError
 from habot.runbooks.plan import TARGET_KEYWORDS, Plan, PlannedStep
 from habot.ssh.transport import NodeAddress, Transport
-from habot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 OUTPUT_KEEP = 20_000  # characters of a command's output kept for the report
@@ -65,8 +64,11 @@ class Reporter(Protocol):
 StatusReader = Callable[[], Awaitable[LiveStatus]]
 
 
-class AuditLost(HabotError):
-    """The audit log could not be written: no further command runs."""
+class AuditTrail(Protocol):
+    """Where a run's steps and commands are recorded (the service writes the audit log)."""
+
+    def record(self, event: str, **entry: Any) -> None:
+        """One entry; raises AuditError when it cannot be written."""
 
 
 @dataclass
@@ -75,9 +77,8 @@ class Engine:
     transport: Transport
     nodes: Sequence[NodeAddress]
     read_status: StatusReader
-    store: Store
+    audit: AuditTrail
     poll_interval_s: float = 1.0
-    clock: Callable[[], float] = field(default=time.time)
     snapshot: LiveStatus | None = None  # read just before the run; valid until a command runs
     _ran: list[CommandRecord] = field(default_factory=list)  # the current step's commands
     _rolling_back: bool = False
@@ -123,7 +124,7 @@ class Engine:
             outcome = await self._perform(index, step, request_id)
         except (ClusterError, TransportError) as e:
             outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), str(e))
-        except AuditLost as e:
+        except AuditError as e:
             detail = f"{e}; the run stops here"
             outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), detail)
         outcome = replace(outcome, rollback=rollback, duration_s=time.monotonic() - started)
@@ -182,7 +183,7 @@ class Engine:
         """Clean-up that must not hide the step's own outcome."""
         try:
             await self._command(node, argv, 30, request_id)
-        except (TransportError, AuditLost) as e:
+        except (TransportError, AuditError) as e:
             log.warning("%s: clean-up %s failed: %s", node.name, " ".join(argv), e)
 
     async def _wait(self, index: int, step: PlannedStep) -> StepOutcome:
@@ -253,11 +254,11 @@ class Engine:
         leads) — except during a rollback, which restores the cluster and writes its records
         to the process log instead."""
         try:
-            self.store.audit(at=self.clock(), cluster=self.cluster, event=event, **entry)
-        except StoreError as e:
+            self.audit.record(event, **entry)
+        except AuditError as e:
             log.error("audit log not written (%s): %s %s", e, event, entry)
             if leads and not self._rolling_back:
-                raise AuditLost(f"the audit log could not be written ({e})") from e
+                raise
 
 
 def _online(status: ClusterStatus, by_name: dict[str, NodeAddress]) -> list[NodeAddress]:

@@ -15,9 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from habot.alerts.delivery import DeliveryError
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
+from habot.service.alert_delivery import DeliveryError
 from habot.slack import alert_blocks
 
 log = logging.getLogger(__name__)

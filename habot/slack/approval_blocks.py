@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from habot.approvals.model import Request, State
-from habot.approvals.workflow import Proposal
-from habot.runbooks import describe
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.model import Runbook
+from habot.service import describe
+from habot.service.workflow import Proposal
 from habot.slack.blocks import Block, context, escape, header, section, truncate
 from habot.store import AuditEntry
 

@@ -8,7 +8,7 @@ from habot.cluster import describe
 from habot.cluster.health import Finding, Severity
 from habot.commands.grammar import USAGE
 from habot.errors import ClusterUnreachable
-from habot.ops import StatusReport
+from habot.service.clusters import StatusReport
 
 Block = dict[str, Any]
 SECTION_MAX = 3000  # characters of mrkdwn in one section

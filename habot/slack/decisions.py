@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.approvals.model import Decision, Request
-from habot.approvals.workflow import Busy, Refused
 from habot.errors import HabotError
 from habot.runbooks.engine import RunOutcome
 from habot.runbooks.loader import by_name
+from habot.service.workflow import Busy, Refused
 from habot.slack import approval_blocks
 from habot.slack.reporter import ThreadReporter
 from habot.slack.slash import Deps

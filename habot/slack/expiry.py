@@ -8,8 +8,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.approvals.model import State
-from habot.approvals.workflow import Workflow
 from habot.runbooks.loader import by_name
+from habot.service.workflow import Workflow
 from habot.slack import approval_blocks
 
 SWEEP_S = 60

@@ -10,9 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.alerts.poller import Poller
 from habot.alerts.rules import Catalogue
-from habot.approvals.workflow import Proposal, Workflow
 from habot.commands.grammar import (
     Audit,
     Command,
@@ -25,8 +23,10 @@ from habot.commands.grammar import (
 )
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.jobs import Jobs
-from habot.ops import Ops
 from habot.runbooks.plan import PlanError
+from habot.service.alert_poller import Poller
+from habot.service.clusters import Ops
+from habot.service.workflow import Proposal, Workflow
 from habot.slack import approval_blocks, blocks
 from habot.slack.approvers import Approvers
 

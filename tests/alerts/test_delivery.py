@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from habot.alerts import lifecycle
-from habot.alerts.delivery import DeliveryError
 from habot.alerts.lifecycle import Alert, Delivery
 from habot.alerts.logline import LogLine
-from habot.alerts.poller import Poller
 from habot.alerts.rules import Catalogue, Rule, load_catalogue
 from habot.alerts.sources import JournalSource
 from habot.cluster.live import STATUS
+from habot.service.alert_delivery import DeliveryError
+from habot.service.alert_poller import Poller
 from habot.slack import alert_blocks
 from habot.slack.alert_sink import SlackAlertSink
 from habot.store import Store, StoreError

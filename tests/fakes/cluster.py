@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from habot.approvals.workflow import Workflow
 from habot.cluster.live import SEPARATOR, STATUS
 from habot.config import HabotConfig
-from habot.ops import ClusterHandle, Ops
 from habot.runbooks.loader import load_all
+from habot.service.clusters import ClusterHandle, Ops
+from habot.service.workflow import Workflow
 from habot.ssh.scripted import ScriptedTransport
 from habot.store import Store
 

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from habot.approvals.model import Request, State
-from habot.approvals.workflow import Busy, Refused
 from habot.cluster.live import STATUS
 from habot.cluster.scratch import MKTEMP
 from habot.errors import TransportError
 from habot.runbooks.engine import Engine, RunOutcome, StepOutcome
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import PlanError, PlannedStep, make_plan
+from habot.service.audit import RunAudit
+from habot.service.workflow import Busy, Refused
 from habot.store import Store, StoreError
 from tests.fakes.cluster import Scene, scene
 
@@ -103,7 +104,7 @@ async def test_the_engine_never_runs_a_step_elsewhere() -> None:
         transport=s.transport,
         nodes=[n.address() for n in s.config.clusters["mycluster"].nodes],
         read_status=lambda: s.ops.read(s.ops.cluster(None)),
-        store=s.store,
+        audit=RunAudit(s.store, "mycluster", s.clock),
     )
     outcome = await engine.execute(plan, "r1", Recorder())
     assert not outcome.succeeded

@@ -16,12 +16,12 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from habot.approvals.workflow import Workflow
 from habot.cli import Bot as HabotBot
 from habot.cli import build_bot
 from habot.config import HabotConfig
 from habot.jobs import Jobs
-from habot.ops import Ops
+from habot.service.clusters import Ops
+from habot.service.workflow import Workflow
 from habot.settings import load_settings
 from habot.slack import app as slack_app
 from tests.fakes.slack_server import FakeSlack

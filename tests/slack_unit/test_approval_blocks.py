@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from habot.approvals.model import Request, State
-from habot.approvals.workflow import Proposal, fingerprint
 from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.simulate import parse_actions
 from habot.runbooks.loader import load_all
 from habot.runbooks.plan import make_plan
+from habot.service.workflow import Proposal, fingerprint
 from habot.slack import approval_blocks
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -10,7 +10,7 @@ from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.health import assess
 from habot.cluster.live import LiveStatus
 from habot.cluster.model import Instance, Resource, ResourceKind, Role
-from habot.ops import StatusReport
+from habot.service.clusters import StatusReport
 from habot.slack import blocks
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "crm_mon" / "crm_mon_2node_failed_action.xml"

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot.alerts import lifecycle
-from habot.alerts.delivery import AlertSink, Courier, Delivered
 from habot.alerts.lifecycle import Alert, Change, Delivery
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
@@ -23,7 +22,8 @@ from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus, ResourceKind
 from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
-from habot.ops import ClusterHandle, Ops
+from habot.service.alert_delivery import AlertSink, Courier, Delivered
+from habot.service.clusters import ClusterHandle, Ops
 from habot.store import Store
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,12 @@ from habot.cluster.live import LiveStatus, simulate
 from habot.cluster.simulate import PlannedAction
 from habot.config import HabotConfig
 from habot.errors import HabotError, TransportError, UsageError
-from habot.ops import Ops
 from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
+from habot.service.audit import RunAudit
+from habot.service.clusters import Ops
 from habot.store import ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -325,8 +326,7 @@ class Workflow:
             transport=handle.transport,
             nodes=[n.address() for n in handle.config.nodes],
             read_status=read,
-            store=self.store,
-            clock=self.clock,
+            audit=RunAudit(self.store, handle.name, self.clock),
             snapshot=snapshot,
         )
 

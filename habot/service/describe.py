@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from habot.approvals.workflow import Proposal
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
+from habot.service.workflow import Proposal
 from habot.store import AuditEntry
 
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
