@@ -97,7 +97,7 @@ class Console:
         if isinstance(command, RunbookHelp):
             return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
         if isinstance(command, Audit):
-            return text.audit(self.workflow.store.audit_log(command.limit))
+            return text.audit(self.workflow.audit_log(command.limit))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

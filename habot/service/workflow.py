@@ -6,8 +6,9 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from habot.approvals import model
 from habot.approvals.model import Decision, Request, State
@@ -21,7 +22,7 @@ from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
 from habot.service.audit import RunAudit
 from habot.service.clusters import Ops
-from habot.store import ClusterLock, Store, StoreError
+from habot.store import AuditEntry, ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +299,28 @@ class Workflow:
             self.store.release_cluster(request.cluster, request.id)
         except StoreError as e:
             log.error("%s: lock of request %s not released: %s", request.cluster, request.id, e)
+
+    def request_of(self, request_id: str) -> Request | None:
+        return self.store.request(request_id)
+
+    def posted(self, request_id: str, message_ts: str, card: Sequence[object] = ()) -> None:
+        """Where the request's card went (a decision counts only there), and what it shows."""
+        self.store.set_message(request_id, message_ts, card)
+
+    def card(self, request_id: str) -> list[dict[str, Any]]:
+        return self.store.card(request_id)
+
+    def audit_log(self, limit: int) -> list[AuditEntry]:
+        return self.store.audit_log(limit)
+
+    def expire_due(self) -> list[Request]:
+        """Every waiting request past its expiry, expired now (each audited)."""
+        due = (self.expire(r.id) for r in self.store.requests_in(State.REQUESTED))
+        return [r for r in due if r is not None]
+
+    def destructive(self, request: Request) -> bool:
+        runbook = by_name(self.runbooks, request.runbook)
+        return runbook.destructive if runbook is not None else False
 
     def busy_with(self, cluster: str) -> ClusterLock | None:
         """Who holds the cluster now, without taking it."""

@@ -13,7 +13,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.approvals.model import Decision, Request
 from habot.errors import HabotError
 from habot.runbooks.engine import RunOutcome
-from habot.runbooks.loader import by_name
 from habot.service.workflow import Busy, Refused
 from habot.slack import approval_blocks
 from habot.slack.reporter import ThreadReporter
@@ -73,7 +72,7 @@ async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bo
             decision.request.message_ts,
         )
         if on_card and deps.workflow.expire(click.request_id):
-            await _update(deps, client, click, deps.workflow.store.request(click.request_id))
+            await _update(deps, client, click, deps.workflow.request_of(click.request_id))
         return
     if not decision.complete:
         await _update(deps, client, click, decision.request)
@@ -111,7 +110,7 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
             blocks=approval_blocks.outcome_blocks(result),
         )
     outcome = None if isinstance(result, Busy | Refused) else result
-    await _update(deps, client, click, deps.workflow.store.request(request.id), outcome)
+    await _update(deps, client, click, deps.workflow.request_of(request.id), outcome)
 
 
 async def _update(
@@ -123,8 +122,7 @@ async def _update(
 ) -> None:
     if request is None:
         return
-    runbook = by_name(deps.workflow.runbooks, request.runbook)
-    destructive = runbook.destructive if runbook is not None else False
+    destructive = deps.workflow.destructive(request)
     await client.chat_update(
         channel=click.channel,
         ts=click.ts,

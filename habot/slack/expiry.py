@@ -7,8 +7,6 @@ import contextlib
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.approvals.model import State
-from habot.runbooks.loader import by_name
 from habot.service.workflow import Workflow
 from habot.slack import approval_blocks
 
@@ -16,25 +14,18 @@ SWEEP_S = 60
 
 
 async def expire_waiting(workflow: Workflow, client: AsyncWebClient) -> list[str]:
-    """Expire every waiting request past its expiry; returns their ids."""
-    expired_ids = []
-    for request in workflow.store.requests_in(State.REQUESTED):
-        expired = workflow.expire(request.id)
-        if expired is None:
-            continue
-        expired_ids.append(expired.id)
-        if not expired.message_ts:
-            continue
-        runbook = by_name(workflow.runbooks, expired.runbook)
+    """Expire every waiting request past its expiry; their cards say so. Returns their ids."""
+    expired = workflow.expire_due()
+    for request in (r for r in expired if r.message_ts):
         blocks = approval_blocks.updated_card(
-            workflow.store.card(expired.id), expired, runbook.destructive if runbook else False
+            workflow.card(request.id), request, workflow.destructive(request)
         )
         # The request is expired either way; a click on an old card says so.
         with contextlib.suppress(SlackApiError):
             await client.chat_update(
-                channel=expired.channel,
-                ts=expired.message_ts,
-                text=f"{expired.runbook}: expired",
+                channel=request.channel,
+                ts=request.message_ts,
+                text=f"{request.runbook}: expired",
                 blocks=blocks,
             )
-    return expired_ids
+    return [r.id for r in expired]

@@ -24,6 +24,7 @@ from habot.commands.grammar import (
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.jobs import Jobs
 from habot.runbooks.plan import PlanError
+from habot.service.alert_actions import AlertActions
 from habot.service.alert_poller import Poller
 from habot.service.clusters import Ops
 from habot.service.workflow import Proposal, Workflow
@@ -40,6 +41,10 @@ class Deps:
     clock: Callable[[], float] = time.time
     catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
     poller: Poller | None = None  # delivers alert cards after a button changed an alert
+
+    @property
+    def alerts(self) -> AlertActions:
+        return AlertActions(self.workflow, self.catalogue, self.poller, self.clock)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -88,7 +93,7 @@ def _quick_answer(deps: Deps, command: Command) -> str | None:
         if isinstance(command, RunbookHelp):
             return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
         if isinstance(command, Audit):
-            return approval_blocks.audit(deps.workflow.store.audit_log(command.limit))
+            return approval_blocks.audit(deps.workflow.audit_log(command.limit))
     except UsageError as e:
         return blocks.usage(f":warning: {blocks.escape(str(e))}")
     return None
@@ -169,4 +174,4 @@ async def post_request(
         text=f"{request.runbook} on {request.cluster}: approval needed",
         blocks=card,
     )
-    deps.workflow.store.set_message(request.id, str(posted["ts"]), card)
+    deps.workflow.posted(request.id, str(posted["ts"]), card)

@@ -1,0 +1,76 @@
+"""What a person does with an alert card: run its remedy (through the approval flow), snooze
+it, acknowledge it — from an allowed channel, on the alert's own card, every action audited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from habot.alerts import lifecycle
+from habot.alerts.lifecycle import Alert
+from habot.alerts.rules import Catalogue, fill
+from habot.errors import UsageError
+from habot.service.alert_poller import Poller
+from habot.service.workflow import Proposal, Workflow
+
+SNOOZE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class AlertActions:
+    workflow: Workflow
+    catalogue: Catalogue
+    poller: Poller | None = None  # delivers the changed card (None: the next poll does)
+    clock: Callable[[], float] = field(default=time.time)
+
+    def find(self, ref: str, channel: str, message_ts: str) -> Alert:
+        """The alert a click concerns; UsageError with the reason when the click does not
+        count (another channel, another message, an alert no longer known)."""
+        if not self.workflow.config.channel_allowed(channel):
+            raise UsageError(
+                f"habot is not enabled in this channel ({channel[:40]}): "
+                "its ID is not in `allowed_channels`."
+            )
+        alert = self.workflow.store.alert_by_ref(ref[:40])
+        if alert is None:
+            raise UsageError("that alert is no longer known")
+        if (channel, message_ts) != (alert.channel, alert.message_ts):
+            raise UsageError("only the alert's own card acts on it")
+        return alert
+
+    async def remedy(self, alert: Alert, user: str) -> Proposal:
+        """The plan of the alert's remedy runbook, with the parameters the alert carries
+        (PlanError when it cannot run now); the request itself is made by the caller."""
+        rule = self.catalogue.rule(alert.rule)
+        if rule is None or rule.runbook is None:
+            raise UsageError("this alert has no remedy runbook")
+        params = {k: fill(v, rule.id, alert.field_map) for k, v in rule.runbook.params.items()}
+        proposal = await self.workflow.propose(alert.cluster, rule.runbook.name, params)
+        self._audit(alert, "alert remedy", user, f"{alert.key}: {rule.runbook.name}")
+        return proposal
+
+    async def snooze(self, alert: Alert, user: str, seconds: float = SNOOZE_S) -> None:
+        until = self.clock() + seconds
+        await self._change(alert, lambda a: lifecycle.snooze(a, user, until), "snoozed", user)
+
+    async def acknowledge(self, alert: Alert, user: str) -> None:
+        await self._change(alert, lambda a: lifecycle.acknowledge(a, user), "acknowledged", user)
+
+    async def _change(
+        self, alert: Alert, change: Callable[[Alert], Alert], event: str, user: str
+    ) -> None:
+        """Atomically on the stored alert (a poll in between never undoes it); the card follows
+        through the same delivery as the poll's, so the two never overtake each other."""
+        now = self.clock()
+        self.workflow.store.change_alert(
+            alert.cluster, alert.key, lambda a: lifecycle.to_deliver(change(a), now)
+        )
+        self._audit(alert, f"alert {event}", user, alert.key)
+        if self.poller is not None:
+            await self.poller.deliver(alert.cluster)
+
+    def _audit(self, alert: Alert, event: str, user: str, detail: str) -> None:
+        self.workflow.store.audit(
+            at=self.clock(), cluster=alert.cluster, event=event, user=user, detail=detail
+        )
