@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,7 +22,6 @@ from habot.config import HabotConfig, load_config, require_closed
 from habot.console import repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
-from habot.lab import cli as lab_cli
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("paths", nargs="*", type=Path, help="YAML files or directories")
     verbs.add_parser("schema", help="print the runbook format as JSON Schema")
     runbooks.set_defaults(handler=_runbooks)
-    lab_cli.register(commands)
+    for plugin in entry_points(group="habot.commands"):
+        plugin.load()(commands)  # `habot lab`, when the lab is installed
     return top
 
 

@@ -24,6 +24,7 @@ IMAGE = "localhost/habot:test"
 MIRROR = "http://deb.debian.org/debian"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 IMAGE_UID = 10001
+pytestmark = pytest.mark.container
 
 
 def podman(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from habot.commands.grammar import Help, Status, parse
+from habot.commands.grammar import (
+    Audit,
+    Help,
+    ListRunbooks,
+    RunbookHelp,
+    RunRunbook,
+    Status,
+    parse,
+)
 from habot.errors import UsageError
 
 
@@ -26,10 +34,54 @@ def test_parses(text: str, command: object) -> None:
     assert parse(text) == command
 
 
-@given(st.text(max_size=300))
+VERBS = ("status", "failover", "runbook", "audit", "help", "--help", "--dry-run", "cluster=c")
+ARGS = ("VirtualIP", "nodo2", "resource=WebSite", "node=nodo1", "x=1", "7", "²", "-1", "a=b=c")
+WORDS = st.sampled_from(VERBS + ARGS)
+TYPED = st.one_of(
+    st.text(max_size=300),  # anything at all
+    st.lists(WORDS | st.text(max_size=20), max_size=6).map(" ".join),  # near-misses
+)
+
+
+@given(TYPED)
 def test_anything_typed_is_a_command_or_a_usage_error(text: str) -> None:
+    """Every parse is one of the commands (never an exception other than UsageError)."""
     try:
         command = parse(text)
     except UsageError:
         return
-    assert isinstance(command, Help | Status)
+    assert isinstance(command, Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit)
+
+
+NODO2 = ("node", "nodo2")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("runbook", ListRunbooks()),
+        ("runbook cleanup --help", RunbookHelp("cleanup")),
+        (
+            "failover VirtualIP nodo2",
+            RunRunbook("failover", (("resource", "VirtualIP"), ("node", "nodo2"))),
+        ),
+        (
+            "runbook standby node=nodo2 --dry-run",
+            RunRunbook("standby", (("node", "nodo2"),), dry_run=True),
+        ),
+        (
+            "runbook standby node=nodo2 cluster=c2",
+            RunRunbook("standby", (("node", "nodo2"),), cluster="c2"),
+        ),
+        ("audit", Audit()),
+        ("audit 50", Audit(50)),
+    ],
+)
+def test_every_verb_parses(text: str, command: object) -> None:
+    assert parse(text) == command
+
+
+@pytest.mark.parametrize("text", ["audit ²", "audit ٣", "audit 0", "audit 201", "audit 1 2"])
+def test_audit_numbers_are_plain_digits_in_range(text: str) -> None:
+    with pytest.raises(UsageError, match="usage: `/ha audit"):
+        parse(text)

@@ -15,6 +15,7 @@ from tests.packaging.serving import check_served, environment, node_config, serv
 from tests.ssh.conftest import Sshd, free_port
 
 ROOT = Path(__file__).parents[2]
+pytestmark = pytest.mark.network
 
 
 def data_files() -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from habot.approvals import model
 from habot.approvals.model import Request, State
@@ -60,29 +61,37 @@ def test_two_distinct_approvers() -> None:
     assert second.complete
 
 
-def test_store_decides_once_under_concurrent_approvals(tmp_path: object) -> None:
-    store = Store(":memory:")
-    r = request()
-    store.add_request(r)
+def test_store_decides_once_under_concurrent_approvals(tmp_path: Path) -> None:
+    """Twenty clicks from twenty connections (as from several processes or replicas) on one
+    database file: one approval wins."""
+    db = tmp_path / "habot.sqlite3"
+    Store(db).add_request(request())
+    stores = [Store(db) for _ in range(20)]
     wins: list[str] = []
+    start = threading.Barrier(len(stores))
 
-    def click(user: str) -> None:
+    def click(store: Store, user: str) -> None:
         current = store.request("r1")
         assert current is not None
         d = model.approve(current, user, NOW, is_approver=True, self_approval=False)
+        start.wait()
         if d.refusal is None and store.record_approval(d.request, user, NOW):
             wins.append(user)
 
-    threads = [threading.Thread(target=click, args=(f"U{i}",)) for i in range(20)]
+    threads = [
+        threading.Thread(target=click, args=(store, f"U{i}")) for i, store in enumerate(stores)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(wins) == 1
-    final = store.request("r1")
+    final = Store(db).request("r1")
     assert final is not None
     assert final.state is State.APPROVED
     assert final.approvals == (wins[0],)
+    for store in stores:
+        store.close()
 
 
 def test_cluster_lock_names_the_holder() -> None:
