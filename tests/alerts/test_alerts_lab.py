@@ -14,10 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from tests.alerts.variants import with_alerts
+from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import Call, FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import wait_card
@@ -288,7 +290,8 @@ async def test_the_scheduler_polls_by_itself(alert_bot: Bot, lab: Lab) -> None:
 async def test_a_slack_failure_loses_no_alert_and_a_429_is_retried(
     lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bot = make_bot(lab_config, fake_slack, db=tmp_path / "habot.sqlite3")
+    clock = SkewedClock()
+    bot = make_bot(lab_config, fake_slack, db=tmp_path / "habot.sqlite3", clock=clock)
     try:
         await bot.inner.poller.poll("mycluster")
         name = f"gone{int(time.time() * 1000) % 10**9}"
@@ -303,8 +306,7 @@ async def test_a_slack_failure_loses_no_alert_and_a_429_is_retried(
         assert kept is not None
         assert (kept.delivery.value, kept.attempts) == ("post", 1)
         fake_slack.rate_limit("chat.postMessage", retry_after=1)
-        later = time.time() + 3600  # past its backoff
-        bot.inner.poller.clock = lambda: later
+        clock.advance(3600)  # past its backoff
         report = await bot.inner.poller.poll("mycluster")
         assert f"node-lost:{name}" in report.posted
         posted = [c for c in cards(bot, f"node-lost:{name}") if c.answer.get("ok")]
@@ -316,11 +318,19 @@ async def test_a_slack_failure_loses_no_alert_and_a_429_is_retried(
 EXPECTED = b"Resources cannot start: no STONITH (fencing) device is defined"
 
 
-def test_the_console_prints_alerts_as_they_arrive(lab: Lab, tmp_path: Path) -> None:
+def test_the_console_prints_alerts_as_they_arrive(
+    lab: Lab, lab_config: HabotConfig, tmp_path: Path
+) -> None:
+    """From a reset lab, reading only what was logged since the reset: the first alert the
+    console prints is the seed's missing STONITH."""
+    reset_at = time.time()
     lab.reset()
+    config = with_alerts(lab_config, lookback_s=time.time() - reset_at + 1)
+    path = tmp_path / "habot.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True)))
     seen = b""
     with subprocess.Popen(
-        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        [sys.executable, "-m", "habot", "console", "--config", str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -336,5 +346,7 @@ def test_the_console_prints_alerts_as_they_arrive(lab: Lab, tmp_path: Path) -> N
         console.stdin.write(b"quit\n")
         console.stdin.flush()
         assert console.wait(30) == 0
-    assert EXPECTED in seen  # (earlier tests' alerts may print first)
-    assert b"[ALERT critical] mycluster" in seen
+    alerts = [line for line in seen.splitlines() if b"[ALERT" in line]
+    assert alerts, seen[-2000:]
+    assert EXPECTED in alerts[0]
+    assert alerts[0].startswith(b"[ALERT critical] mycluster")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import pytest
@@ -12,6 +11,7 @@ from habot.approvals.model import State
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from habot.slack.expiry import expire_waiting
+from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import (
@@ -120,12 +120,11 @@ async def test_self_approval_not_an_approver_and_deny(
 
 
 async def test_expired_request_is_refused(
-    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+    lab: Lab, http_bot: Bot, clock: SkewedClock, session: aiohttp.ClientSession
 ) -> None:
     fenced_lab(lab)
     card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
-    later = time.time() + 16 * 60
-    http_bot.workflow.clock = lambda: later
+    clock.advance(16 * 60)
     await click(session, http_bot, card, APPROVE, "UBOB")
     await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
     assert "expired" in ephemerals_to(http_bot, "UBOB")[0]
@@ -243,14 +242,13 @@ async def _response(bot: Bot, payload: dict[str, str]) -> str:
 
 
 async def test_undecided_requests_expire_on_schedule(
-    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+    lab: Lab, http_bot: Bot, clock: SkewedClock, session: aiohttp.ClientSession
 ) -> None:
     fenced_lab(lab)
     card = await request_card(session, http_bot, "runbook cleanup resource=WebSite")
     await http_bot.jobs.wait_idle()  # the card is posted and stored
     assert await expire_waiting(http_bot.workflow, http_bot.app.client) == []
-    later = time.time() + 16 * 60
-    http_bot.workflow.clock = lambda: later
+    clock.advance(16 * 60)
     request_id = request_id_of(card)
     assert await expire_waiting(http_bot.workflow, http_bot.app.client) == [request_id]
     final = await wait_card(http_bot, card, "Expired")

@@ -29,7 +29,9 @@ def cluster() -> Scene:
 
 @pytest.fixture
 async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    the_bot = await start_http(make_bot(cluster.config, fake_slack, ops=cluster.ops))
+    the_bot = await start_http(
+        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
+    )
     yield the_bot
     await the_bot.stop()
 
@@ -101,7 +103,6 @@ async def test_alert_buttons_act_only_from_an_allowed_channel_on_their_card(
         cluster.transport.expect(
             node, JournalSource().argv(None, since), stdout=journal(node, messages)
         )
-    bot.inner.poller.clock = lambda: NOW
     report = await bot.inner.poller.poll("mycluster")
     assert report.posted == ("no-stonith",)
     posted = bot.fake.calls_to("chat.postMessage")[-1]
