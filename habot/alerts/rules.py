@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -50,8 +50,10 @@ class Rule(BaseModel):
     window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
     examples: tuple[str, ...] = Field((), description="real lines this rule must match")
     false_friends: tuple[str, ...] = Field((), description="lines no rule may match")
-    marker: bool = Field(
-        False, description="not an alert: a node stopping cleanly (`stopping`, else `node`)"
+    marks: Literal["stop", "rejoin"] | None = Field(
+        None,
+        description="not an alert: a node stopping cleanly (`stopping`, else `node`), or a "
+        "node back in the cluster (`rejoined`)",
     )
     quiet_when_stopping: str | None = Field(
         None, description="the field naming a node: no alert while that node stops cleanly"

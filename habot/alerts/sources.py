@@ -84,10 +84,10 @@ class JournalSource:
         since: float,
         timeout: float,
     ) -> Batch:
-        result = await transport.run(node, self.argv(cursor, since), timeout=timeout)
+        result = await transport.read(node, self.argv(cursor, since), timeout=timeout)
         note = ""
         if result.exit_status == EXIT_BAD_CURSOR and cursor:
-            result = await transport.run(node, self.argv(None, since), timeout=timeout)
+            result = await transport.read(node, self.argv(None, since), timeout=timeout)
             note = "journal cursor not found; reseeded by time"
         batch = parse_journal(node.name, result.stdout)
         if batch.skipped:
@@ -172,7 +172,7 @@ class FileSource:
         since: float,
         timeout: float,
     ) -> Batch:
-        stat = await transport.run(
+        stat = await transport.read(
             node, ["stat", "-L", "-c", "%n %i %s", self.path, f"{self.path}.1"], timeout=timeout
         )
         stats = _stats(stat.stdout)
@@ -211,7 +211,7 @@ async def _read(
 ) -> bytes:
     if length <= 0:
         return b""
-    result = await transport.run(
+    result = await transport.read(
         node,
         [
             "dd",

@@ -103,7 +103,7 @@ def _in_order(reasons: dict[str, str], nodes: Sequence[NodeAddress]) -> dict[str
 
 
 async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
-    result = await transport.run(node, STATUS, timeout=timeout)
+    result = await transport.read(node, STATUS, timeout=timeout)
     if result.exit_status == RC_NOT_CONNECTED:
         raise TransportError(node.name, "pacemaker is not running there (crm_mon rc 102)")
     if result.exit_status == EXIT_NOT_FOUND:

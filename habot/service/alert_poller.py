@@ -5,6 +5,7 @@ APScheduler runs it on an interval, one job per cluster."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from habot.alerts import lifecycle
+from habot.alerts import lifecycle, planned
 from habot.alerts.lifecycle import Alert, Change, Delivery
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
@@ -29,7 +30,6 @@ from habot.store import Store
 log = logging.getLogger(__name__)
 Source = JournalSource | FileSource
 SAVE_TRIES = 5
-PLANNED_STOP_S = 300.0  # how long after a clean stop its peers' link-down lines stay quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,22 +221,11 @@ class Poller:
     def _quiet(
         self, cluster: str, matches: Sequence[Match], values: dict[str, str], now: float
     ) -> list[Match]:
-        """A planned stop is not a failure: while a node stops cleanly (its shutdown was
-        requested, corosync exited normally), its peers' "lost" and "link down" stay quiet."""
-        stopping = {m.fields.get("stopping") or m.fields["node"] for m in matches if m.rule.marker}
-        for name in stopping:
-            values[f"stopping|{cluster}|{name}"] = str(now)
-
-        def stops(name: str) -> bool:
-            at = self.store.get(f"stopping|{cluster}|{name}")
-            return name in stopping or (at is not None and now - float(at) <= PLANNED_STOP_S)
-
-        kept = []
-        for m in matches:
-            concern = m.fields.get(m.rule.quiet_when_stopping or "", "")
-            if m.rule.marker or (concern and stops(concern)):
-                continue
-            kept.append(m)
+        """Planned stops (habot.alerts.planned), remembered across polls."""
+        key = f"stopped|{cluster}"
+        stopped = {n: float(t) for n, t in json.loads(self.store.get(key) or "{}").items()}
+        kept, stopped = planned.quiet(matches, stopped, now)
+        values[key] = json.dumps(stopped, sort_keys=True)
         return kept
 
     async def _status(self, handle: ClusterHandle) -> ClusterStatus | None:

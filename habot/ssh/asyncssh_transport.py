@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shlex
 import time
 from collections.abc import Sequence
@@ -11,11 +12,14 @@ from pathlib import Path
 import asyncssh
 
 from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
+from habot.ssh.session import ReadSession, SessionBroken
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
+log = logging.getLogger(__name__)
 KILL_AFTER_S = 5  # SIGTERM at the timeout, SIGKILL this much later
 TIMEOUT_SLACK = 0.98  # clocks of the node and of habot differ a little
-SESSIONS_PER_NODE = 8  # below OpenSSH's MaxSessions (10): sshd refuses sessions past it
+SESSIONS_PER_NODE = 7  # exec channels; with READERS_PER_NODE below OpenSSH's MaxSessions (10)
+READERS_PER_NODE = 2  # long-lived read sessions: a poll and a status read may overlap
 
 
 def remote_command(argv: Sequence[str], timeout: float) -> str:
@@ -34,6 +38,7 @@ class AsyncsshTransport:
         known_hosts: Path,
         connect_timeout: float = 5.0,
         sessions_per_node: int = SESSIONS_PER_NODE,
+        readers_per_node: int = READERS_PER_NODE,
     ) -> None:
         self._client_key = client_key
         self._known_hosts = known_hosts
@@ -42,6 +47,8 @@ class AsyncsshTransport:
         self._connections: dict[NodeAddress, asyncssh.SSHClientConnection] = {}
         self._connecting: dict[NodeAddress, asyncio.Lock] = {}
         self._sessions: dict[NodeAddress, asyncio.Semaphore] = {}
+        self._readers: dict[NodeAddress, list[ReadSession]] = {}
+        self._readers_per_node = readers_per_node
 
     async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
         command = remote_command(argv, timeout)
@@ -52,11 +59,7 @@ class AsyncsshTransport:
         elapsed = time.monotonic() - started
         exit_status = _exit_status(completed)
         if timed_out(exit_status, elapsed, timeout):
-            raise CommandTimeout(
-                node.name,
-                f"{shlex.join(argv)} did not finish within "
-                f"{timeout:g} s and was killed on the node",
-            )
+            raise _killed(node, argv, timeout)
         return CommandResult(
             node=node.name,
             argv=tuple(argv),
@@ -65,6 +68,40 @@ class AsyncsshTransport:
             stderr=_bytes(completed.stderr),
             duration_s=elapsed,
         )
+
+    async def read(
+        self, node: NodeAddress, argv: Sequence[str], *, timeout: float
+    ) -> CommandResult:
+        """A read-only command on a long-lived session; if that session fails in any way, it
+        is closed and the command runs once more on its own exec channel."""
+        command = remote_command(argv, timeout)
+        try:
+            session = await self._reader(node, timeout)
+            result = await session.run(argv, command, timeout + KILL_AFTER_S + 5)
+        except SessionBroken as e:
+            log.info("%s: read session closed (%s); %s on an exec channel", node.name, e, argv[0])
+            return await self.run(node, argv, timeout=timeout)
+        if timed_out(result.exit_status, result.duration_s, timeout):
+            raise _killed(node, argv, timeout)
+        return result
+
+    async def _reader(self, node: NodeAddress, timeout: float) -> ReadSession:
+        """An idle session of the node, a new one while there are fewer than the limit, else
+        the first one (its lock queues the command)."""
+        alive = [s for s in self._readers.get(node, []) if s.alive]
+        self._readers[node] = alive
+        idle = next((s for s in alive if not s.lock.locked()), None)
+        if idle is not None:
+            return idle
+        if len(alive) >= self._readers_per_node:
+            return alive[0]
+        conn = await self._connection(node)
+        try:
+            session = await ReadSession.open(conn, node, min(timeout, self._connect_timeout + 5))
+        except (asyncssh.ChannelOpenError, asyncssh.Error, OSError) as e:
+            raise SessionBroken(f"no session: {e}") from e
+        self._readers[node].append(session)
+        return session
 
     async def _run_reconnecting(
         self, node: NodeAddress, command: str, timeout: float
@@ -135,15 +172,28 @@ class AsyncsshTransport:
     def _drop(self, node: NodeAddress, conn: asyncssh.SSHClientConnection) -> None:
         if self._connections.get(node) is conn:
             del self._connections[node]
+        for session in self._readers.pop(node, []):
+            session.close()
         conn.abort()
 
     async def close(self) -> None:
+        for sessions in self._readers.values():
+            for session in sessions:
+                session.close()
+        self._readers.clear()
         connections = list(self._connections.values())
         self._connections.clear()
         for conn in connections:
             conn.close()
         for conn in connections:
             await conn.wait_closed()
+
+
+def _killed(node: NodeAddress, argv: Sequence[str], timeout: float) -> CommandTimeout:
+    return CommandTimeout(
+        node.name,
+        f"{shlex.join(argv)} did not finish within {timeout:g} s and was killed on the node",
+    )
 
 
 def timed_out(exit_status: int, elapsed: float, timeout: float) -> bool:

@@ -53,6 +53,7 @@ class ScriptedTransport:
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     cancelled: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    reads: int = 0  # how many of the calls came through `read`
 
     def expect(self, node: str | None, argv: Sequence[str], **reply: object) -> ScriptedTransport:
         """The next command, in order."""
@@ -78,6 +79,12 @@ class ScriptedTransport:
         if reply.raises is not None:
             raise reply.raises
         return CommandResult(node.name, argv, reply.rc, reply.stdout, reply.stderr, reply.delay)
+
+    async def read(
+        self, node: NodeAddress, argv: Sequence[str], *, timeout: float
+    ) -> CommandResult:
+        self.reads += 1
+        return await self.run(node, argv, timeout=timeout)
 
     def _reply(self, node: NodeAddress, argv: tuple[str, ...]) -> Reply:
         """The next expected command of this node (nodes run concurrently; each node's

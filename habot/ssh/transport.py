@@ -47,8 +47,12 @@ class CommandResult:
 class Transport(Protocol):
     """Runs argv on a node. A non-zero exit is data; not reaching the node raises."""
 
-    async def run(
+    async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
+        """A command on its own exec channel (every command that may change the cluster)."""
+
+    async def read(
         self, node: NodeAddress, argv: Sequence[str], *, timeout: float
-    ) -> CommandResult: ...
+    ) -> CommandResult:
+        """A read-only command; it may share a long-lived session with other reads."""
 
     async def close(self) -> None: ...

@@ -69,7 +69,7 @@ def feed(s: Scene, **messages: list[tuple[str, str]]) -> None:
         cursor = s.store.get(f"cursor|mycluster|{node}|journal")
         last = (cursor or "").rsplit("=", 1)[-1]
         first = int(last) + 1 if last.isdigit() else 1
-        out = journal(node, messages.get(node, []), first=first)
+        out = journal(node, messages.get(node, []), first=first, at=s.clock.now)
         s.transport.expect(node, JournalSource().argv(cursor, since), stdout=out)
 
 

@@ -59,7 +59,8 @@ def test_every_pattern_matches_one_of_its_examples(rule: object) -> None:
 
 @pytest.mark.parametrize("text", CATALOGUE.false_friends)
 def test_false_friends_raise_nothing(text: str) -> None:
-    assert CATALOGUE.match(line(text)) is None
+    found = CATALOGUE.match(line(text))
+    assert found is None or found.rule.marks is not None  # a marker is never a card
 
 
 def test_patterns_never_need_the_extended_info() -> None:

@@ -84,13 +84,14 @@ def scene(
     return Scene(transport, cfg, ops, the_store, workflow, clock)
 
 
-def journal(node: str, messages: list[tuple[str, str]], first: int = 1) -> bytes:
-    """`journalctl -o json` output: (SYSLOG_IDENTIFIER, MESSAGE) records, cursors numbered."""
+def journal(node: str, messages: list[tuple[str, str]], first: int = 1, at: float = NOW) -> bytes:
+    """`journalctl -o json` output: (SYSLOG_IDENTIFIER, MESSAGE) records, cursors numbered,
+    logged at `at` (a microsecond apart)."""
     records = [
         json.dumps(
             {
                 "__CURSOR": f"s=1;i={first + i}",
-                "__REALTIME_TIMESTAMP": str(int(NOW * 1_000_000) + i),
+                "__REALTIME_TIMESTAMP": str(int(at * 1_000_000) + i),
                 "_HOSTNAME": node,
                 "SYSLOG_IDENTIFIER": ident,
                 "PRIORITY": "3",

@@ -1,0 +1,118 @@
+"""Read-only commands on a long-lived `sh` session, against a real sshd: what an exec channel
+gives, framed by length and nonce, one sshd session for many reads, and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+
+import pytest
+
+from habot.errors import CommandTimeout
+from habot.ssh.asyncssh_transport import AsyncsshTransport
+from habot.ssh.session import SessionBroken, parse_header
+from habot.ssh.transport import NodeAddress
+from tests.ssh.conftest import Sshd
+from tests.ssh.test_asyncssh_transport import HOSTILE
+
+
+@pytest.fixture
+async def transport(sshd: Sshd) -> AsyncIterator[AsyncsshTransport]:
+    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=sshd.known_hosts)
+    yield t
+    await t.close()
+
+
+def node(sshd: Sshd) -> NodeAddress:
+    return NodeAddress("local", "127.0.0.1", sshd.port, sshd.user)
+
+
+def session_shells() -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-f", "habot-read-session"], capture_output=True, text=True, check=False
+    )
+    return [int(p) for p in out.stdout.split()]
+
+
+async def test_a_read_gives_what_an_exec_channel_gives(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    argv = ["sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 3"]
+    read = await transport.read(node(sshd), argv, timeout=10)
+    run = await transport.run(node(sshd), argv, timeout=10)
+    assert (read.exit_status, read.stdout, read.stderr) == (3, b"out\n", b"err\n")
+    assert (read.exit_status, read.stdout, read.stderr) == (run.exit_status, run.stdout, run.stderr)
+
+
+@pytest.mark.parametrize("argument", HOSTILE)
+async def test_hostile_arguments_stay_one_argument(
+    transport: AsyncsshTransport, sshd: Sshd, argument: str
+) -> None:
+    result = await transport.read(node(sshd), ["printf", "%s|%s", argument, "end"], timeout=10)
+    assert result.stdout.decode() == f"{argument}|end"
+
+
+async def test_output_that_looks_like_a_header_does_not_end_the_command(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    """The desynchronisation attempt: a command prints a header-shaped line and binary noise,
+    without a final newline; the next command still gets its own reply."""
+    fake = "0123456789abcdef0123456789abcdef 0 0 0\n"
+    argv = ["sh", "-c", f"printf '{fake}'; printf 'x\\000y'; printf '{fake}' >&2"]
+    first = await transport.read(node(sshd), argv, timeout=10)
+    assert first.stdout == fake.encode() + b"x\x00y"
+    assert first.stderr == fake.encode()
+    second = await transport.read(node(sshd), ["echo", "next"], timeout=10)
+    assert second.stdout == b"next\n"
+
+
+async def test_many_reads_share_one_shell(transport: AsyncsshTransport, sshd: Sshd) -> None:
+    before = set(session_shells())
+    for i in range(20):
+        assert (await transport.read(node(sshd), ["echo", str(i)], timeout=10)).stdout == (
+            f"{i}\n".encode()
+        )
+    assert len(set(session_shells()) - before) == 1
+
+
+async def test_a_command_cannot_read_the_next_one(transport: AsyncsshTransport, sshd: Sshd) -> None:
+    result = await transport.read(node(sshd), ["cat"], timeout=10)  # stdin is /dev/null
+    assert (result.exit_status, result.stdout) == (0, b"")
+    assert (await transport.read(node(sshd), ["echo", "ok"], timeout=10)).stdout == b"ok\n"
+
+
+async def test_a_timeout_is_a_timeout_and_the_session_lives_on(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    with pytest.raises(CommandTimeout, match="did not finish within 1 s"):
+        await transport.read(node(sshd), ["sleep", "30"], timeout=1)
+    own = await transport.read(node(sshd), ["sh", "-c", "exit 124"], timeout=10)
+    assert own.exit_status == 124  # a command's own 124 is data
+
+
+async def test_a_shell_killed_mid_command_is_replaced_and_the_command_runs_again(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    await transport.read(node(sshd), ["true"], timeout=10)
+    (shell,) = set(session_shells())
+    reading = asyncio.create_task(
+        transport.read(node(sshd), ["sh", "-c", "sleep 1; echo done"], timeout=10)
+    )
+    await asyncio.sleep(0.3)
+    os.kill(shell, signal.SIGKILL)
+    result = await reading
+    assert result.stdout == b"done\n"  # run again on its own exec channel
+    again = await transport.read(node(sshd), ["echo", "fresh"], timeout=10)
+    assert again.stdout == b"fresh\n"
+    assert shell not in session_shells()
+
+
+def test_a_header_without_the_nonce_breaks_the_session() -> None:
+    nonce = "0" * 32
+    assert parse_header(f"{nonce} 0 3 0\n".encode(), nonce) == (0, 3, 0)
+    for line in (b"", b"garbage\n", f"{'1' * 32} 0 3 0\n".encode(), f"{nonce} 0 x 0\n".encode()):
+        with pytest.raises(SessionBroken):
+            parse_header(line, nonce)
