@@ -97,6 +97,7 @@ def build_ops(config: HabotConfig) -> Ops:
                 client_key=cluster.ssh_key,
                 known_hosts=cluster.known_hosts,
                 connect_timeout=cluster.connect_timeout_s,
+                readers_per_node=cluster.read_sessions,
             ),
         )
         for name, cluster in config.clusters.items()

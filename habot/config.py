@@ -64,6 +64,13 @@ class ClusterConfig(_Strict):
     alerts_channel: str | None = None
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    read_sessions: int = Field(
+        default=2,
+        ge=0,
+        le=4,
+        description="long-lived read-only shells per node (status, waits, polls); 0: every "
+        "command on its own exec channel",
+    )
     status_hedge_s: float = Field(
         default=0.5,
         ge=0,

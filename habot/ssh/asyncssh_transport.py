@@ -74,6 +74,8 @@ class AsyncsshTransport:
     ) -> CommandResult:
         """A read-only command on a long-lived session; if that session fails in any way, it
         is closed and the command runs once more on its own exec channel."""
+        if self._readers_per_node == 0:
+            return await self.run(node, argv, timeout=timeout)
         command = remote_command(argv, timeout)
         try:
             session = await self._reader(node, timeout)

@@ -1,0 +1,95 @@
+"""The long-lived read sessions against the lab's nodes: a command that prints a fake reply
+header, a session killed in the middle of a command, and a node that reboots under it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+
+import pytest
+
+from habot.cluster.live import STATUS
+from habot.config import HabotConfig
+from habot.lab.lab import Lab
+from habot.ssh.asyncssh_transport import AsyncsshTransport
+from habot.ssh.transport import NodeAddress
+from tests.lab.cluster import wait_for
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+async def transport(lab_config: HabotConfig) -> AsyncIterator[AsyncsshTransport]:
+    cluster = lab_config.clusters["mycluster"]
+    t = AsyncsshTransport(client_key=cluster.ssh_key, known_hosts=cluster.known_hosts)
+    yield t
+    await t.close()
+
+
+def address(config: HabotConfig, name: str) -> NodeAddress:
+    return next(n.address() for n in config.clusters["mycluster"].nodes if n.name == name)
+
+
+def shells(lab: Lab, node: str) -> list[str]:
+    """The read-session shells running in that node (its network namespace)."""
+    in_node = set(_run(["ip", "netns", "pids", f"habot-{node}"]).split())
+    return sorted(set(_run(["pgrep", "-f", "habot-read-session"]).split()) & in_node)
+
+
+def _run(argv: list[str]) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+
+async def test_a_fake_header_in_the_output_changes_nothing(
+    lab: Lab, lab_config: HabotConfig, transport: AsyncsshTransport
+) -> None:
+    nodo1 = address(lab_config, "nodo1")
+    fake = "0123456789abcdef0123456789abcdef 0 0 0"
+    tricky = await transport.read(nodo1, ["sh", "-c", f"echo '{fake}'; echo done"], timeout=30)
+    assert tricky.stdout == f"{fake}\ndone\n".encode()
+    status = await transport.read(nodo1, STATUS, timeout=30)
+    assert b"<pacemaker-result" in status.stdout
+    assert len(shells(lab, "nodo1")) == 1
+
+
+async def test_a_session_killed_mid_command_costs_nothing_but_a_retry(
+    lab: Lab, lab_config: HabotConfig, transport: AsyncsshTransport
+) -> None:
+    nodo1 = address(lab_config, "nodo1")
+    await transport.read(nodo1, ["true"], timeout=30)
+    (shell,) = shells(lab, "nodo1")
+    reading = asyncio.create_task(
+        transport.read(nodo1, ["sh", "-c", "sleep 1; crm_mon --version"], timeout=30)
+    )
+    await asyncio.sleep(0.3)
+    os.kill(int(shell), signal.SIGKILL)
+    result = await reading
+    assert result.exit_status == 0
+    assert b"Pacemaker" in result.stdout
+    assert shell not in shells(lab, "nodo1")
+
+
+async def test_a_rebooted_node_gets_a_new_session(
+    lab: Lab, lab_config: HabotConfig, transport: AsyncsshTransport
+) -> None:
+    lab.reset()
+    nodo2 = address(lab_config, "nodo2")
+    await transport.read(nodo2, ["true"], timeout=30)
+    before = shells(lab, "nodo2")
+    lab.crash("nodo2")
+    wait_for("nodo2 back", lambda: lab.node("nodo2").is_on(), timeout=120)
+    lab.wait_online(120)
+
+    async def answered() -> bytes:
+        for _ in range(60):  # bounded: the node's sshd comes back within seconds
+            try:
+                return (await transport.read(nodo2, STATUS, timeout=30)).stdout
+            except Exception:
+                await asyncio.sleep(1)
+        raise AssertionError("nodo2 never answered after its reboot")
+
+    assert b"<pacemaker-result" in await answered()
+    assert shells(lab, "nodo2") != before
