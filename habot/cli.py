@@ -30,7 +30,7 @@ from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
 from habot.slack import slash
 from habot.slack.alert_sink import SlackAlertSink
-from habot.slack.approvers import Approvers
+from habot.slack.approvers import SlackDirectory
 from habot.slack.expiry import SWEEP_S, expire_waiting
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store
@@ -212,8 +212,15 @@ def build_bot(
     require_closed(config)
     ops = ops if ops is not None else build_ops(config)
     store, catalogue = Store(settings.db), load_rules(config)
-    workflow = Workflow(ops, store, load_all(config.runbook_dirs), config, clock=clock)
     client = slack_app.web_client(settings)
+    workflow = Workflow(
+        ops,
+        store,
+        load_all(config.runbook_dirs),
+        config,
+        clock=clock,
+        directory=SlackDirectory(client),
+    )
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)
     poller = Poller(ops, store, catalogue, sink, clock=clock)
@@ -221,7 +228,6 @@ def build_bot(
         ops=ops,
         jobs=Jobs(),
         workflow=workflow,
-        approvers=Approvers(config.approvers),
         clock=clock,
         catalogue=catalogue,
         poller=poller,

@@ -57,6 +57,36 @@ class AlertsConfig(_Strict):
         return self.log_files or (self.log_file,)
 
 
+SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]
+Who = tuple[SlackId, ...] | Literal["anyone"]
+
+
+class Permissions(_Strict):
+    """Who may do what, and where; a key left out takes the value of the level above."""
+
+    channels: tuple[SlackId, ...] | Literal["any"] | None = Field(
+        default=None, description="Slack channel IDs where this applies"
+    )
+    viewers: Who | None = Field(
+        default=None, description="who may see status, the audit log, policy"
+    )
+    requesters: Who | None = Field(default=None, description="who may ask for a runbook")
+    approvers: Who | None = Field(default=None, description="who may approve (user and group IDs)")
+    approvals: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="distinct approvers needed (never below the runbook's own)",
+    )
+    self_approval: bool | None = Field(default=None, description="may the requester be one of them")
+
+
+class Policy(Permissions):
+    runbooks: dict[str, Permissions] = Field(
+        default_factory=dict, description="per runbook name, over the rules above"
+    )
+
+
 class ClusterConfig(_Strict):
     nodes: tuple[NodeConfig, ...] = Field(min_length=1)
     ssh_key: Path
@@ -82,6 +112,7 @@ class ClusterConfig(_Strict):
     runbook_params: dict[str, str] = Field(
         default_factory=dict, description="defaults for runbook parameters of the same name"
     )
+    policy: Policy = Field(default_factory=lambda: Policy(), description="this cluster's rules")
 
     @model_validator(mode="after")
     def _unique_nodes(self) -> ClusterConfig:
@@ -89,9 +120,6 @@ class ClusterConfig(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"node names repeat: {names}")
         return self
-
-
-SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]
 
 
 class HabotConfig(_Strict):
@@ -116,13 +144,23 @@ class HabotConfig(_Strict):
         "one operator, such as the lab); written as such in the audit log",
     )
     runbook_dirs: tuple[Path, ...] = Field((), description="more runbooks (*.yaml) to load")
+    policy: Policy = Field(
+        default_factory=lambda: Policy(), description="rules for every cluster, per runbook"
+    )
 
     @property
     def default_cluster(self) -> str:
         return next(iter(self.clusters))
 
     def channel_allowed(self, channel: str) -> bool:
-        return self.allowed_channels == "any" or channel in self.allowed_channels
+        """Whether habot answers in `channel` at all (the policy then decides, per cluster and
+        runbook, what may be done there)."""
+        layers = [self.allowed_channels, self.policy.channels]
+        layers += [p.channels for p in self.policy.runbooks.values()]
+        for cluster in self.clusters.values():
+            layers += [cluster.policy.channels]
+            layers += [p.channels for p in cluster.policy.runbooks.values()]
+        return any(c == "any" or (c is not None and channel in c) for c in layers)
 
 
 def require_closed(config: HabotConfig, path: Path | str = "the config file") -> None:

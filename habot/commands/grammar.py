@@ -17,6 +17,7 @@ USAGE = """\
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
 `/ha audit [N]` — the last N actions: who asked, who approved, what ran where, exit codes
+`/ha policy [CLUSTER] [RUNBOOK]` — who may see, ask and approve, and how many approvers
 `/ha help` — this list"""
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 200
@@ -55,7 +56,13 @@ class Audit:
     limit: int = AUDIT_DEFAULT
 
 
-Command = Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit
+@dataclass(frozen=True, slots=True)
+class ShowPolicy:
+    cluster: str | None = None
+    runbook: str | None = None
+
+
+Command = Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit | ShowPolicy
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -72,6 +79,8 @@ def parse(text: str) -> Command:
         return _runbook(args)
     if verb == "audit":
         return _audit(args)
+    if verb == "policy":
+        return _policy(args)
     raise UsageError(f"unknown command `{words[0][:40]}`")
 
 
@@ -150,3 +159,17 @@ def _audit(args: list[str]) -> Audit:
     ):
         raise UsageError(f"usage: `/ha audit [N]` with N from 1 to {AUDIT_MAX}")
     return Audit(int(args[0]))
+
+
+def _policy(args: list[str]) -> ShowPolicy:
+    """`policy`, `policy CLUSTER`, `policy CLUSTER RUNBOOK` or `policy runbook=NAME`."""
+    named = dict(a.partition("=")[::2] for a in args if "=" in a)
+    plain = [a for a in args if "=" not in a]
+    if len(plain) > 2 or set(named) - {"cluster", "runbook"}:
+        raise UsageError("usage: `/ha policy [CLUSTER] [RUNBOOK]`")
+    cluster = named.get("cluster") or (plain[0] if plain else None)
+    runbook = named.get("runbook") or (plain[1] if len(plain) > 1 else None)
+    return ShowPolicy(
+        cluster=name(cluster, "cluster") if cluster else None,
+        runbook=name(runbook, "runbook") if runbook else None,
+    )

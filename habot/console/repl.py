@@ -18,6 +18,7 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    ShowPolicy,
     Status,
     parse,
 )
@@ -25,7 +26,7 @@ from habot.console import text
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.plan import PlanError, PlannedStep
-from habot.service import describe
+from habot.service import describe, policy
 from habot.service.clusters import Ops
 from habot.service.workflow import Busy, Refused, Workflow
 
@@ -98,6 +99,8 @@ class Console:
             return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
         if isinstance(command, Audit):
             return text.audit(self.workflow.audit_log(command.limit))
+        if isinstance(command, ShowPolicy):
+            return "\n".join(policy.describe(self.workflow.rules(command.cluster, command.runbook)))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

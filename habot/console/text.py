@@ -76,7 +76,7 @@ def proposal(p: Proposal) -> str:
     collateral = runbook_text.collateral_line(p)
     if collateral:
         lines.append(f"NOTE: {collateral}")
-    needs = runbook_text.APPROVAL[plan.approvals_needed]
+    needs = runbook_text.approvals_text(plan.approvals_needed)
     lines.append(f"Needs {needs}" + (" — DESTRUCTIVE" if plan.destructive else ""))
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue, fill
 from habot.errors import UsageError
 from habot.service.alert_poller import Poller
+from habot.service.policy import Actor
 from habot.service.workflow import Proposal, Workflow
 
 SNOOZE_S = 3600.0
@@ -24,30 +25,34 @@ class AlertActions:
     poller: Poller | None = None  # delivers the changed card (None: the next poll does)
     clock: Callable[[], float] = field(default=time.time)
 
-    def find(self, ref: str, channel: str, message_ts: str) -> Alert:
+    async def find(self, ref: str, actor: Actor, message_ts: str) -> Alert:
         """The alert a click concerns; UsageError with the reason when the click does not
-        count (another channel, another message, an alert no longer known)."""
-        if not self.workflow.config.channel_allowed(channel):
+        count (a channel or a person the policy refuses, another message, an alert no longer
+        known)."""
+        if not self.workflow.config.channel_allowed(actor.channel):
             raise UsageError(
-                f"habot is not enabled in this channel ({channel[:40]}): "
+                f"habot is not enabled in this channel ({actor.channel[:40]}): "
                 "its ID is not in `allowed_channels`."
             )
         alert = self.workflow.store.alert_by_ref(ref[:40])
         if alert is None:
             raise UsageError("that alert is no longer known")
-        if (channel, message_ts) != (alert.channel, alert.message_ts):
+        await self.workflow.may("view", actor, alert.cluster)
+        if (actor.channel, message_ts) != (alert.channel, alert.message_ts):
             raise UsageError("only the alert's own card acts on it")
         return alert
 
-    async def remedy(self, alert: Alert, user: str) -> Proposal:
+    async def remedy(self, alert: Alert, actor: Actor) -> Proposal:
         """The plan of the alert's remedy runbook, with the parameters the alert carries
         (PlanError when it cannot run now); the request itself is made by the caller."""
         rule = self.catalogue.rule(alert.rule)
         if rule is None or rule.runbook is None:
             raise UsageError("this alert has no remedy runbook")
         params = {k: fill(v, rule.id, alert.field_map) for k, v in rule.runbook.params.items()}
-        proposal = await self.workflow.propose(alert.cluster, rule.runbook.name, params)
-        self._audit(alert, "alert remedy", user, f"{alert.key}: {rule.runbook.name}")
+        proposal = await self.workflow.propose(
+            alert.cluster, rule.runbook.name, params, actor=actor
+        )
+        self._audit(alert, "alert remedy", actor.user, f"{alert.key}: {rule.runbook.name}")
         return proposal
 
     async def snooze(self, alert: Alert, user: str, seconds: float = SNOOZE_S) -> None:

@@ -12,6 +12,10 @@ from habot.store import AuditEntry
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
 
 
+def approvals_text(needed: int) -> str:
+    return APPROVAL.get(needed, f"{needed} distinct approvers")
+
+
 def runbook_line(rb: Runbook) -> str:
     params = " ".join(
         f"{k}=<{p.type.value}>" if p.default is None else f"[{k}={p.default}]"
@@ -26,7 +30,8 @@ def runbook_help(rb: Runbook) -> list[str]:
         lines += ["", rb.description.strip()]
     lines += [
         "",
-        f"Approval: {APPROVAL[rb.approvals_needed]}" + (" (destructive)" if rb.destructive else ""),
+        f"Approval: {approvals_text(rb.approvals_needed)}"
+        + (" (destructive)" if rb.destructive else ""),
     ]
     if rb.parameters:
         lines += ["Parameters:"] + [_param_line(k, p) for k, p in rb.parameters.items()]

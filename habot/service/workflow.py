@@ -20,8 +20,10 @@ from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
+from habot.service import policy
 from habot.service.audit import RunAudit
 from habot.service.clusters import Ops
+from habot.service.policy import Actor, Directory, Effective, NoGroups
 from habot.store import AuditEntry, ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class Workflow:
         *,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
+        directory: Directory | None = None,
     ) -> None:
         self.ops = ops
         self.store = store
@@ -89,6 +92,7 @@ class Workflow:
         self.config = config
         self.clock = clock
         self.new_id = new_id
+        self.directory: Directory = directory or NoGroups()
 
     def runbook(self, name: str) -> Runbook:
         found = by_name(self.runbooks, name)
@@ -98,12 +102,32 @@ class Workflow:
             )
         return found
 
+    def rules(self, cluster: str | None, runbook: str | None = None) -> Effective:
+        """The policy in force for a cluster (and a runbook)."""
+        name = self.ops.cluster(cluster).name
+        return policy.effective(self.config, name, self.runbook(runbook) if runbook else None)
+
+    async def may(
+        self, verb: policy.Verb, actor: Actor, cluster: str | None, runbook: str | None = None
+    ) -> None:
+        """PolicyError, naming the rule and who may, unless `actor` may `verb` there."""
+        await policy.check(self.rules(cluster, runbook), verb, actor, self.directory)
+
     async def propose(
-        self, cluster: str | None, name: str, raw: Mapping[str, str], *, preview: bool = True
+        self,
+        cluster: str | None,
+        name: str,
+        raw: Mapping[str, str],
+        *,
+        preview: bool = True,
+        actor: Actor | None = None,
     ) -> Proposal:
-        """Plan against a fresh status; raises PlanError with every reason it cannot run."""
+        """Plan against a fresh status; raises PlanError with every reason it cannot run
+        (and PolicyError when `actor` may not ask for it)."""
         runbook = self.runbook(name)
         handle = self.ops.cluster(cluster)
+        if actor is not None:
+            await self.may("request", actor, handle.name, runbook.name)
         live = await self.ops.read(handle)
         defaults = {
             k: v
@@ -143,19 +167,22 @@ class Workflow:
             channel=channel,
             created=now,
             expires=now + self.config.approval_expiry_s,
-            approvals_needed=plan.approvals_needed,
+            approvals_needed=self.rules(plan.cluster, plan.runbook).approvals,
             plan_fingerprint=fingerprint(plan),
         )
         self.store.add_request(request)
         self._audit(request, "requested", requester, _params_text(plan))
         return request
 
-    def approve(
-        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
+    async def approve(
+        self, request_id: str, user: str, *, channel: str, message_ts: str
     ) -> Decision:
         """A click on Approve in `channel`, on the message `message_ts`."""
         request = self._request(request_id)
-        refusal = self._misplaced(request, channel, message_ts)
+        rules = self.rules(request.cluster, request.runbook)
+        refusal = self._misplaced(request, channel, message_ts) or await self._not_approver(
+            rules, user, channel
+        )
         decision = (
             Decision(request, refusal)
             if refusal
@@ -163,8 +190,8 @@ class Workflow:
                 request,
                 user,
                 self.clock(),
-                is_approver=is_approver,
-                self_approval=self.config.self_approval,
+                is_approver=True,
+                self_approval=bool(rules["self_approval"].value),
             )
         )
         if decision.refusal is None and not self.store.record_approval(
@@ -180,6 +207,13 @@ class Workflow:
             or f"{len(decision.request.approvals)}/{request.approvals_needed} approvals",
         )
         return decision
+
+    async def _not_approver(self, rules: Effective, user: str, channel: str) -> str | None:
+        try:
+            await policy.check(rules, "approve", Actor(user, channel), self.directory)
+        except policy.PolicyError as e:
+            return str(e)
+        return None
 
     def approve_alone(self, request_id: str, user: str) -> Decision:
         """The console's operator approves their own request: only in single-operator mode."""
@@ -200,11 +234,11 @@ class Workflow:
         )
         return decision
 
-    def deny(
-        self, request_id: str, user: str, *, is_approver: bool, channel: str, message_ts: str
-    ) -> Decision:
+    async def deny(self, request_id: str, user: str, *, channel: str, message_ts: str) -> Decision:
         request = self._request(request_id)
+        rules = self.rules(request.cluster, request.runbook)
         refusal = self._misplaced(request, channel, message_ts)
+        is_approver = not await self._not_approver(rules, user, channel)
         decision = (
             Decision(request, refusal)
             if refusal

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.alerts.lifecycle import Alert
 from habot.errors import HabotError, UsageError
 from habot.runbooks.plan import PlanError
+from habot.service.policy import Actor
 from habot.slack import alert_blocks, approval_blocks
 from habot.slack.slash import Deps, post_request
 
@@ -51,7 +52,7 @@ class _Click:
 async def _with_alert(deps: Deps, client: AsyncWebClient, act: Act, click: _Click) -> None:
     """Only a click on the alert's own card, in an allowed channel, counts."""
     try:
-        alert = deps.alerts.find(click.ref, click.channel, click.ts)
+        alert = await deps.alerts.find(click.ref, Actor(click.user, click.channel), click.ts)
     except UsageError as e:
         await _tell(client, click, f":no_entry: {e}")
         return
@@ -64,7 +65,7 @@ async def _tell(client: AsyncWebClient, click: _Click, text: str) -> None:
 
 async def _run(deps: Deps, client: AsyncWebClient, alert: Alert, user: str, channel: str) -> None:
     try:
-        proposal = await deps.alerts.remedy(alert, user)
+        proposal = await deps.alerts.remedy(alert, Actor(user, channel))
     except PlanError as e:
         text = approval_blocks.refusal(e.runbook, e.reasons)
         await client.chat_postEphemeral(channel=channel, user=user, text=text)

@@ -58,7 +58,7 @@ def request_card(proposal: Proposal, request: Request) -> list[Block]:
 def card_footer(request: Request, destructive: bool, now: float | None = None) -> list[Block]:
     """The card's last blocks: what it needs and, while it waits, the buttons; once decided,
     who decided (and when, given `now`)."""
-    needs = describe.APPROVAL[request.approvals_needed]
+    needs = describe.approvals_text(request.approvals_needed)
     got = ""
     if request.approvals:
         got = f" · approved by {', '.join(f'<@{u}>' for u in request.approvals)}"

@@ -52,15 +52,10 @@ class _Click:
 
 
 async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bool) -> None:
-    allowed = await deps.approvers.allows(client, click.user)
     try:
         decide = deps.workflow.approve if approve else deps.workflow.deny
-        decision = decide(
-            click.request_id,
-            click.user,
-            is_approver=allowed,
-            channel=click.channel,
-            message_ts=click.ts,
+        decision = await decide(
+            click.request_id, click.user, channel=click.channel, message_ts=click.ts
         )
     except HabotError as e:
         await _tell(client, click, str(e))

@@ -18,18 +18,20 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    ShowPolicy,
     Status,
     parse,
 )
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.jobs import Jobs
 from habot.runbooks.plan import PlanError
+from habot.service import policy
 from habot.service.alert_actions import AlertActions
 from habot.service.alert_poller import Poller
 from habot.service.clusters import Ops
+from habot.service.policy import Actor, PolicyError
 from habot.service.workflow import Proposal, Workflow
 from habot.slack import approval_blocks, blocks
-from habot.slack.approvers import Approvers
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,6 @@ class Deps:
     ops: Ops
     jobs: Jobs
     workflow: Workflow
-    approvers: Approvers = field(default_factory=lambda: Approvers(()))
     clock: Callable[[], float] = time.time
     catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
     poller: Poller | None = None  # delivers alert cards after a button changed an alert
@@ -84,18 +85,9 @@ def _check(deps: Deps, command: dict[str, Any]) -> tuple[str | None, Command | N
 
 
 def _quick_answer(deps: Deps, command: Command) -> str | None:
-    """Answers that need no cluster: given in the ack itself (all pure or one local read)."""
-    try:
-        if isinstance(command, Help):
-            return blocks.usage()
-        if isinstance(command, ListRunbooks):
-            return approval_blocks.runbook_list(list(deps.workflow.runbooks.values()))
-        if isinstance(command, RunbookHelp):
-            return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
-        if isinstance(command, Audit):
-            return approval_blocks.audit(deps.workflow.audit_log(command.limit))
-    except UsageError as e:
-        return blocks.usage(f":warning: {blocks.escape(str(e))}")
+    """The one answer that needs neither a cluster nor the policy: given in the ack itself."""
+    if isinstance(command, Help):
+        return blocks.usage()
     return None
 
 
@@ -114,7 +106,14 @@ async def _run(
     user: str,
     channel: str,
 ) -> None:
+    actor = Actor(user, channel)
     try:
+        if isinstance(command, RunRunbook):
+            await _request(deps, command, respond, client, actor)
+            return
+        cluster = command.cluster if isinstance(command, Status | ShowPolicy) else None
+        runbook = command.name if isinstance(command, RunbookHelp) else None
+        await deps.workflow.may("view", actor, cluster, runbook)
         if isinstance(command, Status):
             report = await deps.ops.status(command.cluster)
             await respond(
@@ -122,8 +121,10 @@ async def _run(
                 text=blocks.status_text(report),
                 blocks=blocks.status(report),
             )
-        elif isinstance(command, RunRunbook):
-            await _request(deps, command, respond, client, user, channel)
+        else:
+            await respond(response_type="ephemeral", text=_view(deps, command))
+    except PolicyError as e:
+        await respond(response_type="ephemeral", text=f":no_entry: {blocks.escape(str(e))}")
     except UsageError as e:
         await respond(response_type="ephemeral", text=blocks.usage(f":warning: {e}"))
     except PlanError as e:
@@ -134,15 +135,31 @@ async def _run(
         await respond(response_type="ephemeral", text=blocks.error(str(e)))
 
 
+def _view(deps: Deps, command: Command) -> str:
+    """The read-only answers, once the policy allowed them."""
+    if isinstance(command, ListRunbooks):
+        return approval_blocks.runbook_list(list(deps.workflow.runbooks.values()))
+    if isinstance(command, RunbookHelp):
+        return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
+    if isinstance(command, Audit):
+        return approval_blocks.audit(deps.workflow.audit_log(command.limit))
+    if isinstance(command, ShowPolicy):
+        rules = deps.workflow.rules(command.cluster, command.runbook)
+        return "```" + "\n".join(policy.describe(rules)) + "```"
+    return blocks.usage()
+
+
 async def _request(
     deps: Deps,
     command: RunRunbook,
     respond: AsyncRespond,
     client: AsyncWebClient,
-    user: str,
-    channel: str,
+    actor: Actor,
 ) -> None:
-    proposal = await deps.workflow.propose(command.cluster, command.name, dict(command.params))
+    user, channel = actor.user, actor.channel
+    proposal = await deps.workflow.propose(
+        command.cluster, command.name, dict(command.params), actor=actor
+    )
     if command.dry_run:
         await respond(
             response_type="ephemeral",

@@ -68,8 +68,8 @@ async def approved(s: Scene, name: str, **params: str) -> Request:
     proposal = await s.workflow.propose(None, name, params, preview=False)
     request = s.workflow.request(proposal, "UALICE", "COPS")
     s.store.set_message(request.id, "1700000001.000100")
-    decision = s.workflow.approve(
-        request.id, "UBOB", is_approver=True, channel="COPS", message_ts="1700000001.000100"
+    decision = await s.workflow.approve(
+        request.id, "UBOB", channel="COPS", message_ts="1700000001.000100"
     )
     assert decision.complete, decision.refusal
     return decision.request

@@ -108,7 +108,9 @@ async def test_self_approval_not_an_approver_and_deny(
         assert "you cannot approve your own request" in ephemerals_to(bot, "UALICE")[0]
         await click(session, bot, card, APPROVE, "UCAROL")
         await bot.fake.wait_for("a refusal", lambda: ephemerals_to(bot, "UCAROL"))
-        assert "you are not an approver" in ephemerals_to(bot, "UCAROL")[0]
+        refusal = ephemerals_to(bot, "UCAROL")[0]
+        assert "refused by `the config's top level`: you may not approve here" in refusal
+        assert "who may: <@UALICE>, <@UBOB>" in refusal
         await click(session, bot, card, DENY, "UBOB")
         assert "Denied by <@UBOB>" in await wait_card(bot, card, "Denied")
         await click(session, bot, card, APPROVE, "UBOB")
@@ -190,7 +192,10 @@ async def test_gfs2_activate_reaches_the_seed_final_state(
     text = str(card["blocks"])
     assert "mkfs.gfs2 -O -p lock_dlm -j 2 -t mycluster:web /dev/drbd1" in text
     assert '"style": "danger"' in text.replace("'", '"')  # destructive: confirm dialog
+    assert "two distinct approvers" in text  # it formats: two people, by default
     await click(session, http_bot, card, APPROVE, "UBOB")
+    await wait_card(http_bot, card, "approved by <@UBOB>")
+    await click(session, http_bot, card, APPROVE, "UCAROL")
     await wait_card(http_bot, card, "succeeded", timeout=400)
     status = crm_mon(lab, "nodo1")
     for clone in ("dlm-clone", "WebFS-clone", "WebSite-clone"):
