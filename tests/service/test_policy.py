@@ -83,7 +83,7 @@ async def test_refusals_name_the_rule_and_who_may() -> None:
     )
     await policy.check(rules, "request", Actor("UERIN", "COPS"), Groups(S0OPS=["UERIN"]))
     with pytest.raises(
-        PolicyError, match="not enabled in this channel .CRANDOM.; it answers in <#COPS>"
+        PolicyError, match=r"not enabled in this channel \(CRANDOM\); it answers in <#COPS>"
     ):
         await policy.check(rules, "view", Actor("UERIN", "CRANDOM"), Groups())
 
