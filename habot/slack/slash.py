@@ -124,7 +124,7 @@ async def _run(
         else:
             await respond(response_type="ephemeral", text=_view(deps, command))
     except PolicyError as e:
-        await respond(response_type="ephemeral", text=f":no_entry: {blocks.escape(str(e))}")
+        await respond(response_type="ephemeral", text=f":no_entry: {e}")  # names and IDs only
     except UsageError as e:
         await respond(response_type="ephemeral", text=blocks.usage(f":warning: {e}"))
     except PlanError as e:
