@@ -15,11 +15,12 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk import WebClient
 
 from habot import __version__
 from habot.alerts.rules import Catalogue, load_catalogue
 from habot.config import HabotConfig, load_config, require_closed
-from habot.console import repl
+from habot.console import config_check, repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
@@ -62,9 +63,35 @@ def parser() -> argparse.ArgumentParser:
     lint.add_argument("paths", nargs="*", type=Path, help="YAML files or directories")
     verbs.add_parser("schema", help="print the runbook format as JSON Schema")
     runbooks.set_defaults(handler=_runbooks)
+    config = commands.add_parser("config", help="check a config file")
+    config_verbs = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    check = config_verbs.add_parser(
+        "check", help="validate it and print the effective policy (asks Slack about IDs)"
+    )
+    check.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    config.set_defaults(handler=_config_check)
     for plugin in entry_points(group="habot.commands"):
         plugin.load()(commands)  # `habot lab`, when the lab is installed
     return top
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """Exit 0 when `habot serve` would start with it; 1 with its problems; 2 unreadable."""
+    settings = load_settings()
+    config = _config(args)
+    runbooks = load_all(config.runbook_dirs)
+    load_rules(config)
+    found = config_check.problems(config, runbooks)
+    if settings.slack_bot_token is not None and settings.slack_bot_token.get_secret_value():
+        client = WebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        )
+        found += config_check.unknown_to_slack(config, client)
+    for line in config_check.effective_policy(config, runbooks):
+        print(line)
+    for problem in found:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if found else 0
 
 
 def _runbooks(args: argparse.Namespace) -> int:
