@@ -9,6 +9,7 @@ from pathlib import Path
 from habot.alerts.lifecycle import State
 from habot.alerts.sources import JournalSource
 from habot.cluster.live import STATUS
+from habot.service.alert_poller import Poller
 from tests.alerts.test_delivery import MemorySink, feed, poller
 from tests.fakes.cluster import CRM_MON, Scene, scene, status_output
 
@@ -142,15 +143,10 @@ async def test_multiply_active_names_the_nodes_and_resolves_when_one_is_left() -
     report = await p.poll("mycluster")
     assert report.posted == ("multiply-active:VirtualIP",)
     assert sink.posts[0].title == "VirtualIP is active on more than one node: nodo1, nodo2"
-    s.transport.standing.clear()  # the cluster recovered: VirtualIP on one node
-    recovered = status_output((CRM_MON / "lab_VirtualIP_recovered.xml").read_bytes())
-    s.transport.answer(None, STATUS, stdout=recovered)
-    s.clock.now += 30
-    feed(s)
-    await p.poll("mycluster")
-    alert = s.store.alert("mycluster", "multiply-active:VirtualIP")
-    assert alert is not None
-    assert alert.state is State.RESOLVED
+    # the cluster recovered: VirtualIP on one node
+    assert await state_after(s, p, "lab_VirtualIP_recovered.xml", "multiply-active:VirtualIP") is (
+        State.RESOLVED
+    )
 
 
 async def test_a_failed_fencing_names_its_device_until_the_history_is_clean() -> None:
@@ -163,12 +159,19 @@ async def test_a_failed_fencing_names_its_device_until_the_history_is_clean() ->
     alert = s.store.alert("mycluster", "fencing-failed:nodo2")
     assert alert is not None
     assert alert.state is State.OPEN  # nodo2 is online, yet its fencing is still broken
-    s.transport.standing.clear()  # `stonith_admin --history nodo2 --cleanup`
-    clean = status_output((CRM_MON / "lab_VirtualIP_recovered.xml").read_bytes())
-    s.transport.answer(None, STATUS, stdout=clean)
+    # `stonith_admin --history nodo2 --cleanup`: no failed fencing in the history any more
+    assert await state_after(s, p, "lab_VirtualIP_recovered.xml", "fencing-failed:nodo2") is (
+        State.RESOLVED
+    )
+
+
+async def state_after(s: Scene, p: Poller, capture: str, key: str) -> State:
+    """The alert's state after one more poll, the cluster now as `capture` shows it."""
+    s.transport.standing.clear()
+    s.transport.answer(None, STATUS, stdout=status_output((CRM_MON / capture).read_bytes()))
     s.clock.now += 30
     feed(s)
     await p.poll("mycluster")
-    cleared = s.store.alert("mycluster", "fencing-failed:nodo2")
-    assert cleared is not None
-    assert cleared.state is State.RESOLVED
+    alert = s.store.alert("mycluster", key)
+    assert alert is not None
+    return alert.state

@@ -6,11 +6,14 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from habot.ssh.asyncssh_transport import AsyncsshTransport
+from habot.ssh.transport import NodeAddress
 
 SSHD = "/usr/sbin/sshd"
 
@@ -88,3 +91,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     )
     proc.terminate()
     proc.wait(10)
+
+
+def node(sshd: Sshd) -> NodeAddress:
+    return NodeAddress("local", "127.0.0.1", sshd.port, sshd.user)
+
+
+@pytest.fixture
+async def transport(sshd: Sshd) -> AsyncIterator[AsyncsshTransport]:
+    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=sshd.known_hosts)
+    yield t
+    await t.close()

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from habot.errors import CommandTimeout, ConnectError, HostKeyError
 from habot.ssh.asyncssh_transport import AsyncsshTransport, remote_command
 from habot.ssh.transport import NodeAddress
-from tests.ssh.conftest import Sshd, free_port
+from tests.ssh.conftest import Sshd, free_port, node
 
 HOSTILE = [
     "a; touch /tmp/habot-pwned",
@@ -33,17 +32,6 @@ HOSTILE = [
     "",
     " spaced  out ",
 ]
-
-
-@pytest.fixture
-async def transport(sshd: Sshd) -> AsyncIterator[AsyncsshTransport]:
-    t = AsyncsshTransport(client_key=sshd.client_key, known_hosts=sshd.known_hosts)
-    yield t
-    await t.close()
-
-
-def node(sshd: Sshd) -> NodeAddress:
-    return NodeAddress("local", "127.0.0.1", sshd.port, sshd.user)
 
 
 async def test_non_zero_exit_is_data(transport: AsyncsshTransport, sshd: Sshd) -> None:
