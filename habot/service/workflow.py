@@ -236,33 +236,30 @@ class Workflow:
 
     async def deny(self, request_id: str, user: str, *, channel: str, message_ts: str) -> Decision:
         request = self._request(request_id)
-        rules = self.rules(request.cluster, request.runbook)
         refusal = self._misplaced(request, channel, message_ts)
+        if refusal:
+            return self._denied(request, Decision(request, refusal), user, "deny refused", "")
+        rules = self.rules(request.cluster, request.runbook)
         is_approver = not await self._not_approver(rules, user, channel)
-        decision = (
-            Decision(request, refusal)
-            if refusal
-            else model.deny(request, user, self.clock(), is_approver=is_approver)
-        )
-        if decision.refusal is None and not self.store.transition(
-            request_id, [State.REQUESTED], State.DENIED, user
-        ):
-            decision = Decision(self._request(request_id), "the request was decided already")
-        self._audit(
-            request, "deny refused" if decision.refusal else "denied", user, decision.refusal or ""
-        )
-        return decision
+        decision = model.deny(request, user, self.clock(), is_approver=is_approver)
+        return self._denied(request, decision, user, "deny refused", "")
 
     def cancel(self, request_id: str, user: str) -> Decision:
         """The requester takes their own request back (the console's "no")."""
         request = self._request(request_id)
         decision = model.deny(request, user, self.clock(), is_approver=False)
+        return self._denied(request, decision, user, "cancel refused", "by its requester")
+
+    def _denied(
+        self, request: Request, decision: Decision, user: str, refused: str, detail: str
+    ) -> Decision:
+        """A deny decided by the model, stored compare-and-set, audited either way."""
         if decision.refusal is None and not self.store.transition(
-            request_id, [State.REQUESTED], State.DENIED, user
+            request.id, [State.REQUESTED], State.DENIED, user
         ):
-            decision = Decision(self._request(request_id), "the request was decided already")
+            decision = Decision(self._request(request.id), "the request was decided already")
         self._audit(
-            request, "cancel refused" if decision.refusal else "denied", user, "by its requester"
+            request, refused if decision.refusal else "denied", user, decision.refusal or detail
         )
         return decision
 
