@@ -67,7 +67,10 @@ def ssh_failovers(lab: Lab) -> list[float]:
     for _ in range(ROUNDS):
         target = _other(lab)
         started = time.time()
-        for command in (f"pcs resource move VirtualIP {target}", "pcs resource clear VirtualIP"):
+        for command in (
+            f"sudo -n pcs resource move VirtualIP {target}",
+            "sudo -n pcs resource clear VirtualIP",
+        ):
             subprocess.run(
                 ["ssh", "-F", config, "nodo1", command],
                 check=True,

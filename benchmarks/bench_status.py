@@ -95,7 +95,10 @@ async def _status_round_trip(session: aiohttp.ClientSession, url: str, fake: Fak
 def _ssh_pcs_status() -> None:
     config = str(LabLayout.default().ssh_dir / "ssh_config")
     subprocess.run(
-        ["ssh", "-F", config, "nodo1", "pcs", "status"], check=True, capture_output=True, timeout=60
+        ["ssh", "-F", config, "nodo1", "sudo", "-n", "pcs", "status"],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
 
 

@@ -24,6 +24,7 @@ from habot.console import config_check, repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
+from habot.service import sudoers
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.workflow import Workflow
@@ -70,6 +71,27 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
     config.set_defaults(handler=_config_check)
+    sudoers = commands.add_parser(
+        "sudoers", help="print the sudoers rules an unprivileged node user needs"
+    )
+    sudoers.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    sudoers.add_argument(
+        "--runbooks",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="more runbooks (*.yaml) besides the shipped ones and the config's",
+    )
+    sudoers.add_argument("--user", help="the node user (default: the config's, else habot)")
+    sudoers.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="where a command lives on the nodes, when not where Debian and RHEL keep it",
+    )
+    sudoers.set_defaults(handler=_sudoers)
     for plugin in entry_points(group="habot.commands"):
         plugin.load()(commands)  # `habot lab`, when the lab is installed
     return top
@@ -92,6 +114,37 @@ def _config_check(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"problem: {problem}", file=sys.stderr)
     return 1 if found else 0
+
+
+def _sudoers(args: argparse.Namespace) -> int:
+    """Print the rules; exit 1 (saying why) when a runbook command cannot be bounded."""
+    path = args.config if args.config is not None else load_settings().config
+    config = load_config(path) if args.config is not None or path.exists() else None
+    runbooks = load_all([*(config.runbook_dirs if config else ()), *args.runbooks])
+    users = {n.user for c in (config.clusters.values() if config else ()) for n in c.nodes}
+    user = args.user or next(iter(users - {"root"}), "habot")
+    paths = dict(p.split("=", 1) for p in args.path if "=" in p)
+    files: tuple[str, ...] = ()
+    journal = True
+    if config is not None:
+        journal = any("journal" in c.alerts.sources for c in config.clusters.values())
+        files = tuple(
+            sorted(
+                {
+                    f
+                    for c in config.clusters.values()
+                    if "file" in c.alerts.sources
+                    for f in c.alerts.files
+                }
+            )
+        )
+    try:
+        found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)
+        sys.stdout.write(sudoers.render(found, user, runbooks.values()))
+    except sudoers.SudoersError as e:
+        print(f"habot: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _runbooks(args: argparse.Namespace) -> int:

@@ -22,10 +22,16 @@ class NodeConfig(_Strict):
     name: Name
     host: str = Field(min_length=1)
     port: int = Field(default=22, ge=1, le=65535)
-    user: str = Field(default="root", min_length=1)
+    user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    sudo: bool | None = Field(
+        default=None,
+        description="run every command through `sudo -n` (default: yes unless user is root; "
+        "no for a user whose rights come from a Pacemaker ACL role)",
+    )
 
     def address(self) -> NodeAddress:
-        return NodeAddress(self.name, self.host, self.port, self.user)
+        sudo = self.user != "root" if self.sudo is None else self.sudo
+        return NodeAddress(self.name, self.host, self.port, self.user, sudo)
 
 
 LogPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]{1,255}$")]

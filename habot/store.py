@@ -50,6 +50,7 @@ MIGRATIONS = (
     ALTER TABLE alerts ADD COLUMN retry_at REAL NOT NULL DEFAULT 0;
     CREATE INDEX IF NOT EXISTS alerts_ref ON alerts (ref);
     CREATE INDEX IF NOT EXISTS alerts_delivery ON alerts (cluster, delivery, retry_at);""",
+    "ALTER TABLE audit ADD COLUMN node_user TEXT NOT NULL DEFAULT ''",
 )
 
 
@@ -74,6 +75,7 @@ class AuditEntry:
     rc: int | None
     duration: float | None
     detail: str
+    node_user: str = ""  # who ran the command on the node ("habot via sudo", "root")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,7 @@ class Store:
         request_id: str = "",
         user: str = "",
         node: str = "",
+        node_user: str = "",
         argv: Sequence[str] = (),
         rc: int | None = None,
         duration: float | None = None,
@@ -277,7 +280,7 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO audit (at, cluster, event, request_id, user, node, argv, rc, "
-                "duration, detail) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "duration, detail, node_user) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     at,
                     cluster,
@@ -289,6 +292,7 @@ class Store:
                     rc,
                     duration,
                     detail[:4000],
+                    node_user,
                 ),
             )
 
@@ -312,6 +316,7 @@ class Store:
                 rc=r[8],
                 duration=r[9],
                 detail=r[10],
+                node_user=r[11],
             )
             for r in reversed(rows)
         ]

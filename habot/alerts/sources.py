@@ -172,9 +172,7 @@ class FileSource:
         since: float,
         timeout: float,
     ) -> Batch:
-        stat = await transport.read(
-            node, ["stat", "-L", "-c", "%n %i %s", self.path, f"{self.path}.1"], timeout=timeout
-        )
+        stat = await transport.read(node, stat_argv(self.path), timeout=timeout)
         stats = _stats(stat.stdout)
         if self.path not in stats:
             said = stat.stderr_text.strip().splitlines()[:1] or ["not found"]
@@ -211,20 +209,25 @@ async def _read(
 ) -> bytes:
     if length <= 0:
         return b""
-    result = await transport.read(
-        node,
-        [
-            "dd",
-            f"if={read.path}",
-            "iflag=skip_bytes,count_bytes",
-            f"skip={read.offset}",
-            f"count={length}",
-            "bs=65536",
-            "status=none",
-        ],
-        timeout=timeout,
-    )
+    result = await transport.read(node, dd_argv(read.path, read.offset, length), timeout=timeout)
     return result.stdout
+
+
+def stat_argv(path: str) -> tuple[str, ...]:
+    """The file and its first rotation: name, inode, size."""
+    return ("stat", "-L", "-c", "%n %i %s", path, f"{path}.1")
+
+
+def dd_argv(path: str, offset: int, length: int) -> tuple[str, ...]:
+    return (
+        "dd",
+        f"if={path}",
+        "iflag=skip_bytes,count_bytes",
+        f"skip={offset}",
+        f"count={length}",
+        "bs=65536",
+        "status=none",
+    )
 
 
 def _complete_lines(data: bytes, *, first: bool) -> tuple[int, Sequence[bytes]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from habot.cluster.constraints import with_constraints
 from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon
 from habot.cluster.model import ClusterStatus
-from habot.cluster.scratch import scratch_dir
+from habot.cluster.scratch import scratch_dir, shadow_edit, shadow_pull, shadow_simulate
 from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.errors import ClusterUnreachable, StatusParseError, TransportError
 from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
@@ -132,15 +132,11 @@ async def simulate(
     """
     async with scratch_dir(transport, node, timeout=timeout) as private:
         shadow = f"{private}/cib.xml"
-        commands = [("pcs", "cluster", "cib", shadow), *(("pcs", "-f", shadow, *e) for e in edits)]
+        commands = [shadow_pull(shadow), *(shadow_edit(shadow, e) for e in edits)]
         for argv in commands:
             result = await transport.run(node, argv, timeout=timeout)
             if not result.ok:
                 detail = (result.stderr_text or result.stdout_text).strip()[-300:]
                 raise TransportError(node.name, f"preview: {' '.join(argv[3:])}: {detail}")
-        result = await transport.run(
-            node,
-            ("crm_simulate", "--simulate", "--xml-file", shadow, "--output-as=xml"),
-            timeout=timeout,
-        )
+        result = await transport.run(node, shadow_simulate(shadow), timeout=timeout)
         return parse_actions(result.stdout)

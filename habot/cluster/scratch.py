@@ -1,17 +1,29 @@
 """A private directory on a node for a run's own files (shadow CIBs): `mktemp -d` makes it
-0700 under a name nobody can guess, and it is removed whatever the outcome."""
+0700 under a name nobody can guess, and it is removed whatever the outcome.
+
+With sudo it is made by root under /run, where only root can create anything: the node user
+cannot plant a directory (or a symlink in one) that a root `pcs -f` would then write through.
+A root login or an unprivileged user without sudo uses /tmp as before."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 
 from habot.errors import TransportError
 from habot.ssh.transport import NodeAddress, Transport
 
 MKTEMP = ("mktemp", "-d", "/tmp/habot.XXXXXXXXXX")
-_MADE = re.compile(r"/tmp/habot\.[A-Za-z0-9]{10}")
+MKTEMP_ROOT = ("mktemp", "-d", "/run/habot.XXXXXXXXXX")
+# What each may make; the sudoers rules for shadow CIBs use the /run one.
+MADE = r"/tmp/habot\.[A-Za-z0-9]{10}"
+MADE_ROOT = r"/run/habot\.[A-Za-z0-9]{10}"
+_MADE = re.compile(f"{MADE}|{MADE_ROOT}")
+
+
+def mktemp(node: NodeAddress) -> tuple[str, ...]:
+    return MKTEMP_ROOT if node.sudo else MKTEMP
 
 
 def made_dir(node: str, rc: int | None, output: str) -> str:
@@ -34,10 +46,29 @@ def removal(path: str) -> tuple[str, ...]:
 async def scratch_dir(
     transport: Transport, node: NodeAddress, *, timeout: float
 ) -> AsyncIterator[str]:
-    made = await transport.run(node, MKTEMP, timeout=timeout)
+    made = await transport.run(node, mktemp(node), timeout=timeout)
     path = made_dir(node.name, made.exit_status, made.stdout_text + made.stderr_text)
     try:
         yield path
     finally:
         with suppress(TransportError):  # the node went away: its /tmp is its own to clean
             await transport.run(node, removal(path), timeout=timeout)
+
+
+# -- the shadow CIB in such a directory ----------------------------------------------------
+
+
+def shadow_pull(shadow: str) -> tuple[str, ...]:
+    return ("pcs", "cluster", "cib", shadow)
+
+
+def shadow_edit(shadow: str, edit: Sequence[str]) -> tuple[str, ...]:
+    return ("pcs", "-f", shadow, *edit)
+
+
+def shadow_push(shadow: str) -> tuple[str, ...]:
+    return ("pcs", "cluster", "cib-push", shadow, "--config")
+
+
+def shadow_simulate(shadow: str) -> tuple[str, ...]:
+    return ("crm_simulate", "--simulate", "--xml-file", shadow, "--output-as=xml")

@@ -67,7 +67,7 @@ def runbooks(books: Iterable[Runbook]) -> str:
 def proposal(p: Proposal) -> str:
     plan = p.plan
     params = " ".join(f"{k}={v}" for k, v in plan.params)
-    lines = [f"{plan.runbook} on {plan.cluster} {params}".rstrip() + ":"]
+    lines = [f"{plan.runbook} on {plan.cluster} {params}".rstrip() + f" (as {p.runs_as}):"]
     lines += [f"  {line}" for line in runbook_text.plan_lines(p)]
     preview = runbook_text.preview_lines(p)
     if preview:

@@ -20,7 +20,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     down.add_argument("--purge", action="store_true", help="also delete the lab directory")
     verbs.add_parser("status", help="nodes, daemons and the cluster's view")
     for verb, text in (
-        ("ssh", "ssh to a node as root through its own sshd"),
+        ("ssh", "ssh to a node as the lab's operator (admin, with sudo; root cannot log in)"),
         ("exec", "run a command inside a node (no ssh)"),
     ):
         p = verbs.add_parser(verb, help=text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import secrets
 import shutil
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +36,19 @@ HACLUSTER_DIRS = (
     "var/log/pacemaker",
 )
 DRBD_IMAGE_MIB = 300  # mkfs.gfs2 with two journals needs well over 10 MiB
+
+
+@dataclass(frozen=True, slots=True)
+class LabUser:
+    name: str
+    gecos: str
+
+
+HABOT_USER = "habot"
+ADMIN = "admin"
+# Users only the nodes have (their own /etc/passwd, group and shadow are bind-mounted over the
+# host's): habot with the generated sudoers, and a person with full sudo.
+LAB_USERS = (LabUser(HABOT_USER, "habot, the Slack bot"), LabUser(ADMIN, "the lab's operator"))
 
 
 def corosync_conf(layout: LabLayout) -> str:
@@ -75,11 +90,13 @@ def sshd_config(layout: LabLayout, node: NodeSpec) -> str:
 Port 22
 ListenAddress 0.0.0.0
 HostKey {node_dir}/ssh_host_ed25519_key
-PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-AuthorizedKeysFile {layout.ssh_dir}/authorized_keys
+# no root logins: habot logs in as `habot` (the generated sudoers), people as `admin` + sudo
+PermitRootLogin no
+AllowUsers {" ".join(u.name for u in LAB_USERS)}
+AuthorizedKeysFile {layout.authorized_keys_dir}/%u
 UsePAM no
 PidFile /run/sshd.pid
 MaxSessions 10
@@ -97,25 +114,29 @@ def host_pattern(layout: LabLayout, node: NodeSpec) -> str:
 
 def ssh_config(layout: LabLayout) -> str:
     blocks = [
-        f"Host {n.name}\n    HostName {n.ssh_host}\n    Port {layout.ssh_port}\n    User root\n"
+        f"Host {n.name}\n    HostName {n.ssh_host}\n    Port {layout.ssh_port}\n    User {ADMIN}\n"
         f"    IdentityFile {layout.ssh_dir}/id_ed25519\n    IdentitiesOnly yes\n"
         f"    UserKnownHostsFile {layout.ssh_dir}/known_hosts\n    StrictHostKeyChecking yes\n"
         f"    HostKeyAlias {n.name}\n"
         for n in layout.nodes
     ]
-    return "# habot lab: ssh -F this-file nodo1\n" + "\n".join(blocks)
+    return (
+        f"# habot lab: ssh -F this-file nodo1 (as {ADMIN}, who has sudo; root cannot log in)\n"
+        + "\n".join(blocks)
+    )
 
 
 def habot_config(layout: LabLayout) -> str:
     nodes = "".join(
         f"      - name: {n.name}\n        host: {n.ssh_host}\n"
-        f"        port: {layout.ssh_port}\n        user: root\n"
+        f"        port: {layout.ssh_port}\n        user: {HABOT_USER}\n"
         for n in layout.nodes
     )
     hostlist = ",".join(f"{n.name}:{n.domain}" for n in layout.nodes)
     return f"""# habot configuration for the lab cluster (written by `habot lab up`)
 # The lab has one operator and no real Slack workspace: anyone may approve, anywhere, and the
-# console's operator approves their own requests.
+# console's operator approves their own requests. habot logs in as the unprivileged `habot`,
+# whose sudoers on the nodes is what `habot sudoers` writes.
 approvers: anyone
 allowed_channels: any
 console_single_operator: true
@@ -134,7 +155,7 @@ clusters:
 
 def write_all(layout: LabLayout) -> None:
     """Lay out a fresh lab directory (node state is recreated on every `up`)."""
-    for sub in ("nodes", "ssh", "shared"):
+    for sub in ("nodes", "ssh", "shared", "home", "authorized_keys"):
         shutil.rmtree(layout.root / sub, ignore_errors=True)
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.root.chmod(0o755)
@@ -142,10 +163,55 @@ def write_all(layout: LabLayout) -> None:
     _shared(layout)
     authkey = secrets.token_bytes(256)
     pacemaker_key = secrets.token_bytes(256)
+    layout.config_file.write_text(habot_config(layout))
+    users = _users(layout)
     for node in layout.nodes:
         _node(layout, node, authkey, pacemaker_key)
+        _accounts(layout, node, users)
     (layout.ssh_dir / "ssh_config").write_text(ssh_config(layout))
-    layout.config_file.write_text(habot_config(layout))
+
+
+def _users(layout: LabLayout) -> dict[str, int]:
+    """UIDs for the lab's users (free on this machine), each with a home of its own."""
+    taken = {p.pw_uid for p in pwd.getpwall()} | {g.gr_gid for g in grp.getgrall()}
+    uids = [u for u in range(61000, 62000) if u not in taken][: len(LAB_USERS)]
+    found = {}
+    for user, uid in zip(LAB_USERS, uids, strict=True):
+        home = layout.root / "home" / user.name
+        home.mkdir(parents=True, mode=0o700)
+        os.chown(home, uid, uid)
+        found[user.name] = uid
+    return found
+
+
+def _accounts(layout: LabLayout, node: NodeSpec, uids: dict[str, int]) -> None:
+    """The node's /etc/passwd, group and shadow (the host's, plus the lab's users) and its
+    /etc/sudoers.d: habot's rules as `habot sudoers` prints them, full sudo for the admin."""
+    etc = layout.node_dir(node.name) / "fs/etc"
+    passwd = Path("/etc/passwd").read_text()
+    group = Path("/etc/group").read_text()
+    shadow = Path("/etc/shadow").read_text()
+    for user in LAB_USERS:
+        uid = uids[user.name]
+        home = layout.root / "home" / user.name
+        passwd += f"{user.name}:x:{uid}:{uid}:{user.gecos}:{home}:/bin/sh\n"
+        group += f"{user.name}:x:{uid}:\n"
+        shadow += f"{user.name}:*:20000:0:99999:7:::\n"  # `*`: no password, keys only
+    for name, text, mode in (("passwd", passwd, 0o644), ("group", group, 0o644)):
+        (etc / name).write_text(text)
+        (etc / name).chmod(mode)
+    (etc / "shadow").write_text(shadow)
+    (etc / "shadow").chmod(0o640)
+    shutil.chown(etc / "shadow", "root", "shadow")
+    sudoers_d = etc / "sudoers.d"
+    sudoers_d.mkdir(mode=0o755)
+    rules = processes.run(
+        [sys.executable, "-m", "habot", "sudoers", "--config", str(layout.config_file)]
+    ).stdout
+    for name, text in ((HABOT_USER, rules), (ADMIN, f"{ADMIN} ALL=(ALL) NOPASSWD: ALL\n")):
+        (sudoers_d / name).write_text(text)
+        (sudoers_d / name).chmod(0o440)
+        processes.run(["visudo", "-cqf", str(sudoers_d / name)])
 
 
 def _ssh_keys(layout: LabLayout) -> None:
@@ -154,9 +220,11 @@ def _ssh_keys(layout: LabLayout) -> None:
     processes.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "habot-lab", "-f", str(key)]
     )
-    authorized = layout.ssh_dir / "authorized_keys"
-    authorized.write_text(Path(f"{key}.pub").read_text())
-    authorized.chmod(0o600)
+    keys = layout.authorized_keys_dir  # sshd reads it as the user: root-owned, readable
+    keys.mkdir(mode=0o755)
+    for user in LAB_USERS:
+        (keys / user.name).write_text(Path(f"{key}.pub").read_text())
+        (keys / user.name).chmod(0o644)
 
 
 def _shared(layout: LabLayout) -> None:

@@ -70,6 +70,10 @@ class LabLayout:
         return self.root / "ssh"
 
     @property
+    def authorized_keys_dir(self) -> Path:
+        return self.root / "authorized_keys"
+
+    @property
     def shared_dir(self) -> Path:
         return self.root / "shared"
 

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from habot.cluster.live import LiveStatus
 from habot.cluster.model import ClusterStatus, NodeState
 from habot.cluster.predicates import check
-from habot.cluster.scratch import MKTEMP, made_dir, removal
+from habot.cluster.scratch import (
+    made_dir,
+    mktemp,
+    removal,
+    shadow_edit,
+    shadow_pull,
+    shadow_push,
+)
 from habot.errors import AuditError, ClusterError, TransportError
 from habot.runbooks.plan import TARGET_KEYWORDS, Plan, PlannedStep
 from habot.ssh.transport import NodeAddress, Transport
@@ -161,13 +168,13 @@ class Engine:
     ) -> StepOutcome:
         """The seed's way: `pcs cluster cib F`, `pcs -f F ...` per edit, one cib-push — F in
         a private directory of its own on the node, removed whatever the outcome."""
-        made = await self._command(node, MKTEMP, step.timeout, request_id)
+        made = await self._command(node, mktemp(node), step.timeout, request_id)
         private = made_dir(node.name, made.rc, made.output)
         shadow = f"{private}/cib.xml"
         commands = [
-            ("pcs", "cluster", "cib", shadow),
-            *(("pcs", "-f", shadow, *edit) for edit in step.edits),
-            ("pcs", "cluster", "cib-push", shadow, "--config"),
+            shadow_pull(shadow),
+            *(shadow_edit(shadow, edit) for edit in step.edits),
+            shadow_push(shadow),
         ]
         try:
             for argv in commands:
@@ -226,7 +233,13 @@ class Engine:
         self, node: NodeAddress, argv: Sequence[str], timeout: float, request_id: str
     ) -> CommandRecord:
         """Audited before it starts (a kill mid-command still leaves its trace) and after."""
-        self._audit(event="command started", request_id=request_id, node=node.name, argv=argv)
+        self._audit(
+            event="command started",
+            request_id=request_id,
+            node=node.name,
+            node_user=node.runs_as,
+            argv=argv,
+        )
         self.snapshot = None  # from here on the cluster may change
         started = time.monotonic()
         try:
@@ -242,6 +255,7 @@ class Engine:
             event="command",
             request_id=request_id,
             node=node.name,
+            node_user=node.runs_as,
             argv=argv,
             rc=record.rc,
             duration=record.duration_s,

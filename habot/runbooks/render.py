@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from habot.errors import HabotError
@@ -23,6 +23,14 @@ class RenderError(HabotError):
 @lru_cache(maxsize=1024)
 def _template(text: str) -> Any:
     return _ENV.from_string(text)
+
+
+def parse(text: str) -> nodes.Template:
+    """The template's syntax tree (what `habot sudoers` reads the shape of an argument from)."""
+    try:
+        return _ENV.parse(text)
+    except TemplateError as e:
+        raise RenderError(f"cannot parse {text!r}: {e}") from e
 
 
 def render(text: str, context: Mapping[str, Any]) -> str:

@@ -93,6 +93,8 @@ def outcome_line(outcome: RunOutcome) -> str:
 def audit_line(entry: AuditEntry) -> str:
     when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
     who = f" {entry.user}" if entry.user else ""
-    what = f" {entry.node}$ {' '.join(entry.argv)} → rc {entry.rc}" if entry.argv else ""
+    node = f"{entry.node_user.split()[0]}@{entry.node}" if entry.node_user else entry.node
+    via = " (sudo)" if entry.node_user.endswith("via sudo") else ""
+    what = f" {node}$ {' '.join(entry.argv)}{via} → rc {entry.rc}" if entry.argv else ""
     detail = f" {entry.detail}" if entry.detail and not entry.argv else ""
     return f"{when} [{entry.request_id or '-'}] {entry.event}{who}{what}{detail}"

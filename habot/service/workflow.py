@@ -14,7 +14,7 @@ from habot.approvals import model
 from habot.approvals.model import Decision, Request, State
 from habot.cluster.live import LiveStatus, simulate
 from habot.cluster.simulate import PlannedAction
-from habot.config import HabotConfig
+from habot.config import HabotConfig, NodeConfig
 from habot.errors import HabotError, TransportError, UsageError
 from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
@@ -36,6 +36,7 @@ class Proposal:
     preview: tuple[PlannedAction, ...] | None = None
     preview_error: str = ""
     live: LiveStatus | None = None  # the status the plan was made on
+    runs_as: str = "root"  # the node user (and sudo) every command runs as
 
     @property
     def collateral(self) -> tuple[PlannedAction, ...]:
@@ -52,6 +53,14 @@ class Busy:
 @dataclass(frozen=True, slots=True)
 class Refused:
     reason: str
+
+
+def node_users(nodes: Sequence[NodeConfig]) -> str:
+    """`habot via sudo`, or each node's when they differ: `nodo1: root, nodo2: habot`."""
+    users = {n.name: n.address().runs_as for n in nodes}
+    if len(set(users.values())) == 1:
+        return next(iter(users.values()))
+    return ", ".join(f"{name}: {who}" for name, who in users.items())
 
 
 def fingerprint(plan: Plan) -> str:
@@ -141,8 +150,9 @@ class Workflow:
             cluster=handle.name,
             configured=[n.name for n in handle.config.nodes],
         )
+        runs_as = node_users(handle.config.nodes)
         if not (preview and runbook.preview):
-            return Proposal(runbook, plan, live=live)
+            return Proposal(runbook, plan, live=live, runs_as=runs_as)
         node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
         try:
             actions = await simulate(
@@ -152,8 +162,8 @@ class Workflow:
                 timeout=handle.config.command_timeout_s,
             )
         except (TransportError, HabotError) as e:
-            return Proposal(runbook, plan, preview_error=str(e), live=live)
-        return Proposal(runbook, plan, preview=actions, live=live)
+            return Proposal(runbook, plan, preview_error=str(e), live=live, runs_as=runs_as)
+        return Proposal(runbook, plan, preview=actions, live=live, runs_as=runs_as)
 
     def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
         now = self.clock()

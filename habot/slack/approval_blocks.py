@@ -39,7 +39,10 @@ def request_card(proposal: Proposal, request: Request) -> list[Block]:
             f"<@{request.requester}> asks to run *{plan.runbook}* {params}\n"
             f"_{escape(proposal.runbook.summary)}_"
         ),
-        section("*What will run, where*\n" + _code(describe.plan_lines(proposal))),
+        section(
+            f"*What will run, where* (as `{escape(proposal.runs_as)}` on the nodes)\n"
+            + _code(describe.plan_lines(proposal))
+        ),
     ]
     preview = describe.preview_lines(proposal)
     if preview:
@@ -193,7 +196,10 @@ def request_card_preview(proposal: Proposal) -> list[Block]:
     plan = proposal.plan
     blocks = [
         header(f"{plan.runbook} on {plan.cluster} (dry run)"),
-        section("*What would run, where*\n" + _code(describe.plan_lines(proposal))),
+        section(
+            f"*What would run, where* (as `{escape(proposal.runs_as)}` on the nodes)\n"
+            + _code(describe.plan_lines(proposal))
+        ),
     ]
     preview = describe.preview_lines(proposal)
     if preview:

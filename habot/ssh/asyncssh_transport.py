@@ -7,6 +7,7 @@ import logging
 import shlex
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import asyncssh
@@ -22,12 +23,33 @@ SESSIONS_PER_NODE = 7  # exec channels; with READERS_PER_NODE below OpenSSH's Ma
 READERS_PER_NODE = 2  # long-lived read sessions: a poll and a status read may overlap
 
 
-def remote_command(argv: Sequence[str], timeout: float) -> str:
-    """The one place argv becomes a command line: quoted whole, bounded by `timeout`."""
+SUDO = ("sudo", "-n", "--")  # never a password prompt: a refusal is an answer
+
+
+def remote_command(argv: Sequence[str], timeout: float, *, sudo: bool = False) -> str:
+    """The one place argv becomes a command line: quoted whole, bounded by `timeout`, and
+    through `sudo -n` when the node user is unprivileged (`timeout` stays outside: sudoers
+    allows the command itself, never a wrapper that could run anything)."""
     if not argv:
         raise ValueError("empty argv")
-    bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *argv]
+    privileged = [*SUDO, *argv] if sudo else list(argv)
+    bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *privileged]
     return shlex.join(bounded)
+
+
+def sudo_refusal(node: NodeAddress, argv: Sequence[str], rc: int, stderr: bytes) -> bytes:
+    """sudo's own refusal, said plainly: the node's sudoers does not allow this command."""
+    said = stderr.decode(errors="replace").strip()
+    if not node.sudo or rc != 1 or not said.startswith("sudo: "):
+        return stderr
+    if "password is required" not in said and "not allowed" not in said:
+        return stderr
+    command = shlex.join(argv)[:300]
+    return (
+        f"the node refused it: sudo on {node.name} does not allow {node.user} to run "
+        f"`{command}` ({said.splitlines()[0][:120]}); `habot sudoers` prints the rules habot "
+        "needs\n"
+    ).encode()
 
 
 class AsyncsshTransport:
@@ -51,7 +73,7 @@ class AsyncsshTransport:
         self._readers_per_node = readers_per_node
 
     async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
-        command = remote_command(argv, timeout)
+        command = remote_command(argv, timeout, sudo=node.sudo)
         semaphore = self._sessions.setdefault(node, asyncio.Semaphore(self._sessions_per_node))
         async with semaphore:
             started = time.monotonic()
@@ -65,7 +87,7 @@ class AsyncsshTransport:
             argv=tuple(argv),
             exit_status=exit_status,
             stdout=_bytes(completed.stdout),
-            stderr=_bytes(completed.stderr),
+            stderr=sudo_refusal(node, argv, exit_status, _bytes(completed.stderr)),
             duration_s=elapsed,
         )
 
@@ -76,7 +98,7 @@ class AsyncsshTransport:
         is closed and the command runs once more on its own exec channel."""
         if self._readers_per_node == 0:
             return await self.run(node, argv, timeout=timeout)
-        command = remote_command(argv, timeout)
+        command = remote_command(argv, timeout, sudo=node.sudo)
         try:
             session = await self._reader(node, timeout)
             result = await session.run(argv, command, timeout + KILL_AFTER_S + 5)
@@ -85,7 +107,8 @@ class AsyncsshTransport:
             return await self.run(node, argv, timeout=timeout)
         if timed_out(result.exit_status, result.duration_s, timeout):
             raise _killed(node, argv, timeout)
-        return result
+        stderr = sudo_refusal(node, argv, result.exit_status, result.stderr)
+        return result if stderr is result.stderr else replace(result, stderr=stderr)
 
     async def _reader(self, node: NodeAddress, timeout: float) -> ReadSession:
         """An idle session of the node, a new one while there are fewer than the limit, else

@@ -20,6 +20,12 @@ class NodeAddress:
     host: str
     port: int = 22
     user: str = "root"
+    sudo: bool = False  # every command through `sudo -n --` (an unprivileged node user)
+
+    @property
+    def runs_as(self) -> str:
+        """Who runs habot's commands on the node, as the card and the audit say it."""
+        return f"{self.user} via sudo" if self.sudo else self.user
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,18 @@ import yaml
 
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
+from habot.service import sudoers
 from tests.alerts.variants import with_alerts
 from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import Call, FakeSlack
-from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
+from tests.lab.cluster import (
+    configure_seed_fencing,
+    crm_mon,
+    node_sudoers,
+    resource_nodes,
+    ssh,
+    wait_for,
+)
 from tests.slack.flows import wait_card
 from tests.slack.harness import Bot, click_payload, make_bot, post_click, start_http
 
@@ -215,7 +223,13 @@ async def test_a_rotated_log_file_loses_no_line(
     line = "Nov 25 08:32:57 nodo1 kernel: drbd r0: Split-Brain detected, dropping connection!"
     config = with_alerts(lab_config, nodes=1, sources=("file",), log_file=path)
     ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}")
+    rules = sudoers.render(sudoers.rules([], log_files=[path]), "habot", [])
     bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
+    with node_sudoers(lab, "habot-rotation-test", rules):
+        await _rotation(lab, bot, path, line)
+
+
+async def _rotation(lab: Lab, bot: Bot, path: str, line: str) -> None:
     try:
         await bot.inner.poller.poll("mycluster")
         ssh(

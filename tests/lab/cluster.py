@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from lxml import etree
 
@@ -17,11 +19,20 @@ SEED_URI = "qemu+ssh://192.168.121.1/system"
 
 
 def ssh(
-    lab: Lab, node: str, command: str, *, check: bool = True, timeout: float = 120
+    lab: Lab,
+    node: str,
+    command: str,
+    *,
+    check: bool = True,
+    timeout: float = 120,
+    user: str = "admin",
 ) -> subprocess.CompletedProcess[str]:
+    """`command` over ssh as the lab's operator, through sudo (root cannot log in); with
+    `user="habot"`, as habot itself and without sudo."""
     config = str(lab.layout.ssh_dir / "ssh_config")
+    remote = f"sudo -n sh -c {shlex.quote(command)}" if user == "admin" else command
     done = subprocess.run(
-        ["ssh", "-F", config, "-o", "BatchMode=yes", node, command],
+        ["ssh", "-F", config, "-o", "BatchMode=yes", "-l", user, node, remote],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -65,3 +76,18 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.5)
+
+
+@contextmanager
+def node_sudoers(lab: Lab, name: str, text: str) -> Iterator[None]:
+    """A drop-in in every node's /etc/sudoers.d (each node has its own) for as long as the
+    block runs: what an operator installs after `habot sudoers` for a new config."""
+    paths = [lab.layout.node_dir(s.name) / "fs/etc/sudoers.d" / name for s in lab.layout.nodes]
+    for path in paths:
+        path.write_text(text)
+        path.chmod(0o440)
+    try:
+        yield
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)

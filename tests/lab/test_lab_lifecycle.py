@@ -75,7 +75,7 @@ def test_cli_up_twice_and_status(lab: Lab) -> None:
     status = subprocess.run([*habot, "status"], capture_output=True, text=True, check=False)
     assert "online in the cluster: nodo1, nodo2" in status.stdout
     ssh = subprocess.run(
-        [*habot, "ssh", "nodo1", "pcs", "status"],
+        [*habot, "ssh", "nodo1", "sudo", "pcs", "status"],  # as admin: root cannot log in
         capture_output=True,
         text=True,
         timeout=60,

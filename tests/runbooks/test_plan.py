@@ -133,14 +133,25 @@ def test_the_colocation_predicate_skips_a_step_already_done() -> None:
 
 
 @pytest.mark.parametrize(
-    "device", ["/dev/../etc/shadow", "/dev/./drbd1", "/etc/shadow", "/dev/", "/dev//x", "/dev/.."]
+    "device",
+    [
+        "/dev/../etc/shadow",
+        "/dev/./drbd1",
+        "/etc/shadow",
+        "/dev/",
+        "/dev//x",
+        "/dev/..",
+        "/dev/sda",  # not a DRBD device: the nodes' sudoers would refuse it too
+        "/dev/mapper/vg-web",
+        "/dev/drbd/by-res/../../sda/0",
+    ],
 )
-def test_gfs2_device_must_be_a_path_under_dev(device: str) -> None:
+def test_gfs2_device_must_be_a_drbd_device(device: str) -> None:
     with pytest.raises(PlanError, match="does not match"):
         plan("gfs2-activate", DEMO, device=device)
 
 
-@pytest.mark.parametrize("device", ["/dev/drbd1", "/dev/drbd/by-res/web/0", "/dev/mapper/vg-web"])
-def test_gfs2_device_under_dev_is_taken(device: str) -> None:
+@pytest.mark.parametrize("device", ["/dev/drbd1", "/dev/drbd/by-res/web/0", "/dev/drbd12"])
+def test_gfs2_drbd_device_is_taken(device: str) -> None:
     p = plan("gfs2-activate", DEMO, device=device)
     assert device in [a for s in p.steps for a in s.argv]  # type: ignore[attr-defined]

@@ -56,6 +56,7 @@ async def test_failover_moves_the_ip_and_leaves_no_constraint(
     card = await request_card(session, http_bot, f"failover VirtualIP {target}")
     text = str(card["blocks"])
     assert f"pcs resource move VirtualIP {target}" in text
+    assert "(as `habot via sudo` on the nodes)" in text
     assert f"VirtualIP: move {source} → {target}" in text
     assert "Other resources move too" in text  # WebSite follows its colocation
     assert await click(session, http_bot, card, APPROVE, "UBOB") == 200
@@ -66,7 +67,9 @@ async def test_failover_moves_the_ip_and_leaves_no_constraint(
     assert "cli-prefer" not in constraints
     request_id = request_id_of(card)
     assert ("pcs", "resource", "move", "VirtualIP", target) in commands_run(http_bot, request_id)
-    events = [e.event for e in http_bot.workflow.store.audit_log(50, request_id=request_id)]
+    audit = http_bot.workflow.store.audit_log(50, request_id=request_id)
+    assert {e.node_user for e in audit if e.argv} == {"habot via sudo"}
+    events = [e.event for e in audit]
     assert events[:3] == ["requested", "approved", "run started"]
     assert events[-1] == "run succeeded"
     assert any("move" in p for p in thread_posts(http_bot, card))

@@ -33,6 +33,10 @@ for dir in etc/corosync etc/pacemaker var/lib/pacemaker var/lib/corosync \
 	mount --bind "$NODE_DIR/fs/$dir" "/$dir"
 done
 mount --bind "$NODE_DIR/fs/etc/machine-id" /etc/machine-id
+# The node's users (the host's and the lab's habot and admin) and their sudo rules.
+for file in passwd group shadow sudoers.d; do
+	mount --bind "$NODE_DIR/fs/etc/$file" "/etc/$file"
+done
 mount --bind "$LAB/shared/hosts" /etc/hosts
 
 # Stand-ins: virsh, and agents for what this kernel cannot run (DRBD, DLM, GFS2 mounts).

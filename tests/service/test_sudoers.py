@@ -1,0 +1,316 @@
+"""`habot sudoers`: every command habot builds is allowed by the rules it writes, and what the
+runbooks cannot run is refused (checked the way sudo 1.9 matches: the path, then the arguments
+joined by spaces against one regular expression). The lab holds the real sudo to the same."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from habot.alerts.sources import JournalSource, dd_argv, stat_argv
+from habot.cli import main
+from habot.cluster.crm_mon import parse_crm_mon
+from habot.cluster.live import STATUS
+from habot.cluster.scratch import (
+    made_dir,
+    mktemp,
+    removal,
+    shadow_edit,
+    shadow_pull,
+    shadow_push,
+    shadow_simulate,
+)
+from habot.runbooks.loader import load_all, load_file
+from habot.runbooks.model import Parameter, Runbook
+from habot.runbooks.plan import make_plan
+from habot.runbooks.shapes import ShapeError, element_shape, pattern_ere, shapes
+from habot.service import sudoers
+from habot.ssh.transport import NodeAddress
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+SEED = parse_crm_mon((FIXTURES / "crm_mon" / "lab_seed_fenced.xml").read_bytes())
+NODE = NodeAddress("nodo1", "nodo1.invalid", user="habot", sudo=True)
+PRIVATE = "/run/habot.Ab3dEf9hIj"
+SHADOW = f"{PRIVATE}/cib.xml"
+CURSOR = (
+    "s=68c0a76ba4bb4bc58b894defd967b845;i=2b3;b=9d7c9a77f6ee4f1783d512fd59f55a67;"
+    "m=5aa623c6;t=661951e593e56;x=573298b05b5a63ef"
+)
+LOG = "/var/log/pacemaker/pacemaker.log"
+# Parameters for a plan of every shipped runbook (a new runbook fails the test until added).
+PARAMS: dict[str, list[dict[str, str]]] = {
+    "cleanup": [{"resource": "VirtualIP"}],
+    "failover": [{"resource": "VirtualIP", "node": "nodo2"}],
+    "failover-test": [{"resource": "VirtualIP", "address": "10.1.1.100"}],
+    "fence-test": [{"node": "nodo2"}],
+    "gfs2-activate": [{}, {"device": "/dev/drbd/by-res/webdata/0", "fsname": "web2"}],
+    "maintenance": [{"mode": "on"}, {"mode": "off"}],
+    "standby": [{"node": "nodo2"}],
+    "unstandby": [{"node": "nodo2"}],
+    "stonith-libvirt": [
+        {
+            "hostlist": "nodo1:06-HA-IPFailover-Apache2DRBDGFS2_nodo1,nodo2:vm2",
+            "hypervisor_uri": "qemu+ssh://192.168.121.1/system",
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def runbooks() -> dict[str, Runbook]:
+    return load_all()
+
+
+@pytest.fixture(scope="module")
+def rules(runbooks: dict[str, Runbook]) -> list[sudoers.Rule]:
+    return sudoers.rules(runbooks.values(), log_files=[LOG])
+
+
+def habot_commands() -> list[tuple[str, ...]]:
+    journal = JournalSource()
+    return [
+        STATUS,
+        tuple(journal.argv(CURSOR, 1_796_142_947)),
+        tuple(journal.argv(None, 1_796_142_947)),
+        stat_argv(LOG),
+        dd_argv(LOG, 1_234_567, 65_536),
+        dd_argv(f"{LOG}.1", 0, 1_048_576),
+        mktemp(NODE),
+        removal(PRIVATE),
+        shadow_pull(SHADOW),
+        shadow_push(SHADOW),
+        shadow_simulate(SHADOW),
+    ]
+
+
+@pytest.mark.parametrize("argv", habot_commands(), ids=lambda a: " ".join(a)[:40])
+def test_every_command_habot_itself_runs_is_allowed(
+    rules: list[sudoers.Rule], argv: tuple[str, ...]
+) -> None:
+    assert sudoers.allows(rules, argv), argv
+
+
+def test_the_shadow_directory_is_made_by_root_under_run_only_with_sudo() -> None:
+    assert mktemp(NODE)[-1].startswith("/run/habot.")
+    assert mktemp(NodeAddress("n", "h"))[-1].startswith("/tmp/habot.")
+    assert made_dir("n", 0, PRIVATE + "\n") == PRIVATE
+
+
+def test_every_step_of_every_shipped_runbook_is_allowed(
+    runbooks: dict[str, Runbook], rules: list[sudoers.Rule]
+) -> None:
+    assert set(PARAMS) == set(runbooks), "give the new runbook parameters here"
+    checked = 0
+    for name, variants in PARAMS.items():
+        for raw in variants:
+            plan = make_plan(runbooks[name], raw, SEED, cluster="mycluster")
+            for step in (*plan.steps, *plan.rollback):
+                commands = [step.argv] if step.argv else []
+                commands += [shadow_edit(SHADOW, edit) for edit in step.edits]
+                for argv in commands:
+                    assert sudoers.allows(rules, argv), f"{name}: {argv}"
+                    checked += 1
+            for edit in plan.preview_edits:
+                assert sudoers.allows(rules, shadow_edit(SHADOW, edit)), f"{name}: {edit}"
+                checked += 1
+    assert checked >= 30
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("pcs", "resource", "delete", "VirtualIP"),
+        ("pcs", "resource", "move", "VirtualIP", "nodo2", "--force"),
+        ("pcs", "resource", "move", "--force", "nodo2"),
+        ("pcs", "property", "set", "stonith-enabled=false"),
+        ("pcs", "cluster", "destroy"),
+        ("mkfs.gfs2", "-O", "-p", "lock_dlm", "-j", "2", "-t", "mycluster:web", "/dev/sda"),
+        (
+            "mkfs.gfs2",
+            "-O",
+            "-p",
+            "lock_dlm",
+            "-j",
+            "2",
+            "-t",
+            "mycluster:web",
+            "/dev/drbd1/../sda",
+        ),
+        ("rm", "-rf", "--", "/"),
+        ("rm", "-rf", "--", f"{PRIVATE}/../../etc"),
+        ("pcs", "-f", "/tmp/habot.Ab3dEf9hIj/cib.xml", "resource", "clone", "WebSite"),
+        ("pcs", "cluster", "cib-push", "/tmp/evil.xml", "--config"),
+        ("journalctl", "--vacuum-size=1"),
+        ("journalctl", "-o", "json", "--no-pager", "--quiet", "--since=@0", "--flush"),
+        ("sh", "-c", "id"),
+        ("dd", "if=/etc/shadow", "iflag=skip_bytes,count_bytes", "skip=0", "count=9", "bs=65536"),
+        ("crm_mon", "--one-shot"),
+        ("stonith_admin", "--reboot", "nodo2", "--tolerance", "0"),
+        ("stonith_admin", "--off", "nodo2"),
+        (
+            "curl",
+            "--silent",
+            "--show-error",
+            "--fail",
+            "--max-time",
+            "10",
+            "http://x/",
+            "-o",
+            "/etc/x",
+        ),
+        ("cibadmin", "--replace", "--xml-file", SHADOW),
+        ("bash", "-i"),
+    ],
+    ids=lambda a: " ".join(a)[:50],
+)
+def test_what_the_runbooks_cannot_run_is_refused(
+    rules: list[sudoers.Rule], argv: tuple[str, ...]
+) -> None:
+    assert not sudoers.allows(rules, argv), argv
+
+
+def test_the_file_is_one_commented_rule_per_command(
+    runbooks: dict[str, Runbook], rules: list[sudoers.Rule]
+) -> None:
+    text = sudoers.render(rules, "habot", runbooks.values())
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert len(lines) == len(rules) == len(set(lines))
+    assert all(
+        re.fullmatch(r"habot ALL=\(root\) NOPASSWD: /usr/s?bin/\S+ (\^.*\$|\"\")", ln)
+        for ln in lines
+    )
+    assert '# failover: step "move"' in text
+    assert "ALL=(root) NOPASSWD: ALL" not in text
+    with pytest.raises(sudoers.SudoersError, match="not a user name"):
+        sudoers.render(rules, "root; ALL", runbooks.values())
+
+
+@pytest.mark.skipif(shutil.which("visudo") is None, reason="sudo (visudo) is not installed")
+def test_visudo_accepts_the_file(tmp_path: Path, runbooks: dict[str, Runbook]) -> None:
+    path = tmp_path / "habot.sudoers"
+    path.write_text(sudoers.render(sudoers.rules(runbooks.values()), "habot", runbooks.values()))
+    checked = subprocess.run(["visudo", "-cf", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+
+
+# -- shapes: parameter patterns as POSIX EREs ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "samples"),
+    [
+        ("[A-Za-z0-9_-]{1,30}", ["web", "a-b_c", "", "a b", "x" * 31, "-"]),
+        (
+            "/dev/drbd([0-9]{1,3}|/by-res/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}/[0-9]{1,3})",
+            ["/dev/drbd1", "/dev/drbd/by-res/r0/0", "/dev/sda", "/dev/drbd1/../sda", "/dev/drbd"],
+        ),
+        (
+            "(qemu|xen|lxc)(\\+ssh|\\+tcp|\\+tls)?://([A-Za-z0-9_.-]+@)?[A-Za-z0-9_.:-]+/[a-z]+",
+            ["qemu+ssh://192.168.121.1/system", "qemu://h/system", "qemuXssh://h/s", "lxc://h/"],
+        ),
+        ("[]a^-]+", ["]", "a^-", "^", "b"]),
+        ("a{2,}b*c?", ["aa", "aaabbbc", "a", "aac c"]),
+    ],
+)
+def test_a_translated_pattern_matches_what_the_original_matches(
+    pattern: str, samples: list[str]
+) -> None:
+    ere = pattern_ere(pattern)
+    for sample in samples:
+        assert bool(re.fullmatch(ere, sample)) == bool(re.fullmatch(pattern, sample)), (
+            ere,
+            sample,
+        )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        (".+", "any character"),
+        ("[^a]+", "negated"),
+        (r"\d+", "ERE form"),
+        (r"[\w]+", "ERE form"),
+        (r"a\sb", "ERE form"),
+        ("(?i)abc", "flags"),
+        ("a b", "can match ' '"),
+        ("^abc", "no place"),
+        ("[ -~]+", "not printable"),
+        ("[a-z]{1,256}", "up to 255"),  # sudo matches nothing with a larger count
+    ],
+)
+def test_a_pattern_that_cannot_be_bounded_is_refused(pattern: str, why: str) -> None:
+    with pytest.raises(ShapeError, match=re.escape(why)):
+        pattern_ere(pattern)
+
+
+def test_an_expression_over_choices_becomes_its_values() -> None:
+    mode = Parameter.model_validate({"type": "choice", "choices": ["on", "off"]})
+    shape = element_shape("x={{ 'true' if mode == 'on' else 'false' }}", {"mode": mode})
+    assert shape == "(x=false|x=true)"
+
+
+def test_an_expression_over_a_free_parameter_is_refused() -> None:
+    resource = Parameter.model_validate({"type": "resource"})
+    with pytest.raises(ShapeError, match="not a choice or bool"):
+        element_shape("{{ resource | upper }}", {"resource": resource})
+
+
+def _runbook(run: list[str]) -> Runbook:
+    return Runbook.model_validate(
+        {
+            "name": "probe",
+            "summary": "probe",
+            "parameters": {"resource": {"type": "resource"}},
+            "steps": [{"name": "one", "run": run}],
+        }
+    )
+
+
+def test_a_fixed_argument_with_a_space_is_refused_outside_a_script() -> None:
+    with pytest.raises(ShapeError, match="holds whitespace"):
+        shapes(_runbook(["pcs", "resource", "update", "{{ resource }}", "description=a b"]), "")
+    script = shapes(_runbook(["sh", "-c", "echo a b", "x", "{{ resource }}"]), "")
+    assert script[0].args[1] == "echo a b"
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HABOT_CONFIG", str(tmp_path / "absent.yaml"))
+
+
+def test_habot_sudoers_prints_the_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sudoers", "--user", "hauser", "--config", "/nonexistent"]) == 2
+    capsys.readouterr()
+    assert main(["sudoers", "--user", "hauser", "--path", "pcs=/opt/pcs/bin/pcs"]) == 0
+    out = capsys.readouterr().out
+    assert "hauser ALL=(root) NOPASSWD: /opt/pcs/bin/pcs ^resource cleanup " in out
+
+
+def test_habot_sudoers_names_a_runbook_it_cannot_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "loose.yaml").write_text(
+        "name: loose\nsummary: anything goes\n"
+        "parameters:\n  what: {type: string, pattern: '.+'}\n"
+        "steps:\n  - name: run it\n    run: [pcs, '{{ what }}']\n"
+    )
+    load_file(tmp_path / "loose.yaml")  # a valid runbook; only its sudoers rule is impossible
+    assert main(["sudoers", "--runbooks", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert 'loose: step "run it": `what`' in err
+    assert "any character" in err
+
+
+def test_a_repetition_count_sudo_would_refuse_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sudo 1.9.13 matches nothing against `{1,512}` (POSIX RE_DUP_MAX is 255): a rule like
+    # that would refuse habot's own journal reads on the node
+    monkeypatch.setattr(sudoers, "CURSOR", "[A-Za-z0-9=;]{1,512}")
+    with pytest.raises(sudoers.SudoersError, match="over 255"):
+        sudoers.rules([])
