@@ -27,7 +27,7 @@ from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file
 from habot.service import sudoers
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
-from habot.service.workflow import Workflow
+from habot.service.workflow import HEARTBEAT_S, Workflow
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
 from habot.slack import slash
@@ -35,7 +35,7 @@ from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import SlackDirectory
 from habot.slack.expiry import SWEEP_S, expire_waiting
 from habot.ssh.asyncssh_transport import AsyncsshTransport
-from habot.store import Store
+from habot.store import Store, StoreError
 
 EXIT_CONFIG = 2
 
@@ -197,7 +197,7 @@ def _console(args: argparse.Namespace) -> int:
 
     async def session() -> int:
         ops = build_ops(config)
-        store = Store(settings.db)
+        store = Store(settings.database)
         console = repl.Console(
             ops=ops,
             workflow=Workflow(ops, store, runbooks, config),
@@ -248,8 +248,9 @@ class Bot:
     scheduler: AsyncIOScheduler | None = None
 
     def start_background(self, *, alerts: bool = True) -> None:
-        """The alert polls (one job per cluster with an alerts channel) and the sweep that
-        expires undecided requests."""
+        """The alert polls (one job per cluster with an alerts channel, polling where this
+        replica leads), the sweep that expires undecided requests, and the heartbeat of this
+        the sweep that interrupts runs whose process went silent (a run's own task beats)."""
         self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
         self.scheduler.add_job(
             expire_waiting,
@@ -260,11 +261,25 @@ class Bot:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            announce_interrupted,
+            "interval",
+            seconds=HEARTBEAT_S,
+            args=[self],
+            id="interrupted-runs",
+            max_instances=1,
+            coalesce=True,
+        )
 
     async def close(self) -> None:
         if self.scheduler is not None:
             await stop_polling(self.scheduler, self.poller)
         await self.deps.jobs.shutdown()
+        try:
+            await self.poller.resign()
+            await self.deps.workflow.abandon()  # runs cut short: the next sweep reports them
+        except StoreError as e:
+            logging.getLogger(__name__).error("leases and runs not handed over: %s", e)
         await self.deps.ops.close()
         self.store.close()
 
@@ -291,7 +306,7 @@ def build_bot(
     (the clusters and their transports) is built from the config unless given."""
     require_closed(config)
     ops = ops if ops is not None else build_ops(config)
-    store, catalogue = Store(settings.db), load_rules(config)
+    store, catalogue = Store(settings.database), load_rules(config)
     client = slack_app.web_client(settings)
     workflow = Workflow(
         ops,
@@ -303,7 +318,7 @@ def build_bot(
     )
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)
-    poller = Poller(ops, store, catalogue, sink, clock=clock)
+    poller = Poller(ops, store, catalogue, sink, clock=clock, replica=workflow.replica)
     deps = slash.Deps(
         ops=ops,
         jobs=Jobs(),
@@ -323,14 +338,16 @@ def build_bot(
 
 
 async def announce_interrupted(bot: Bot) -> None:
-    """Runs cut short by a restart: marked interrupted and said so in their threads."""
-    for request in bot.deps.workflow.interrupt_stale():
+    """Runs whose replica stopped (a restart, a crash, a replica gone): marked interrupted
+    and said so in their threads — each by the one replica that marked it."""
+    for request in await bot.deps.workflow.interrupt_stale():
         if request.message_ts:
             await bot.app.client.chat_postMessage(
                 channel=request.channel,
                 thread_ts=request.message_ts,
-                text=f":warning: habot restarted while {request.runbook} was running: the run "
-                "is marked interrupted and nothing was re-run. Check `/ha status` and "
+                text=f":warning: habot stopped (a restart, or its replica died) while "
+                f"{request.runbook} was running: the run is marked interrupted and nothing "
+                "was re-run. Check `/ha status` and "
                 f"`/ha audit`, then ask again if needed (request {request.id}).",
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from habot.errors import ConfigError
@@ -29,6 +29,7 @@ class Settings(BaseSettings):
         Path("/etc/habot/habot.yaml"), validation_alias=AliasChoices("HABOT_CONFIG")
     )
     db: Path = Field(Path("/var/lib/habot/habot.sqlite3"), validation_alias="HABOT_DB")
+    database_url: SecretStr | None = Field(None, validation_alias="HABOT_DATABASE_URL")
     http_host: str = Field("127.0.0.1", validation_alias="HABOT_HTTP_HOST")
     http_port: int = Field(3000, ge=0, le=65535, validation_alias="HABOT_HTTP_PORT")
     alerts: bool = Field(True, validation_alias="HABOT_ALERTS")
@@ -39,6 +40,23 @@ class Settings(BaseSettings):
     @property
     def slack_mode(self) -> SlackMode:
         return SlackMode.HTTP if _blank(self.slack_app_token) else SlackMode.SOCKET
+
+    @property
+    def database(self) -> str:
+        """Where the store lives: HABOT_DATABASE_URL (sqlite:///path or postgresql://...),
+        else the SQLite file HABOT_DB."""
+        if _blank(self.database_url):
+            return str(self.db)
+        assert self.database_url is not None
+        return self.database_url.get_secret_value()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        url = "" if value is None else value.get_secret_value().strip()
+        if url and not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("a sqlite:///PATH or postgresql://USER@HOST/DB URL")
+        return value
 
     def require_slack(self) -> None:
         """What `habot serve` needs: a bot token, and an app token or a signing secret."""

@@ -98,7 +98,7 @@ class Console:
         if isinstance(command, RunbookHelp):
             return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
         if isinstance(command, Audit):
-            return text.audit(self.workflow.audit_log(command.limit))
+            return text.audit(await self.workflow.audit_log(command.limit))
         if isinstance(command, ShowPolicy):
             return "\n".join(policy.describe(self.workflow.rules(command.cluster, command.runbook)))
         return await self._run(command)
@@ -108,9 +108,9 @@ class Console:
         self.write(text.proposal(proposal) + "\n")
         if command.dry_run:
             return "(dry run: nothing was requested)"
-        request = self.workflow.request(proposal, self.user, "console")
+        request = await self.workflow.request(proposal, self.user, "console")
         if not self.workflow.config.console_single_operator:
-            self.workflow.withdraw(request, "the console is not in single-operator mode")
+            await self.workflow.withdraw(request, "the console is not in single-operator mode")
             return (
                 f"not run: {request.runbook} needs approval by {self.approvers} in Slack "
                 f"(ask there: /ha runbook {request.runbook} ...). The console approves its "
@@ -118,9 +118,9 @@ class Console:
             )
         answer = await self.ask(f"run {request.runbook} [{request.id}] as {self.user}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
-            self.workflow.cancel(request.id, self.user)
+            await self.workflow.cancel(request.id, self.user)
             return "denied: nothing ran"
-        decision = self.workflow.approve_alone(request.id, self.user)
+        decision = await self.workflow.approve_alone(request.id, self.user)
         if decision.refusal:
             return f"refused: {decision.refusal}"
         result = await self.workflow.run(decision.request, ConsoleReporter(self.write))

@@ -74,7 +74,7 @@ StatusReader = Callable[[], Awaitable[LiveStatus]]
 class AuditTrail(Protocol):
     """Where a run's steps and commands are recorded (the service writes the audit log)."""
 
-    def record(self, event: str, **entry: Any) -> None:
+    async def record(self, event: str, **entry: Any) -> None:
         """One entry; raises AuditError when it cannot be written."""
 
 
@@ -135,7 +135,7 @@ class Engine:
             detail = f"{e}; the run stops here"
             outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), detail)
         outcome = replace(outcome, rollback=rollback, duration_s=time.monotonic() - started)
-        self._audit(
+        await self._audit(
             event=f"step {outcome.status}",
             request_id=request_id,
             detail=f"{index}. {step.name}: {outcome.detail}"
@@ -233,7 +233,7 @@ class Engine:
         self, node: NodeAddress, argv: Sequence[str], timeout: float, request_id: str
     ) -> CommandRecord:
         """Audited before it starts (a kill mid-command still leaves its trace) and after."""
-        self._audit(
+        await self._audit(
             event="command started",
             request_id=request_id,
             node=node.name,
@@ -251,7 +251,7 @@ class Engine:
         except TransportError as e:
             record = CommandRecord(node.name, tuple(argv), None, time.monotonic() - started, str(e))
         self._ran.append(record)
-        self._audit(
+        await self._audit(
             event="command",
             request_id=request_id,
             node=node.name,
@@ -263,12 +263,12 @@ class Engine:
         )
         return record
 
-    def _audit(self, *, event: str, leads: bool = True, **entry: Any) -> None:
+    async def _audit(self, *, event: str, leads: bool = True, **entry: Any) -> None:
         """Write the audit log. When it cannot be written, a command does not start (the log
         leads) — except during a rollback, which restores the cluster and writes its records
         to the process log instead."""
         try:
-            self.audit.record(event, **entry)
+            await self.audit.record(event, **entry)
         except AuditError as e:
             log.error("audit log not written (%s): %s %s", e, event, entry)
             if leads and not self._rolling_back:

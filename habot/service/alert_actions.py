@@ -12,6 +12,7 @@ from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue, fill
 from habot.errors import UsageError
 from habot.service.alert_poller import Poller
+from habot.service.off_loop import off_loop
 from habot.service.policy import Actor
 from habot.service.workflow import Proposal, Workflow
 
@@ -34,7 +35,7 @@ class AlertActions:
                 f"habot is not enabled in this channel ({actor.channel[:40]}): "
                 "its ID is not in `allowed_channels`."
             )
-        alert = self.workflow.store.alert_by_ref(ref[:40])
+        alert = await off_loop(self.workflow.store.alert_by_ref, ref[:40])
         if alert is None:
             raise UsageError("that alert is no longer known")
         await self.workflow.may("view", actor, alert.cluster)
@@ -52,7 +53,7 @@ class AlertActions:
         proposal = await self.workflow.propose(
             alert.cluster, rule.runbook.name, params, actor=actor
         )
-        self._audit(alert, "alert remedy", actor.user, f"{alert.key}: {rule.runbook.name}")
+        await self._audit(alert, "alert remedy", actor.user, f"{alert.key}: {rule.runbook.name}")
         return proposal
 
     async def snooze(self, alert: Alert, user: str, seconds: float = SNOOZE_S) -> None:
@@ -68,14 +69,22 @@ class AlertActions:
         """Atomically on the stored alert (a poll in between never undoes it); the card follows
         through the same delivery as the poll's, so the two never overtake each other."""
         now = self.clock()
-        self.workflow.store.change_alert(
-            alert.cluster, alert.key, lambda a: lifecycle.to_deliver(change(a), now)
+        await off_loop(
+            self.workflow.store.change_alert,
+            alert.cluster,
+            alert.key,
+            lambda a: lifecycle.to_deliver(change(a), now),
         )
-        self._audit(alert, f"alert {event}", user, alert.key)
+        await self._audit(alert, f"alert {event}", user, alert.key)
         if self.poller is not None:
             await self.poller.deliver(alert.cluster)
 
-    def _audit(self, alert: Alert, event: str, user: str, detail: str) -> None:
-        self.workflow.store.audit(
-            at=self.clock(), cluster=alert.cluster, event=event, user=user, detail=detail
+    async def _audit(self, alert: Alert, event: str, user: str, detail: str) -> None:
+        await off_loop(
+            self.workflow.store.audit,
+            at=self.clock(),
+            cluster=alert.cluster,
+            event=event,
+            user=user,
+            detail=detail,
         )

@@ -13,6 +13,7 @@ from typing import Protocol
 from habot.alerts import lifecycle
 from habot.alerts.lifecycle import Alert, Delivery
 from habot.errors import HabotError
+from habot.service.off_loop import off_loop
 from habot.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,12 @@ class Courier:
     async def deliver(self, cluster: str) -> Delivered:
         """Each due card on its own: one that fails is kept and retried later, the rest go."""
         done = Delivered()
-        for alert in self.store.alerts_to_deliver(cluster, self.clock()):
+        for alert in await off_loop(self.store.alerts_to_deliver, cluster, self.clock()):
             try:
                 kind = await self._deliver_one(alert)
             except DeliveryError as e:
                 log.warning("%s: card for %s not delivered: %s", cluster, alert.key, e)
-                again = self._retry(alert, e)
+                again = await self._retry(alert, e)
                 if not (e.gone and again is not None and await self._repost(again)):
                     done.failed.append(alert.key)
                     continue
@@ -74,15 +75,16 @@ class Courier:
     async def _deliver_one(self, alert: Alert) -> Delivery:
         if alert.delivery is Delivery.UPDATE:
             await self.sink.update(alert)
-            self._settle(alert, alert.channel, alert.message_ts)
+            await self._settle(alert, alert.channel, alert.message_ts)
             return Delivery.UPDATE
         if alert.delivery is Delivery.POSTING:  # posted before a stop, or not: look first
             found = await self.sink.find(alert)
             if found is not None:
-                self._settle(alert, *found)
+                await self._settle(alert, *found)
                 return Delivery.POST
         token = alert.token or uuid.uuid4().hex
-        marked = self.store.change_alert(
+        marked = await off_loop(
+            self.store.change_alert,
             alert.cluster,
             alert.key,
             lambda a: replace(a, delivery=Delivery.POSTING, token=token),
@@ -90,10 +92,10 @@ class Courier:
         if marked is None:
             raise DeliveryError("the alert is gone from the store")
         channel, ts = await self.sink.post(marked)
-        self._settle(marked, channel, ts)
+        await self._settle(marked, channel, ts)
         return Delivery.POST
 
-    def _settle(self, sent: Alert, channel: str, ts: str) -> None:
+    async def _settle(self, sent: Alert, channel: str, ts: str) -> None:
         """The card is out: stored, unless the alert changed meanwhile (then it goes again,
         to the same card)."""
 
@@ -104,15 +106,15 @@ class Courier:
                 a, channel=channel, message_ts=ts, delivery=Delivery.UPDATE, retry_at=0.0
             )
 
-        self.store.change_alert(sent.cluster, sent.key, settled)
+        await off_loop(self.store.change_alert, sent.cluster, sent.key, settled)
 
-    def _retry(self, alert: Alert, error: DeliveryError) -> Alert | None:
+    async def _retry(self, alert: Alert, error: DeliveryError) -> Alert | None:
         def later(a: Alert) -> Alert:
             if error.definite and a.delivery is Delivery.POSTING:
                 a = replace(a, delivery=Delivery.POST)  # nothing was posted
             return lifecycle.retry_later(a, self.clock(), gone=error.gone)
 
-        return self.store.change_alert(alert.cluster, alert.key, later)
+        return await off_loop(self.store.change_alert, alert.cluster, alert.key, later)
 
     async def _repost(self, alert: Alert) -> bool:
         """A card that no longer exists in Slack: posted afresh, at once."""
@@ -120,6 +122,6 @@ class Courier:
             await self._deliver_one(alert)
         except DeliveryError as e:
             log.warning("%s: card for %s not posted afresh: %s", alert.cluster, alert.key, e)
-            self._retry(alert, e)
+            await self._retry(alert, e)
             return False
         return True

@@ -25,6 +25,7 @@ from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.clusters import ClusterHandle, Ops
+from habot.service.off_loop import off_loop
 from habot.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,58 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
     return found
 
 
+LEASE_INTERVALS = 1.5  # a leader's lease lasts this many poll intervals
+
+
 @dataclass
 class Poller:
+    """Polls each cluster's logs into alerts. With several replicas, only the holder of the
+    cluster's lease polls: `lead()` runs on every replica twice per interval, renews the
+    lease on the leader, takes it over on another replica once the leader has stopped
+    renewing — within two intervals of its last poll — and polls when a poll is due."""
+
     ops: Ops
     store: Store
     catalogue: Catalogue
     sink: AlertSink
     clock: Callable[[], float] = time.time
+    replica: str = "single"
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _last_poll: dict[str, float] = field(default_factory=dict)
+    _leading: set[str] = field(default_factory=set)
+
+    def leads(self, cluster: str) -> bool:
+        return cluster in self._leading
+
+    async def lead(self, cluster: str) -> PollReport | None:
+        """Take or renew the cluster's polling lease; poll when it is ours and a poll is due.
+        None when another replica leads (or no poll was due)."""
+        handle = self.ops.cluster(cluster)
+        interval = handle.config.alerts.interval_s
+        now = self.clock()
+        ours = await off_loop(
+            self.store.lease, f"poll:{cluster}", self.replica, now, interval * LEASE_INTERVALS
+        )
+        if not ours:
+            if cluster in self._leading:
+                log.warning("%s: another replica polls it now", cluster)
+            self._leading.discard(cluster)
+            return None
+        if cluster not in self._leading:
+            log.info("%s: this replica (%s) polls it now", cluster, self.replica)
+            self._leading.add(cluster)
+            self._last_poll.pop(cluster, None)  # a new leader polls at once
+        if now - self._last_poll.get(cluster, 0.0) < interval * 0.9:
+            return None
+        self._last_poll[cluster] = now
+        return await self.poll(cluster)
+
+    async def resign(self) -> None:
+        """A clean stop: the leases go at once, so another replica takes over at its next
+        check instead of waiting for them to expire."""
+        for cluster in list(self._leading):
+            await off_loop(self.store.release_lease, f"poll:{cluster}", self.replica)
+        self._leading.clear()
 
     @property
     def courier(self) -> Courier:
@@ -102,15 +147,15 @@ class Poller:
                 unreachable[key.split("|")[2]] = result
         # Matching a big batch is CPU work: off the event loop, which keeps answering Slack.
         matches = await asyncio.to_thread(_match_all, self.catalogue, lines)
-        down, reachable = self._unreachable(handle, unreachable, cursors)
-        silent, readable = self._silent(handle, batches, cursors)
+        down, reachable = await off_loop(self._unreachable, handle, unreachable, cursors)
+        silent, readable = await off_loop(self._silent, handle, batches, cursors)
         matches += down + silent
         status = await self._status(handle)
         if status is not None:
             matches = [_canonical(m, status) for m in matches] + self._findings(status)
-        matches = self._quiet(handle.name, matches, cursors, now)
+        matches = await off_loop(self._quiet, handle.name, matches, cursors, now)
         gone = reachable | readable  # habot's own conditions that no longer hold
-        if not self._save(handle.name, matches, status, cursors, now, gone):
+        if not await off_loop(self._save, handle.name, matches, status, cursors, now, gone):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
             return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
         done = await self.courier.deliver(handle.name)
@@ -157,11 +202,12 @@ class Poller:
     ) -> tuple[str, Batch | str]:
         key = f"cursor|{handle.name}|{node_name}|{source.name}"
         node = next(n.address() for n in handle.config.nodes if n.name == node_name)
+        cursor = await off_loop(self.store.get, key)
         try:
             batch = await source.read(
                 handle.transport,
                 node,
-                self.store.get(key),
+                cursor,
                 since=now - handle.config.alerts.lookback_s,
                 timeout=handle.config.command_timeout_s,
             )
@@ -328,14 +374,15 @@ def _match_all(catalogue: Catalogue, lines: Sequence[LogLine]) -> list[Match]:
 
 
 def schedule(poller: Poller, clusters: Sequence[ClusterHandle]) -> AsyncIOScheduler:
-    """One job per cluster in the running event loop; a failing poll never stops the schedule."""
+    """One job per cluster in the running event loop, twice per interval: it polls when this
+    replica leads the cluster and a poll is due. A failing poll never stops the schedule."""
     scheduler = AsyncIOScheduler()
     for handle in clusters:
         scheduler.add_job(
-            poller.poll,
+            poller.lead,
             "interval",
             args=[handle.name],
-            seconds=handle.config.alerts.interval_s,
+            seconds=handle.config.alerts.interval_s / 2,
             id=f"poll-{handle.name}",
             max_instances=1,
             coalesce=True,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from habot.errors import AuditError
+from habot.service.off_loop import off_loop
 from habot.store import Store, StoreError
 
 
@@ -17,8 +18,10 @@ class RunAudit:
     cluster: str
     clock: Callable[[], float]
 
-    def record(self, event: str, **entry: Any) -> None:
+    async def record(self, event: str, **entry: Any) -> None:
         try:
-            self.store.audit(at=self.clock(), cluster=self.cluster, event=event, **entry)
+            await off_loop(
+                self.store.audit, at=self.clock(), cluster=self.cluster, event=event, **entry
+            )
         except StoreError as e:
             raise AuditError(f"the audit log could not be written ({e})") from e

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -23,10 +26,18 @@ from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
 from habot.service import policy
 from habot.service.audit import RunAudit
 from habot.service.clusters import Ops
+from habot.service.off_loop import off_loop
 from habot.service.policy import Actor, Directory, Effective, NoGroups
 from habot.store import AuditEntry, ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
+HEARTBEAT_S = 5.0  # a running replica says its runs are alive this often
+STALE_AFTER_S = 20.0  # a run silent this long lost its replica: any survivor interrupts it
+
+
+def replica_id() -> str:
+    """This process among the replicas: host, PID and a random part (PIDs repeat)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,9 @@ class Workflow:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
         directory: Directory | None = None,
+        replica: str | None = None,
     ) -> None:
+        self.replica = replica or replica_id()
         self.ops = ops
         self.store = store
         self.runbooks = dict(runbooks)
@@ -165,7 +178,7 @@ class Workflow:
             return Proposal(runbook, plan, preview_error=str(e), live=live, runs_as=runs_as)
         return Proposal(runbook, plan, preview=actions, live=live, runs_as=runs_as)
 
-    def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
+    async def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
         now = self.clock()
         plan = proposal.plan
         request = Request(
@@ -180,15 +193,15 @@ class Workflow:
             approvals_needed=self.rules(plan.cluster, plan.runbook).approvals,
             plan_fingerprint=fingerprint(plan),
         )
-        self.store.add_request(request)
-        self._audit(request, "requested", requester, _params_text(plan))
+        await off_loop(self.store.add_request, request)
+        await self._audit(request, "requested", requester, _params_text(plan))
         return request
 
     async def approve(
         self, request_id: str, user: str, *, channel: str, message_ts: str
     ) -> Decision:
         """A click on Approve in `channel`, on the message `message_ts`."""
-        request = self._request(request_id)
+        request = await self._request(request_id)
         rules = self.rules(request.cluster, request.runbook)
         refusal = self._misplaced(request, channel, message_ts) or await self._not_approver(
             rules, user, channel
@@ -204,12 +217,12 @@ class Workflow:
                 self_approval=bool(rules["self_approval"].value),
             )
         )
-        if decision.refusal is None and not self.store.record_approval(
-            decision.request, user, self.clock()
+        if decision.refusal is None and not await off_loop(
+            self.store.record_approval, decision.request, user, self.clock()
         ):
-            current = self._request(request_id)
+            current = await self._request(request_id)
             decision = Decision(current, "another click decided this request first")
-        self._audit(
+        await self._audit(
             request,
             "approve refused" if decision.refusal else "approved",
             user,
@@ -225,18 +238,20 @@ class Workflow:
             return str(e)
         return None
 
-    def approve_alone(self, request_id: str, user: str) -> Decision:
+    async def approve_alone(self, request_id: str, user: str) -> Decision:
         """The console's operator approves their own request: only in single-operator mode."""
-        request = self._request(request_id)
+        request = await self._request(request_id)
         if not self.config.console_single_operator:
             decision = Decision(request, "the console is not in single-operator mode")
         elif request.state is not State.REQUESTED:
             decision = Decision(request, f"this request was already {request.state.value}")
-        elif not self.store.transition(request_id, [State.REQUESTED], State.APPROVED, user):
-            decision = Decision(self._request(request_id), "the request was decided already")
+        elif not await off_loop(
+            self.store.transition, request_id, [State.REQUESTED], State.APPROVED, user
+        ):
+            decision = Decision(await self._request(request_id), "the request was decided already")
         else:
-            decision = Decision(self._request(request_id))
-        self._audit(
+            decision = Decision(await self._request(request_id))
+        await self._audit(
             request,
             "approve refused" if decision.refusal else "approved",
             user,
@@ -245,30 +260,30 @@ class Workflow:
         return decision
 
     async def deny(self, request_id: str, user: str, *, channel: str, message_ts: str) -> Decision:
-        request = self._request(request_id)
+        request = await self._request(request_id)
         refusal = self._misplaced(request, channel, message_ts)
         if refusal:
-            return self._denied(request, Decision(request, refusal), user, "deny refused", "")
+            return await self._denied(request, Decision(request, refusal), user, "deny refused", "")
         rules = self.rules(request.cluster, request.runbook)
         is_approver = not await self._not_approver(rules, user, channel)
         decision = model.deny(request, user, self.clock(), is_approver=is_approver)
-        return self._denied(request, decision, user, "deny refused", "")
+        return await self._denied(request, decision, user, "deny refused", "")
 
-    def cancel(self, request_id: str, user: str) -> Decision:
+    async def cancel(self, request_id: str, user: str) -> Decision:
         """The requester takes their own request back (the console's "no")."""
-        request = self._request(request_id)
+        request = await self._request(request_id)
         decision = model.deny(request, user, self.clock(), is_approver=False)
-        return self._denied(request, decision, user, "cancel refused", "by its requester")
+        return await self._denied(request, decision, user, "cancel refused", "by its requester")
 
-    def _denied(
+    async def _denied(
         self, request: Request, decision: Decision, user: str, refused: str, detail: str
     ) -> Decision:
         """A deny decided by the model, stored compare-and-set, audited either way."""
-        if decision.refusal is None and not self.store.transition(
-            request.id, [State.REQUESTED], State.DENIED, user
+        if decision.refusal is None and not await off_loop(
+            self.store.transition, request.id, [State.REQUESTED], State.DENIED, user
         ):
-            decision = Decision(self._request(request.id), "the request was decided already")
-        self._audit(
+            decision = Decision(await self._request(request.id), "the request was decided already")
+        await self._audit(
             request, refused if decision.refusal else "denied", user, decision.refusal or detail
         )
         return decision
@@ -278,18 +293,18 @@ class Workflow:
             return f"habot is not enabled in this channel ({channel[:40]})"
         return model.misplaced(request, channel, message_ts)
 
-    def withdraw(self, request: Request, reason: str) -> None:
+    async def withdraw(self, request: Request, reason: str) -> None:
         """A request that cannot be decided where it was made: closed, and audited."""
-        self.store.transition(request.id, [State.REQUESTED], State.REFUSED)
-        self._audit(request, "refused", request.requester, reason)
+        await off_loop(self.store.transition, request.id, [State.REQUESTED], State.REFUSED)
+        await self._audit(request, "refused", request.requester, reason)
 
-    def expire(self, request_id: str) -> Request | None:
-        expired = model.expire(self._request(request_id), self.clock())
-        if expired is None or not self.store.transition(
-            request_id, [State.REQUESTED], State.EXPIRED
+    async def expire(self, request_id: str) -> Request | None:
+        expired = model.expire(await self._request(request_id), self.clock())
+        if expired is None or not await off_loop(
+            self.store.transition, request_id, [State.REQUESTED], State.EXPIRED
         ):
             return None
-        self._audit(expired, "expired", "", "no decision before the expiry")
+        await self._audit(expired, "expired", "", "no decision before the expiry")
         return expired
 
     async def run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
@@ -299,85 +314,112 @@ class Workflow:
                 request.cluster, request.runbook, dict(request.params), preview=False
             )
         except (PlanError, HabotError) as e:
-            return self._refuse(request, f"the cluster changed: {e}")
+            return await self._refuse(request, f"the cluster changed: {e}")
         if fingerprint(proposal.plan) != request.plan_fingerprint:
-            return self._refuse(
+            return await self._refuse(
                 request,
                 "the cluster changed: the plan would no longer be the one that was approved",
             )
-        lock = self.store.take_cluster(request.cluster, request.id, request.runbook, self.clock())
+        lock = await off_loop(
+            self.store.take_cluster, request.cluster, request.id, request.runbook, self.clock()
+        )
         if lock is not None:
-            self.store.transition(request.id, [State.APPROVED], State.REFUSED)
-            self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")
+            await off_loop(self.store.transition, request.id, [State.APPROVED], State.REFUSED)
+            await self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")
             return Busy(lock)
         try:
-            if not self.store.transition(request.id, [State.APPROVED], State.RUNNING):
+            if not await off_loop(self.store.start_run, request.id, self.replica, self.clock()):
                 return Refused("this request is not approved, or already ran")
             try:
-                self._audit(request, "run started", "", "")
+                await self._audit(request, "run started", "", f"on replica {self.replica}")
             except StoreError as e:
-                self._settle(request, State.FAILED, f"audit log not written: {e}")
+                await self._settle(request, State.FAILED, f"audit log not written: {e}")
                 return Refused(f"the audit log could not be written ({e})")
             engine = self._engine(request.cluster, proposal.live)
-            outcome = await engine.execute(proposal.plan, request.id, reporter)
+            beating = asyncio.create_task(self._beat(), name=f"heartbeat-{request.id}")
+            try:
+                outcome = await engine.execute(proposal.plan, request.id, reporter)
+            finally:
+                beating.cancel()
             final = State.SUCCEEDED if outcome.succeeded else State.FAILED
-            self._settle(request, final, f"{outcome.duration_s:.1f} s")
+            await self._settle(request, final, f"{outcome.duration_s:.1f} s")
             return outcome
         finally:
-            self._release(request)
+            await self._release(request)
 
-    def _settle(self, request: Request, final: State, detail: str) -> None:
+    async def _settle(self, request: Request, final: State, detail: str) -> None:
         """The run's end, recorded; a store that fails now is logged — the outcome is still
-        reported, and a restart marks a run left `running` interrupted."""
+        reported, and a run left `running` is marked interrupted once it stops heart-beating."""
         try:
-            self.store.transition(request.id, [State.RUNNING], final)
-            self._audit(request, f"run {final.value}", "", detail)
+            if await off_loop(self.store.transition, request.id, [State.RUNNING], final):
+                await self._audit(request, f"run {final.value}", "", detail)
+            else:
+                log.error(
+                    "request %s: ended %s, but was marked interrupted meanwhile",
+                    request.id,
+                    final.value,
+                )
         except StoreError as e:
             log.error("request %s: its end (%s) was not recorded: %s", request.id, final, e)
 
-    def _release(self, request: Request) -> None:
+    async def _release(self, request: Request) -> None:
         try:
-            self.store.release_cluster(request.cluster, request.id)
+            await off_loop(self.store.release_cluster, request.cluster, request.id)
         except StoreError as e:
             log.error("%s: lock of request %s not released: %s", request.cluster, request.id, e)
 
-    def request_of(self, request_id: str) -> Request | None:
-        return self.store.request(request_id)
+    async def request_of(self, request_id: str) -> Request | None:
+        return await off_loop(self.store.request, request_id)
 
-    def posted(self, request_id: str, message_ts: str, card: Sequence[object] = ()) -> None:
+    async def posted(self, request_id: str, message_ts: str, card: Sequence[object] = ()) -> None:
         """Where the request's card went (a decision counts only there), and what it shows."""
-        self.store.set_message(request_id, message_ts, card)
+        await off_loop(self.store.set_message, request_id, message_ts, card)
 
-    def card(self, request_id: str) -> list[dict[str, Any]]:
-        return self.store.card(request_id)
+    async def card(self, request_id: str) -> list[dict[str, Any]]:
+        return await off_loop(self.store.card, request_id)
 
-    def audit_log(self, limit: int) -> list[AuditEntry]:
-        return self.store.audit_log(limit)
+    async def audit_log(self, limit: int) -> list[AuditEntry]:
+        return await off_loop(self.store.audit_log, limit)
 
-    def expire_due(self) -> list[Request]:
+    async def expire_due(self) -> list[Request]:
         """Every waiting request past its expiry, expired now (each audited)."""
-        due = (self.expire(r.id) for r in self.store.requests_in(State.REQUESTED))
+        waiting = await off_loop(self.store.requests_in, State.REQUESTED)
+        due = [await self.expire(r.id) for r in waiting if r.expires <= self.clock()]
         return [r for r in due if r is not None]
 
     def destructive(self, request: Request) -> bool:
         runbook = by_name(self.runbooks, request.runbook)
         return runbook.destructive if runbook is not None else False
 
-    def busy_with(self, cluster: str) -> ClusterLock | None:
+    async def busy_with(self, cluster: str) -> ClusterLock | None:
         """Who holds the cluster now, without taking it."""
-        lock = self.store.take_cluster(cluster, "probe", "", self.clock())
-        if lock is None:
-            self.store.release_cluster(cluster, "probe")
-        return lock
+        return await off_loop(self.store.cluster_lock, cluster)
 
-    def interrupt_stale(self) -> list[Request]:
-        """Runs that were going when habot stopped: marked interrupted, never re-run."""
-        stale = self.store.requests_in(State.RUNNING)
+    async def _beat(self) -> None:
+        """While a run goes: its replica is alive, every HEARTBEAT_S (a database that does
+        not answer for a while is logged; the run goes on)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await off_loop(self.store.heartbeat, self.replica, self.clock())
+            except StoreError as e:
+                log.error("heartbeat of replica %s not written: %s", self.replica, e)
+
+    async def interrupt_stale(self) -> list[Request]:
+        """Runs whose replica stopped heart-beating (it died, or stopped mid-run): marked
+        interrupted by exactly one replica — these are this one's to announce — never re-run.
+        Any replica calls it at start and every HEARTBEAT_S."""
+        before = self.clock() - STALE_AFTER_S
+        stale = await off_loop(self.store.interrupt_silent, before)
         for request in stale:
-            self.store.transition(request.id, [State.RUNNING], State.INTERRUPTED)
-            self.store.release_cluster(request.cluster, request.id)
-            self._audit(request, "interrupted", "", "habot restarted while the run was going")
+            await self._audit(
+                request, "interrupted", "", "its habot process stopped while the run was going"
+            )
         return stale
+
+    async def abandon(self) -> None:
+        """This replica stops: its runs (cut short) are left for the next sweep at once."""
+        await off_loop(self.store.abandon_runs, self.replica)
 
     def _engine(self, cluster: str, snapshot: LiveStatus | None) -> Engine:
         handle = self.ops.cluster(cluster)
@@ -394,19 +436,20 @@ class Workflow:
             snapshot=snapshot,
         )
 
-    def _refuse(self, request: Request, reason: str) -> Refused:
-        self.store.transition(request.id, [State.APPROVED], State.REFUSED)
-        self._audit(request, "refused", "", reason)
+    async def _refuse(self, request: Request, reason: str) -> Refused:
+        await off_loop(self.store.transition, request.id, [State.APPROVED], State.REFUSED)
+        await self._audit(request, "refused", "", reason)
         return Refused(reason)
 
-    def _request(self, request_id: str) -> Request:
-        request = self.store.request(request_id)
+    async def _request(self, request_id: str) -> Request:
+        request = await off_loop(self.store.request, request_id)
         if request is None:
             raise UsageError(f"no request {request_id[:20]}")
         return request
 
-    def _audit(self, request: Request, event: str, user: str, detail: str) -> None:
-        self.store.audit(
+    async def _audit(self, request: Request, event: str, user: str, detail: str) -> None:
+        await off_loop(
+            self.store.audit,
             at=self.clock(),
             cluster=request.cluster,
             event=event,

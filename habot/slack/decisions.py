@@ -66,8 +66,8 @@ async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bo
             decision.request.channel,
             decision.request.message_ts,
         )
-        if on_card and deps.workflow.expire(click.request_id):
-            await _update(deps, client, click, deps.workflow.request_of(click.request_id))
+        if on_card and await deps.workflow.expire(click.request_id):
+            await _update(deps, client, click, await deps.workflow.request_of(click.request_id))
         return
     if not decision.complete:
         await _update(deps, client, click, decision.request)
@@ -105,7 +105,7 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
             blocks=approval_blocks.outcome_blocks(result),
         )
     outcome = None if isinstance(result, Busy | Refused) else result
-    await _update(deps, client, click, deps.workflow.request_of(request.id), outcome)
+    await _update(deps, client, click, await deps.workflow.request_of(request.id), outcome)
 
 
 async def _update(

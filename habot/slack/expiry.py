@@ -15,10 +15,10 @@ SWEEP_S = 60
 
 async def expire_waiting(workflow: Workflow, client: AsyncWebClient) -> list[str]:
     """Expire every waiting request past its expiry; their cards say so. Returns their ids."""
-    expired = workflow.expire_due()
+    expired = await workflow.expire_due()
     for request in (r for r in expired if r.message_ts):
         blocks = approval_blocks.updated_card(
-            workflow.card(request.id), request, workflow.destructive(request)
+            await workflow.card(request.id), request, workflow.destructive(request)
         )
         # The request is expired either way; a click on an old card says so.
         with contextlib.suppress(SlackApiError):

@@ -122,7 +122,7 @@ async def _run(
                 blocks=blocks.status(report),
             )
         else:
-            await respond(response_type="ephemeral", text=_view(deps, command))
+            await respond(response_type="ephemeral", text=await _view(deps, command))
     except PolicyError as e:
         await respond(response_type="ephemeral", text=f":no_entry: {e}")  # names and IDs only
     except UsageError as e:
@@ -135,14 +135,14 @@ async def _run(
         await respond(response_type="ephemeral", text=blocks.error(str(e)))
 
 
-def _view(deps: Deps, command: Command) -> str:
+async def _view(deps: Deps, command: Command) -> str:
     """The read-only answers, once the policy allowed them."""
     if isinstance(command, ListRunbooks):
         return approval_blocks.runbook_list(list(deps.workflow.runbooks.values()))
     if isinstance(command, RunbookHelp):
         return approval_blocks.runbook_help(deps.workflow.runbook(command.name))
     if isinstance(command, Audit):
-        return approval_blocks.audit(deps.workflow.audit_log(command.limit))
+        return approval_blocks.audit(await deps.workflow.audit_log(command.limit))
     if isinstance(command, ShowPolicy):
         rules = deps.workflow.rules(command.cluster, command.runbook)
         return "```" + "\n".join(policy.describe(rules)) + "```"
@@ -167,7 +167,7 @@ async def _request(
             blocks=approval_blocks.dry_run(proposal),
         )
         return
-    busy = deps.workflow.busy_with(proposal.plan.cluster)
+    busy = await deps.workflow.busy_with(proposal.plan.cluster)
     if busy is not None:
         await respond(
             response_type="ephemeral",
@@ -184,11 +184,11 @@ async def post_request(
     deps: Deps, client: AsyncWebClient, proposal: Proposal, user: str, channel: str
 ) -> None:
     """Store the request and post its approval card (from `/ha` or an alert's button)."""
-    request = deps.workflow.request(proposal, user, channel)
+    request = await deps.workflow.request(proposal, user, channel)
     card = approval_blocks.request_card(proposal, request)
     posted = await client.chat_postMessage(
         channel=channel,
         text=f"{request.runbook} on {request.cluster}: approval needed",
         blocks=card,
     )
-    deps.workflow.posted(request.id, str(posted["ts"]), card)
+    await deps.workflow.posted(request.id, str(posted["ts"]), card)

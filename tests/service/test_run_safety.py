@@ -66,7 +66,7 @@ UNDOABLE = Runbook.model_validate(
 
 async def approved(s: Scene, name: str, **params: str) -> Request:
     proposal = await s.workflow.propose(None, name, params, preview=False)
-    request = s.workflow.request(proposal, "UALICE", "COPS")
+    request = await s.workflow.request(proposal, "UALICE", "COPS")
     s.store.set_message(request.id, "1700000001.000100")
     decision = await s.workflow.approve(
         request.id, "UBOB", channel="COPS", message_ts="1700000001.000100"
@@ -231,7 +231,7 @@ async def test_a_store_error_mid_run_fails_the_run_rolls_back_and_frees_the_clus
     request = s.store.request(outcome.request_id)
     assert request is not None
     assert request.state is State.FAILED
-    assert s.workflow.busy_with("mycluster") is None  # the lock is free
+    assert await s.workflow.busy_with("mycluster") is None  # the lock is free
 
 
 async def test_a_busy_cluster_refuses_the_request_for_every_frontend() -> None:
@@ -252,4 +252,4 @@ async def test_an_audit_log_that_cannot_be_written_at_the_start_runs_nothing() -
     assert isinstance(result, Refused)
     assert "audit log" in result.reason
     s.transport.assert_done()
-    assert s.workflow.busy_with("mycluster") is None
+    assert await s.workflow.busy_with("mycluster") is None

@@ -47,7 +47,7 @@ async def test_restart_marks_the_run_interrupted_and_runs_nothing(
         request = again.workflow.store.request(request_id)
         assert request is not None
         assert request.state is State.INTERRUPTED
-        assert again.workflow.busy_with("mycluster") is None
+        assert await again.workflow.busy_with("mycluster") is None
         await again.jobs.wait_idle()
         assert _commands(db, request_id) == commands_before
     finally:

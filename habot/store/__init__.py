@@ -1,16 +1,17 @@
-"""SQLite (WAL): approval requests, runs and the cluster lock, the audit log, alert state.
+"""The store: approval requests, runs and the cluster lock, the audit log, alert state, poller
+leases — in SQLite (the embedded default) or PostgreSQL (`HABOT_DATABASE_URL`, for replicas).
 
-Writes that decide something (an approval, taking the cluster) are compare-and-set statements
-inside BEGIN IMMEDIATE, so two clicks, two approvers or two habot replicas decide once.
+Writes that decide something (an approval, taking the cluster, a run's end, an alert's next
+version, a lease) are compare-and-set statements inside a write transaction, and write
+transactions take turns (SQLite: BEGIN IMMEDIATE; PostgreSQL: one advisory lock), so two
+clicks, two approvers or two replicas decide once. The methods are blocking: the service calls
+them through `asyncio.to_thread`, never on the event loop.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,44 +19,15 @@ from typing import Any
 from habot.alerts.lifecycle import Alert, Delivery, alert_ref
 from habot.alerts.lifecycle import State as AlertState
 from habot.approvals.model import Request, State
-from habot.errors import HabotError
+from habot.store.backends import Database, StoreError, Tx, open_database, redacted
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id TEXT PRIMARY KEY, cluster TEXT NOT NULL, runbook TEXT NOT NULL, params TEXT NOT NULL,
-    requester TEXT NOT NULL, channel TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
-    approvals_needed INTEGER NOT NULL, plan_fingerprint TEXT NOT NULL, state TEXT NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '', message_ts TEXT NOT NULL DEFAULT '',
-    card TEXT NOT NULL DEFAULT '[]');
-CREATE TABLE IF NOT EXISTS approvals (
-    request_id TEXT NOT NULL, user TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (request_id, user));
-CREATE TABLE IF NOT EXISTS cluster_locks (
-    cluster TEXT PRIMARY KEY, request_id TEXT NOT NULL, runbook TEXT NOT NULL, since REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, cluster TEXT NOT NULL,
-    event TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',
-    node TEXT NOT NULL DEFAULT '', argv TEXT NOT NULL DEFAULT '', rc INTEGER,
-    duration REAL, detail TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS alerts (
-    key TEXT NOT NULL, cluster TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (cluster, key));
-"""
-# Each entry brings a database from one schema version to the next (PRAGMA user_version).
-MIGRATIONS = (
-    """ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE alerts ADD COLUMN ref TEXT NOT NULL DEFAULT '';
-    ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
-    ALTER TABLE alerts ADD COLUMN retry_at REAL NOT NULL DEFAULT 0;
-    CREATE INDEX IF NOT EXISTS alerts_ref ON alerts (ref);
-    CREATE INDEX IF NOT EXISTS alerts_delivery ON alerts (cluster, delivery, retry_at);""",
-    "ALTER TABLE audit ADD COLUMN node_user TEXT NOT NULL DEFAULT ''",
+__all__ = ["AuditEntry", "ClusterLock", "Store", "StoreError", "redacted"]
+
+_REQUEST = (
+    "id, cluster, runbook, params, requester, channel, created, expires, approvals_needed, "
+    "plan_fingerprint, state, decided_by, message_ts"
 )
-
-
-class StoreError(HabotError):
-    """The database could not be opened or written."""
+_AUDIT = 'id, at, cluster, event, request_id, "user", node, argv, rc, duration, detail, node_user'
 
 
 class _Conflict(Exception):
@@ -87,51 +59,30 @@ class ClusterLock:
 
 
 class Store:
-    def __init__(self, path: Path | str) -> None:
-        try:
-            if str(path) != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=10
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-            self._migrate()
-        except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"cannot open the database {path}: {e}") from e
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise StoreError(f"the database cannot be written: {e}") from e
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException as e:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
-                    raise StoreError(f"the database cannot be written: {e}") from e
-                raise
-
-    def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        for number, script in enumerate(MIGRATIONS[version:], version + 1):
-            self._db.executescript(f"BEGIN; {script}; PRAGMA user_version={number}; COMMIT;")
+    def __init__(self, target: Path | str) -> None:
+        """`target`: a SQLite file (or `sqlite:///path`, `:memory:`), or `postgresql://…`."""
+        self._db: Database = open_database(target)
+        if self._db.kind == "sqlite":
             self._backfill_refs()
 
+    @property
+    def kind(self) -> str:
+        return self._db.kind
+
     def _backfill_refs(self) -> None:
-        rows = self._db.execute("SELECT cluster, key FROM alerts WHERE ref=''").fetchall()
-        for cluster, key in rows:
-            self._db.execute(
-                "UPDATE alerts SET ref=? WHERE cluster=? AND key=?",
-                (alert_ref(cluster, key), cluster, key),
-            )
+        """Alerts stored before card references existed get theirs."""
+        rows = self._db.read("SELECT cluster, key FROM alerts WHERE ref=''")
+        if rows:
+            with self._db.transaction() as db:
+                for cluster, key in rows:
+                    db.execute(
+                        "UPDATE alerts SET ref=? WHERE cluster=? AND key=?",
+                        (alert_ref(cluster, key), cluster, key),
+                    )
+
+    def ping(self) -> None:
+        """StoreError unless the database answers (readiness)."""
+        self._db.read("SELECT 1")
 
     def close(self) -> None:
         self._db.close()
@@ -139,9 +90,9 @@ class Store:
     # -- requests -------------------------------------------------------------------------
 
     def add_request(self, r: Request) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
-                "INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'[]')",
+                f"INSERT INTO requests ({_REQUEST}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
                 (
                     r.id,
                     r.cluster,
@@ -160,53 +111,36 @@ class Store:
             )
 
     def request(self, request_id: str) -> Request | None:
-        row = self._db.execute("SELECT * FROM requests WHERE id=?", (request_id,)).fetchone()
-        if row is None:
+        rows = self._db.read(f"SELECT {_REQUEST} FROM requests WHERE id=?", (request_id,))  # noqa: S608
+        if not rows:
             return None
-        approvals = tuple(
-            u
-            for (u,) in self._db.execute(
-                "SELECT user FROM approvals WHERE request_id=? ORDER BY at, user", (request_id,)
-            )
+        approvals = self._db.read(
+            'SELECT "user" FROM approvals WHERE request_id=? ORDER BY at, "user"', (request_id,)
         )
-        return Request(
-            id=row[0],
-            cluster=row[1],
-            runbook=row[2],
-            params=tuple((str(k), str(v)) for k, v in json.loads(row[3])),
-            requester=row[4],
-            channel=row[5],
-            created=row[6],
-            expires=row[7],
-            approvals_needed=row[8],
-            plan_fingerprint=row[9],
-            state=State(row[10]),
-            approvals=approvals,
-            decided_by=row[11],
-            message_ts=row[12],
-        )
+        return _request(rows[0], tuple(u for (u,) in approvals))
 
     def set_message(self, request_id: str, ts: str, card: Sequence[object] = ()) -> None:
         """Where the request's card was posted, and its blocks (to update it later)."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE requests SET message_ts=?, card=? WHERE id=?",
                 (ts, json.dumps(list(card)), request_id),
             )
 
     def card(self, request_id: str) -> list[dict[str, Any]]:
-        row = self._db.execute("SELECT card FROM requests WHERE id=?", (request_id,)).fetchone()
-        return [] if row is None else list(json.loads(row[0]))
+        rows = self._db.read("SELECT card FROM requests WHERE id=?", (request_id,))
+        return [] if not rows else list(json.loads(rows[0][0]))
 
     def record_approval(self, request: Request, user: str, at: float) -> bool:
         """Store one approval and, when it completes the request, the state change: both only
         if the request is still waiting (compare-and-set). False when someone else won."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
             if state is None or state[0] != State.REQUESTED.value:
                 return False
             added = db.execute(
-                "INSERT OR IGNORE INTO approvals VALUES (?,?,?)", (request.id, user, at)
+                "INSERT INTO approvals VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                (request.id, user, at),
             ).rowcount
             if not added:
                 return False
@@ -221,7 +155,7 @@ class Store:
     ) -> bool:
         """Compare-and-set the request's state; False when it was not in `before`."""
         marks = ",".join("?" for _ in before)
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             cursor = db.execute(
                 f"UPDATE requests SET state=?, decided_by=COALESCE(?, decided_by) "  # noqa: S608
                 f"WHERE id=? AND state IN ({marks})",
@@ -230,10 +164,56 @@ class Store:
             return cursor.rowcount == 1
 
     def requests_in(self, state: State) -> list[Request]:
-        ids = [
-            i for (i,) in self._db.execute("SELECT id FROM requests WHERE state=?", (state.value,))
-        ]
-        return [r for i in ids if (r := self.request(i)) is not None]
+        ids = self._db.read("SELECT id FROM requests WHERE state=?", (state.value,))
+        return [r for (i,) in ids if (r := self.request(i)) is not None]
+
+    # -- runs: their owner replica and its heartbeat ---------------------------------------
+
+    def start_run(self, request_id: str, owner: str, now: float) -> bool:
+        """APPROVED -> RUNNING, owned by `owner` (a replica), heart-beating from `now`."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "UPDATE requests SET state=?, owner=?, heartbeat=? WHERE id=? AND state=?",
+                (State.RUNNING.value, owner, now, request_id, State.APPROVED.value),
+            )
+            return cursor.rowcount == 1
+
+    def heartbeat(self, owner: str, now: float) -> int:
+        """The owner's runs are still going: how many."""
+        with self._db.transaction() as db:
+            return db.execute(
+                "UPDATE requests SET heartbeat=? WHERE owner=? AND state=?",
+                (now, owner, State.RUNNING.value),
+            ).rowcount
+
+    def abandon_runs(self, owner: str) -> int:
+        """The owner stops (a clean shutdown cut its runs short): its runs stop heart-beating
+        now, so the next sweep — of any replica, or of this one after a restart — marks them
+        interrupted at once."""
+        with self._db.transaction() as db:
+            return db.execute(
+                "UPDATE requests SET heartbeat=0 WHERE owner=? AND state=?",
+                (owner, State.RUNNING.value),
+            ).rowcount
+
+    def interrupt_silent(self, before: float) -> list[Request]:
+        """Runs whose owner has not heart-beaten since `before`: marked interrupted and their
+        cluster released, each by exactly one caller (the ones returned are this caller's)."""
+        candidates = self._db.read(
+            "SELECT id FROM requests WHERE state=? AND heartbeat<?", (State.RUNNING.value, before)
+        )
+        won = []
+        for (request_id,) in candidates:
+            with self._db.transaction() as db:
+                changed = db.execute(
+                    "UPDATE requests SET state=? WHERE id=? AND state=? AND heartbeat<?",
+                    (State.INTERRUPTED.value, request_id, State.RUNNING.value, before),
+                ).rowcount
+                if changed:
+                    db.execute("DELETE FROM cluster_locks WHERE request_id=?", (request_id,))
+            if changed and (request := self.request(request_id)) is not None:
+                won.append(request)
+        return won
 
     # -- the one-run-per-cluster lock ------------------------------------------------------
 
@@ -245,8 +225,11 @@ class Store:
         now: float,
     ) -> ClusterLock | None:
         """Take the cluster for a run; None on success, else the lock that holds it."""
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM cluster_locks WHERE cluster=?", (cluster,)).fetchone()
+        with self._db.transaction() as db:
+            row = db.execute(
+                "SELECT cluster, request_id, runbook, since FROM cluster_locks WHERE cluster=?",
+                (cluster,),
+            ).fetchone()
             if row is not None:
                 return ClusterLock(*row)
             db.execute(
@@ -254,11 +237,40 @@ class Store:
             )
             return None
 
+    def cluster_lock(self, cluster: str) -> ClusterLock | None:
+        rows = self._db.read(
+            "SELECT cluster, request_id, runbook, since FROM cluster_locks WHERE cluster=?",
+            (cluster,),
+        )
+        return ClusterLock(*rows[0]) if rows else None
+
     def release_cluster(self, cluster: str, request_id: str) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "DELETE FROM cluster_locks WHERE cluster=? AND request_id=?", (cluster, request_id)
             )
+
+    # -- leases: one holder at a time (the poller of a cluster) -----------------------------
+
+    def lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew `name` until now+ttl; False while another holder's lease runs."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET holder=excluded.holder, "
+                "expires=excluded.expires "
+                "WHERE leases.holder=excluded.holder OR leases.expires<?",
+                (name, holder, now + ttl, now),
+            )
+            return cursor.rowcount == 1
+
+    def lease_holder(self, name: str, now: float) -> str | None:
+        rows = self._db.read("SELECT holder, expires FROM leases WHERE name=?", (name,))
+        return str(rows[0][0]) if rows and rows[0][1] >= now else None
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM leases WHERE name=? AND holder=?", (name, holder))
 
     # -- audit ----------------------------------------------------------------------------
 
@@ -277,9 +289,9 @@ class Store:
         duration: float | None = None,
         detail: str = "",
     ) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
-                "INSERT INTO audit (at, cluster, event, request_id, user, node, argv, rc, "
+                'INSERT INTO audit (at, cluster, event, request_id, "user", node, argv, rc, '
                 "duration, detail, node_user) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     at,
@@ -297,12 +309,12 @@ class Store:
             )
 
     def audit_log(self, limit: int = 20, request_id: str | None = None) -> list[AuditEntry]:
-        query = "SELECT * FROM audit"
+        query = f"SELECT {_AUDIT} FROM audit"  # noqa: S608
         args: tuple[Any, ...] = ()
         if request_id is not None:
             query += " WHERE request_id=?"
             args = (request_id,)
-        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._db.read(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [
             AuditEntry(
                 id=r[0],
@@ -324,24 +336,24 @@ class Store:
     # -- alerts ---------------------------------------------------------------------------
 
     def alert(self, cluster: str, key: str) -> Alert | None:
-        row = self._db.execute(
+        rows = self._db.read(
             "SELECT body, version FROM alerts WHERE cluster=? AND key=?", (cluster, key)
-        ).fetchone()
-        return None if row is None else _alert(*row)
+        )
+        return _alert(*rows[0]) if rows else None
 
     def alert_by_ref(self, ref: str) -> Alert | None:
-        row = self._db.execute("SELECT body, version FROM alerts WHERE ref=?", (ref,)).fetchone()
-        return None if row is None else _alert(*row)
+        rows = self._db.read("SELECT body, version FROM alerts WHERE ref=?", (ref,))
+        return _alert(*rows[0]) if rows else None
 
     def alerts(self, cluster: str, *, active_only: bool = True) -> list[Alert]:
         query = "SELECT body, version FROM alerts WHERE cluster=?"
         if active_only:
             query += " AND state != 'resolved'"
-        return [_alert(*row) for row in self._db.execute(query, (cluster,))]
+        return [_alert(*row) for row in self._db.read(query, (cluster,))]
 
     def alerts_to_deliver(self, cluster: str, now: float) -> list[Alert]:
         """Cards still to post or update, due now (failed ones wait for their retry time)."""
-        rows = self._db.execute(
+        rows = self._db.read(
             "SELECT body, version FROM alerts WHERE cluster=? AND delivery != '' AND retry_at<=?"
             " ORDER BY retry_at",
             (cluster, now),
@@ -352,7 +364,7 @@ class Store:
         """A poll's alerts and cursors, together, each alert compare-and-set on the version
         it was read at: False (and nothing written) when one changed meanwhile."""
         try:
-            with self._transaction() as db:
+            with self._db.transaction() as db:
                 for a in alerts:
                     if not _put_alert(db, a):
                         raise _Conflict(a.key)
@@ -371,7 +383,7 @@ class Store:
     ) -> Alert | None:
         """Read, change and write one alert atomically; None when it is unknown or `change`
         returned None (nothing written)."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT body, version FROM alerts WHERE cluster=? AND key=?", (cluster, key)
             ).fetchone()
@@ -384,18 +396,37 @@ class Store:
     # -- small named values (alert cursors and the like) ----------------------------------
 
     def get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._db.read("SELECT value FROM kv WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def put(self, key: str, value: str) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
 
 
-def _put_alert(db: sqlite3.Connection, a: Alert) -> bool:
+def _request(row: Sequence[Any], approvals: tuple[str, ...]) -> Request:
+    return Request(
+        id=row[0],
+        cluster=row[1],
+        runbook=row[2],
+        params=tuple((str(k), str(v)) for k, v in json.loads(row[3])),
+        requester=row[4],
+        channel=row[5],
+        created=row[6],
+        expires=row[7],
+        approvals_needed=row[8],
+        plan_fingerprint=row[9],
+        state=State(row[10]),
+        approvals=approvals,
+        decided_by=row[11],
+        message_ts=row[12],
+    )
+
+
+def _put_alert(db: Tx, a: Alert) -> bool:
     """Insert (version 0) or update (the version it was read at); False when it moved on."""
     row = (a.state.value, json.dumps(asdict(a)), a.delivery.value, a.retry_at)
     if a.version == 0:
