@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk import WebClient
 
-from habot import __version__
+from habot import __version__, log_format, probes
 from habot.alerts.rules import Catalogue, load_catalogue
 from habot.config import HabotConfig, load_config, require_closed
 from habot.console import config_check, repl
@@ -230,9 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
     path = args.config if args.config is not None else settings.config
     config = load_config(path)
     require_closed(config, path)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_format.configure(settings.log_level, settings.log_format)
     return asyncio.run(_serve_until_stopped(settings, config))
 
 
@@ -245,6 +244,7 @@ class Bot:
     store: Store
     poller: Poller
     alert_clusters: list[ClusterHandle]
+    probes: probes.Probes
     scheduler: AsyncIOScheduler | None = None
 
     def start_background(self, *, alerts: bool = True) -> None:
@@ -334,6 +334,7 @@ def build_bot(
         store=store,
         poller=poller,
         alert_clusters=[ops.cluster(name) for name in channels],
+        probes=probes.Probes(store, client),
     )
 
 
@@ -364,14 +365,22 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
         handler = await slack_app.serve_socket_mode(
             bot.app, settings.slack_app_token.get_secret_value()
         )
+        runner = await probes.serve(bot.probes, settings.http_host, settings.http_port)
         await stop.wait()
         await handler.close_async()  # type: ignore[no-untyped-call]
     else:
-        runner = await slack_app.serve_http(bot.app, settings.http_host, settings.http_port)
+        runner = await serve_http(bot, settings.http_host, settings.http_port)
         await stop.wait()
-        await runner.cleanup()
+    await runner.cleanup()
     await bot.close()
     return 0
+
+
+async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
+    """/slack/events, /healthz, /readyz and /metrics on one port."""
+    return await slack_app.serve_http(
+        bot.app, host, port, routes=bot.probes.routes(), middlewares=[probes.ack_timer]
+    )
 
 
 def _write(text: str) -> None:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     log_level: str = Field(
         "INFO", validation_alias="HABOT_LOG_LEVEL", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$"
     )
+    log_format: str = Field("text", validation_alias="HABOT_LOG_FORMAT", pattern=r"^(text|json)$")
 
     @property
     def slack_mode(self) -> SlackMode:

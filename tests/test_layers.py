@@ -9,10 +9,13 @@ from pathlib import Path
 
 HABOT = Path(__file__).parents[1] / "habot"
 LAYERS = {
-    "adapters": ({"cli", "__main__", "slack", "console"}, 3),
+    "adapters": ({"cli", "__main__", "slack", "console", "probes"}, 3),
     "service": ({"service"}, 2),
     "domain": ({"cluster", "runbooks", "approvals", "alerts", "commands", "config"}, 1),
-    "ports": ({"ssh", "store", "errors", "jobs", "settings", "__init__"}, 0),
+    "ports": (
+        {"ssh", "store", "errors", "jobs", "settings", "metrics", "log_format", "__init__"},
+        0,
+    ),
 }
 # The store is the port that keeps the domain's records: it knows their types, nothing else.
 ALLOWED_UP = {("store", "approvals"), ("store", "alerts")}

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus, ResourceKind
 from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
+from habot.log_format import CLUSTER
+from habot.metrics import ALERTS, LEADER, POLL_LAST, POLL_SECONDS
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.off_loop import off_loop
@@ -73,6 +76,7 @@ class Poller:
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
+    _counted: set[tuple[str, str, str]] = field(default_factory=set)
 
     def leads(self, cluster: str) -> bool:
         return cluster in self._leading
@@ -86,6 +90,7 @@ class Poller:
         ours = await off_loop(
             self.store.lease, f"poll:{cluster}", self.replica, now, interval * LEASE_INTERVALS
         )
+        LEADER.labels(cluster).set(1 if ours else 0)
         if not ours:
             if cluster in self._leading:
                 log.warning("%s: another replica polls it now", cluster)
@@ -105,6 +110,7 @@ class Poller:
         check instead of waiting for them to expire."""
         for cluster in list(self._leading):
             await off_loop(self.store.release_lease, f"poll:{cluster}", self.replica)
+            LEADER.labels(cluster).set(0)
         self._leading.clear()
 
     @property
@@ -119,7 +125,28 @@ class Poller:
 
     async def poll(self, cluster: str) -> PollReport:
         async with self._locks.setdefault(cluster, asyncio.Lock()):
-            return await self._poll(self.ops.cluster(cluster))
+            started = time.monotonic()
+            context = CLUSTER.set(cluster)
+            try:
+                report = await self._poll(self.ops.cluster(cluster))
+            finally:
+                CLUSTER.reset(context)
+            POLL_SECONDS.labels(cluster).observe(time.monotonic() - started)
+            POLL_LAST.labels(cluster).set(self.clock())
+            await self._count_alerts(cluster)
+            return report
+
+    async def _count_alerts(self, cluster: str) -> None:
+        """The alerts gauge for the cluster: every (rule, state) it has, and 0 for those it
+        had at the last poll and no longer has."""
+        known = await off_loop(self.store.alerts, cluster, active_only=False)
+        counts = Counter((cluster, a.rule, a.state.value) for a in known)
+        for labels in self._counted - set(counts):
+            if labels[0] == cluster:
+                ALERTS.labels(*labels).set(0)
+        for labels, n in counts.items():
+            ALERTS.labels(*labels).set(n)
+        self._counted = {c for c in self._counted if c[0] != cluster} | set(counts)
 
     async def deliver(self, cluster: str) -> Delivered:
         """Post or update the cluster's cards that are due (after a button changed one)."""

@@ -19,6 +19,8 @@ from habot.cluster.live import LiveStatus, simulate
 from habot.cluster.simulate import PlannedAction
 from habot.config import HabotConfig, NodeConfig
 from habot.errors import HabotError, TransportError, UsageError
+from habot.log_format import CLUSTER, RUN_ID
+from habot.metrics import RUNS
 from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
@@ -309,6 +311,8 @@ class Workflow:
 
     async def run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
         """Re-plan against a fresh status, take the cluster, run; exactly once per request."""
+        CLUSTER.set(request.cluster)  # on every log line of the run (its own task)
+        RUN_ID.set(request.id)
         try:
             proposal = await self.propose(
                 request.cluster, request.runbook, dict(request.params), preview=False
@@ -326,6 +330,7 @@ class Workflow:
         if lock is not None:
             await off_loop(self.store.transition, request.id, [State.APPROVED], State.REFUSED)
             await self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")
+            RUNS.labels(request.runbook, "busy").inc()
             return Busy(lock)
         try:
             if not await off_loop(self.store.start_run, request.id, self.replica, self.clock()):
@@ -343,6 +348,7 @@ class Workflow:
                 beating.cancel()
             final = State.SUCCEEDED if outcome.succeeded else State.FAILED
             await self._settle(request, final, f"{outcome.duration_s:.1f} s")
+            RUNS.labels(request.runbook, final.value).inc()
             return outcome
         finally:
             await self._release(request)
@@ -439,6 +445,7 @@ class Workflow:
     async def _refuse(self, request: Request, reason: str) -> Refused:
         await off_loop(self.store.transition, request.id, [State.APPROVED], State.REFUSED)
         await self._audit(request, "refused", "", reason)
+        RUNS.labels(request.runbook, "refused").inc()
         return Refused(reason)
 
     async def _request(self, request_id: str) -> Request:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from habot.log_format import REQUEST_ID
+from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
 from habot.slack import alert_buttons, decisions, slash
 
@@ -37,15 +43,34 @@ def build_app(settings: Settings, deps: slash.Deps, client: AsyncWebClient) -> A
         request_verification_enabled=settings.slack_mode is SlackMode.HTTP,
         logger=logging.getLogger("habot.bolt"),
     )
+    app.middleware(_context)
     slash.register(app, deps)
     decisions.register(app, deps)
     alert_buttons.register(app, deps)
     return app
 
 
-async def serve_http(app: AsyncApp, host: str, port: int) -> web.AppRunner:
-    """Serve /slack/events on host:port (Bolt's own start() binds 0.0.0.0 and owns the loop)."""
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
+async def _context(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+    """Every Slack request: counted by kind, and its id on every log line it causes."""
+    kind = str(body.get("type") or ("command" if "command" in body else "other"))[:30]
+    REQUEST_ID.set(uuid.uuid4().hex[:12])
+    SLACK_REQUESTS.labels(kind).inc()
+    return await next()
+
+
+async def serve_http(
+    app: AsyncApp,
+    host: str,
+    port: int,
+    routes: Sequence[web.RouteDef] = (),
+    middlewares: Sequence[Middleware] = (),
+) -> web.AppRunner:
+    """Serve /slack/events on host:port (Bolt's own start() binds 0.0.0.0 and owns the loop),
+    with more routes beside it (health and metrics) when given."""
+    web_app = app.web_app(path=EVENTS_PATH)
+    web_app.add_routes(routes)
+    web_app.middlewares.extend(middlewares)
+    runner = web.AppRunner(web_app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("listening on http://%s:%s%s", host, port, EVENTS_PATH)

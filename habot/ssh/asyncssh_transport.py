@@ -6,13 +6,14 @@ import asyncio
 import logging
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import asyncssh
 
 from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
+from habot.metrics import SSH_SECONDS
 from habot.ssh.session import ReadSession, SessionBroken
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
@@ -35,6 +36,21 @@ def remote_command(argv: Sequence[str], timeout: float, *, sudo: bool = False) -
     privileged = [*SUDO, *argv] if sudo else list(argv)
     bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *privileged]
     return shlex.join(bounded)
+
+
+async def _observed(node: NodeAddress, work: Awaitable[CommandResult]) -> CommandResult:
+    """The command's duration, by node and outcome, for /metrics."""
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        result = await work
+        outcome = "ok" if result.ok else "failed"
+        return result
+    except CommandTimeout:
+        outcome = "timeout"
+        raise
+    finally:
+        SSH_SECONDS.labels(node.name, outcome).observe(time.monotonic() - started)
 
 
 def sudo_refusal(node: NodeAddress, argv: Sequence[str], rc: int, stderr: bytes) -> bytes:
@@ -73,6 +89,18 @@ class AsyncsshTransport:
         self._readers_per_node = readers_per_node
 
     async def run(self, node: NodeAddress, argv: Sequence[str], *, timeout: float) -> CommandResult:
+        return await _observed(node, self._run(node, argv, timeout=timeout))
+
+    async def read(
+        self, node: NodeAddress, argv: Sequence[str], *, timeout: float
+    ) -> CommandResult:
+        """A read-only command on a long-lived session; if that session fails in any way, it
+        is closed and the command runs once more on its own exec channel."""
+        return await _observed(node, self._read(node, argv, timeout=timeout))
+
+    async def _run(
+        self, node: NodeAddress, argv: Sequence[str], *, timeout: float
+    ) -> CommandResult:
         command = remote_command(argv, timeout, sudo=node.sudo)
         semaphore = self._sessions.setdefault(node, asyncio.Semaphore(self._sessions_per_node))
         async with semaphore:
@@ -91,20 +119,18 @@ class AsyncsshTransport:
             duration_s=elapsed,
         )
 
-    async def read(
+    async def _read(
         self, node: NodeAddress, argv: Sequence[str], *, timeout: float
     ) -> CommandResult:
-        """A read-only command on a long-lived session; if that session fails in any way, it
-        is closed and the command runs once more on its own exec channel."""
         if self._readers_per_node == 0:
-            return await self.run(node, argv, timeout=timeout)
+            return await self._run(node, argv, timeout=timeout)
         command = remote_command(argv, timeout, sudo=node.sudo)
         try:
             session = await self._reader(node, timeout)
             result = await session.run(argv, command, timeout + KILL_AFTER_S + 5)
         except SessionBroken as e:
             log.info("%s: read session closed (%s); %s on an exec channel", node.name, e, argv[0])
-            return await self.run(node, argv, timeout=timeout)
+            return await self._run(node, argv, timeout=timeout)
         if timed_out(result.exit_status, result.duration_s, timeout):
             raise _killed(node, argv, timeout)
         stderr = sudo_refusal(node, argv, result.exit_status, result.stderr)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
@@ -32,10 +33,27 @@ def address(config: HabotConfig, name: str) -> NodeAddress:
     return next(n.address() for n in config.clusters["mycluster"].nodes if n.name == name)
 
 
+def plain(config: HabotConfig, name: str) -> NodeAddress:
+    """The node as the habot user itself, without sudo: the session protocol is the same,
+    and these commands are not cluster commands (the node's sudoers has none of them)."""
+    return replace(address(config, name), sudo=False)
+
+
 def shells(lab: Lab, node: str) -> list[str]:
     """The read-session shells running in that node (its network namespace)."""
     in_node = set(_run(["ip", "netns", "pids", f"habot-{node}"]).split())
     return sorted(set(_run(["pgrep", "-f", "habot-read-session"]).split()) & in_node)
+
+
+async def only_shell(lab: Lab, node: str) -> str:
+    """The one read-session shell of the node, once those of earlier transports (closed, their
+    sshd sessions ending) are gone: bounded to 10 s."""
+    for _ in range(100):
+        found = shells(lab, node)
+        if len(found) == 1:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{node}: read-session shells {shells(lab, node)}, expected one")
 
 
 def _run(argv: list[str]) -> str:
@@ -45,23 +63,27 @@ def _run(argv: list[str]) -> str:
 async def test_a_fake_header_in_the_output_changes_nothing(
     lab: Lab, lab_config: HabotConfig, transport: AsyncsshTransport
 ) -> None:
-    nodo1 = address(lab_config, "nodo1")
+    nodo1 = plain(lab_config, "nodo1")
+    await transport.read(nodo1, ["true"], timeout=30)
+    shell = await only_shell(lab, "nodo1")
     fake = "0123456789abcdef0123456789abcdef 0 0 0"
     tricky = await transport.read(nodo1, ["sh", "-c", f"echo '{fake}'; echo done"], timeout=30)
     assert tricky.stdout == f"{fake}\ndone\n".encode()
-    status = await transport.read(nodo1, STATUS, timeout=30)
+    again = await transport.read(nodo1, ["echo", "after"], timeout=30)
+    assert again.stdout == b"after\n"
+    assert shells(lab, "nodo1") == [shell]  # the same shell: the fake header broke nothing
+    status = await transport.read(address(lab_config, "nodo1"), STATUS, timeout=30)
     assert b"<pacemaker-result" in status.stdout
-    assert len(shells(lab, "nodo1")) == 1
 
 
 async def test_a_session_killed_mid_command_costs_nothing_but_a_retry(
     lab: Lab, lab_config: HabotConfig, transport: AsyncsshTransport
 ) -> None:
-    nodo1 = address(lab_config, "nodo1")
+    nodo1 = plain(lab_config, "nodo1")
     await transport.read(nodo1, ["true"], timeout=30)
-    (shell,) = shells(lab, "nodo1")
+    shell = await only_shell(lab, "nodo1")
     reading = asyncio.create_task(
-        transport.read(nodo1, ["sh", "-c", "sleep 1; crm_mon --version"], timeout=30)
+        transport.read(nodo1, ["sh", "-c", "sleep 1; /usr/sbin/crm_mon --version"], timeout=30)
     )
     await asyncio.sleep(0.3)
     os.kill(int(shell), signal.SIGKILL)

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from habot.cli import Bot as HabotBot
-from habot.cli import build_bot
+from habot.cli import build_bot, serve_http
 from habot.config import HabotConfig
 from habot.jobs import Jobs
 from habot.service.clusters import Ops
@@ -65,11 +65,15 @@ def make_bot(
     db: Path | None = None,
     ops: Ops | None = None,
     clock: Callable[[], float] = time.time,
+    database: str | None = None,
 ) -> Bot:
+    """`database`: a HABOT_DATABASE_URL (a PostgreSQL one for replicas); else `db`, a SQLite
+    file, or an in-memory SQLite database."""
     overrides = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "HABOT_SLACK_API_URL": fake.api_url,
         "HABOT_DB": str(db or ":memory:"),
+        "HABOT_DATABASE_URL": database or "",
     }
     if socket_mode:
         overrides["SLACK_APP_TOKEN"] = APP_TOKEN
@@ -82,7 +86,7 @@ def make_bot(
 
 
 async def start_http(bot: Bot) -> Bot:
-    bot.runner = await slack_app.serve_http(bot.app, "127.0.0.1", 0)
+    bot.runner = await serve_http(bot.inner, "127.0.0.1", 0)
     port = bot.runner.addresses[0][1]
     bot.url = f"http://127.0.0.1:{port}{slack_app.EVENTS_PATH}"
     return bot

@@ -1,0 +1,138 @@
+"""/healthz, /readyz and /metrics on the bot's real HTTP port (no Slack signature needed),
+the ack timer on signed requests, and logs for machines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from habot import log_format
+from tests.fakes.cluster import Scene, scene
+from tests.fakes.slack_server import FakeSlack
+from tests.slack.harness import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Bot,
+    make_bot,
+    post_command,
+    start_http,
+)
+
+
+@pytest.fixture
+def cluster() -> Scene:
+    return scene()
+
+
+@pytest.fixture
+async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
+    the_bot = await start_http(
+        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
+    )
+    yield the_bot
+    await the_bot.stop()
+
+
+def base(bot: Bot) -> str:
+    return bot.url.rsplit("/slack/events", 1)[0]
+
+
+async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url) as response:
+        return response.status, await response.text()
+
+
+async def test_health_needs_nothing_but_the_process(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    assert await get(session, base(bot) + "/healthz") == (200, "ok\n")
+
+
+async def test_ready_when_the_database_and_slack_answer(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    assert await get(session, base(bot) + "/readyz") == (200, "ready\n")
+    assert [c for c in bot.fake.calls if c.method == "auth.test"]
+
+
+async def test_not_ready_says_what_without_a_secret(
+    cluster: Scene, fake_slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    bot = await start_http(make_bot(cluster.config, fake_slack, ops=cluster.ops))
+    try:
+        fake_slack.fail("auth.test", "invalid_auth")
+        status, text = await get(session, base(bot) + "/readyz")
+        assert (status, text) == (503, "not ready: slack: invalid_auth\n")
+        bot.inner.store.close()  # the database goes away
+        status, text = await get(session, base(bot) + "/readyz")
+        assert status == 503
+        assert text.startswith("not ready: database: not answering")
+        assert BOT_TOKEN not in text
+    finally:
+        await bot.stop()  # a closed database is reported, not raised, at stop
+
+
+async def test_metrics_count_requests_and_reveal_no_secret(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    status, _, _ = await post_command(session, bot, "help")
+    assert status == 200
+    status, text = await get(session, base(bot) + "/metrics")
+    assert status == 200
+    assert 'habot_slack_requests_total{kind="command"}' in text
+    assert "habot_slack_ack_seconds_count" in text
+    assert BOT_TOKEN not in text
+    assert SIGNING_SECRET not in text
+
+
+async def test_a_run_counts_by_runbook_and_outcome(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession
+) -> None:
+    status, text = await get(session, base(bot) + "/metrics")
+    assert status == 200
+    assert "# TYPE habot_runs_total counter" in text
+    assert "# TYPE habot_ssh_command_seconds histogram" in text
+    assert "# TYPE habot_poll_leader gauge" in text
+
+
+def test_json_logs_carry_the_context() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(log_format.ContextFilter())
+    handler.setFormatter(log_format.JsonFormatter())
+    logger = logging.getLogger("habot.test.json")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        token = log_format.CLUSTER.set("mycluster")
+        run = log_format.RUN_ID.set("r1")
+        logger.info("step %d of %s", 2, "failover")
+        log_format.CLUSTER.reset(token)
+        log_format.RUN_ID.reset(run)
+        logger.warning("no context")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "step 2 of failover"
+    assert (first["cluster"], first["run_id"], first["level"]) == ("mycluster", "r1", "INFO")
+    assert "cluster" not in second
+    assert second["time"].endswith("Z")
+
+
+def test_asyncssh_chatter_is_off_unless_debugging() -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, logging.getLogger("asyncssh").level)
+    try:
+        log_format.configure("INFO", "json")
+        assert logging.getLogger("asyncssh").getEffectiveLevel() == logging.WARNING
+        log_format.configure("DEBUG", "text")
+        assert logging.getLogger("asyncssh").getEffectiveLevel() == logging.DEBUG
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("asyncssh").setLevel(saved[2])
