@@ -31,5 +31,7 @@ ENV PATH=/opt/habot/bin:$PATH \
 USER habot
 WORKDIR /var/lib/habot
 EXPOSE 3000
+# /healthz on HABOT_HTTP_PORT (build with `--format docker` under podman: OCI images drop it)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["habot", "probe"]
 ENTRYPOINT ["habot"]
 CMD ["serve"]

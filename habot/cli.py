@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -72,6 +74,11 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
     config.set_defaults(handler=_config_check)
+    probe = commands.add_parser(
+        "probe", help="exit 0 when the local habot serve answers /healthz (a HEALTHCHECK)"
+    )
+    probe.add_argument("--ready", action="store_true", help="ask /readyz instead")
+    probe.set_defaults(handler=_probe)
     sudoers = commands.add_parser(
         "sudoers", help="print the sudoers rules an unprivileged node user needs"
     )
@@ -115,6 +122,22 @@ def _config_check(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"problem: {problem}", file=sys.stderr)
     return 1 if found else 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    """GET /healthz (or /readyz) of the habot serve on HABOT_HTTP_HOST:HABOT_HTTP_PORT."""
+    settings = load_settings()
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host  # noqa: S104
+    url = f"http://{host}:{settings.http_port}/{'readyz' if args.ready else 'healthz'}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            print(answer.read().decode(errors="replace").strip())
+            return 0
+    except urllib.error.HTTPError as e:
+        print(e.read().decode(errors="replace").strip() or e.reason, file=sys.stderr)
+    except OSError as e:
+        print(f"habot: {url}: {e}", file=sys.stderr)
+    return 1
 
 
 def _sudoers(args: argparse.Namespace) -> int:

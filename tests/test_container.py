@@ -62,6 +62,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
     build = podman(
         "build",
+        "--format=docker",  # keeps the HEALTHCHECK (OCI images have none)
         "--isolation=chroot",
         "--build-arg",
         f"BASE={BASE}",
@@ -118,11 +119,15 @@ async def test_serve_in_the_image_answers_and_polls(
     config = node_config(tmp_path / "etc", sshd, owner=IMAGE_UID, seen_as=Path("/etc/habot"))
     port = free_port()
     env = environment(fake_slack, Path("/etc/habot/habot.yaml"), Path("/var/lib/habot/db"), port)
+    name = f"habot-test-{port}"
     served = await serve(
-        ["podman", "run", "--runtime", "runc", "--rm", "--network=host"]
+        ["podman", "run", "--runtime", "runc", "--rm", "--network=host", f"--name={name}"]
         + ["-v", f"{config.parent}:/etc/habot:ro"]
         + [f"--env={name}={value}" for name, value in env.items()]
         + [image],
         {"CONTAINERS_CONF": os.environ["CONTAINERS_CONF"]},
     )
+    await served.wait_for_line("listening on")
+    health = podman("healthcheck", "run", name, timeout=60)  # the image's own HEALTHCHECK
+    assert health.returncode == 0, health.stdout + health.stderr
     await check_served(served, fake_slack, port)

@@ -62,6 +62,11 @@ class Served:
     log: list[str] = field(default_factory=list)
 
     async def wait_for_line(self, text: str, timeout: float = 60) -> str:
+        """The first line with `text`, among those read already or those to come."""
+        seen = next((line for line in self.log if text in line), None)
+        if seen is not None:
+            return seen
+
         async def read() -> str:
             assert self.process.stderr is not None
             while True:
@@ -124,5 +129,12 @@ async def check_served(served: Served, fake: FakeSlack, port: int) -> None:
     assert "/ha status [CLUSTER]" in body
     line = await served.wait_for_line("poll of local:")
     assert "lines" in line
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for path, expected in (("/healthz", "ok"), ("/readyz", "ready"), ("/metrics", "habot_")):
+            async with session.get(base + path) as r:
+                text = await r.text()
+                assert r.status == 200, (path, text)
+                assert expected in text, path
     assert await served.stop() == 0, served.log[-20:]
     assert "Traceback" not in "".join(served.log)
