@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -269,34 +269,42 @@ class Bot:
     alert_clusters: list[ClusterHandle]
     probes: probes.Probes
     scheduler: AsyncIOScheduler | None = None
+    sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)  # a sweep under way
 
     def start_background(self, *, alerts: bool = True) -> None:
         """The alert polls (one job per cluster with an alerts channel, polling where this
-        replica leads), the sweep that expires undecided requests, and the heartbeat of this
-        the sweep that interrupts runs whose process went silent (a run's own task beats)."""
+        replica leads), the sweep that expires undecided requests, and the sweep that
+        interrupts runs whose process went silent (a run's own task beats)."""
         self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
         self.scheduler.add_job(
-            expire_waiting,
+            self.sweep,
             "interval",
             seconds=SWEEP_S,
-            args=[self.deps.workflow, self.app.client],
+            args=[expire_waiting, self.deps.workflow, self.app.client],
             id="expire-requests",
             max_instances=1,
             coalesce=True,
         )
         self.scheduler.add_job(
-            announce_interrupted,
+            self.sweep,
             "interval",
             seconds=HEARTBEAT_S,
-            args=[self],
+            args=[announce_interrupted, self],
             id="interrupted-runs",
             max_instances=1,
             coalesce=True,
         )
 
+    async def sweep(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
+        """A background sweep; at close, the one under way ends before the store closes."""
+        async with self.sweeping:
+            await work(*args)
+
     async def close(self) -> None:
         if self.scheduler is not None:
             await stop_polling(self.scheduler, self.poller)
+            async with self.sweeping:
+                pass
         await self.deps.jobs.shutdown()
         try:
             await self.poller.resign()
@@ -370,8 +378,8 @@ async def announce_interrupted(bot: Bot) -> None:
                 channel=request.channel,
                 thread_ts=request.message_ts,
                 text=f":warning: habot stopped (a restart, or its replica died) while "
-                f"{request.runbook} was running: the run is marked interrupted and nothing "
-                "was re-run. Check `/ha status` and "
+                f"{request.runbook} was approved or running: the run is marked interrupted "
+                "and nothing was re-run. Check `/ha status` and "
                 f"`/ha audit`, then ask again if needed (request {request.id}).",
             )
 

@@ -15,6 +15,7 @@ from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
 from tests.fakes.slack_server import FakeSlack
 from tests.ssh.conftest import sshd  # noqa: F401  (the tests' own OpenSSH server, for all)
+from tests.store import postgres_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -85,3 +86,14 @@ def lab_config(lab: Lab) -> HabotConfig:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_server.Server]:
+    """A real PostgreSQL server for the session (Debian's postgresql package)."""
+    if postgres_server.binaries() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the PostgreSQL tests, but PostgreSQL is not installed")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server.running() as server:
+        yield server

@@ -47,6 +47,10 @@ class PollReport:
     failed: tuple[str, ...] = ()  # cards kept to retry later
 
 
+def _cursor_key(cluster: str, node: str, source: Source) -> str:
+    return f"cursor|{cluster}|{node}|{source.name}"
+
+
 def sources_for(handle: ClusterHandle) -> list[Source]:
     chosen = handle.config.alerts.sources
     found: list[Source] = []
@@ -84,6 +88,10 @@ class Poller:
     async def lead(self, cluster: str) -> PollReport | None:
         """Take or renew the cluster's polling lease; poll when it is ours and a poll is due.
         None when another replica leads (or no poll was due)."""
+        async with self._locks.setdefault(cluster, asyncio.Lock()):  # idle() waits for it
+            return await self._lead(cluster)
+
+    async def _lead(self, cluster: str) -> PollReport | None:
         handle = self.ops.cluster(cluster)
         interval = handle.config.alerts.interval_s
         now = self.clock()
@@ -103,7 +111,7 @@ class Poller:
         if now - self._last_poll.get(cluster, 0.0) < interval * 0.9:
             return None
         self._last_poll[cluster] = now
-        return await self.poll(cluster)
+        return await self._timed_poll(cluster)
 
     async def resign(self) -> None:
         """A clean stop: the leases go at once, so another replica takes over at its next
@@ -125,16 +133,19 @@ class Poller:
 
     async def poll(self, cluster: str) -> PollReport:
         async with self._locks.setdefault(cluster, asyncio.Lock()):
-            started = time.monotonic()
-            context = CLUSTER.set(cluster)
-            try:
-                report = await self._poll(self.ops.cluster(cluster))
-            finally:
-                CLUSTER.reset(context)
-            POLL_SECONDS.labels(cluster).observe(time.monotonic() - started)
-            POLL_LAST.labels(cluster).set(self.clock())
-            await self._count_alerts(cluster)
-            return report
+            return await self._timed_poll(cluster)
+
+    async def _timed_poll(self, cluster: str) -> PollReport:
+        started = time.monotonic()
+        context = CLUSTER.set(cluster)
+        try:
+            report = await self._poll(self.ops.cluster(cluster))
+        finally:
+            CLUSTER.reset(context)
+        POLL_SECONDS.labels(cluster).observe(time.monotonic() - started)
+        POLL_LAST.labels(cluster).set(self.clock())
+        await self._count_alerts(cluster)
+        return report
 
     async def _count_alerts(self, cluster: str) -> None:
         """The alerts gauge for the cluster: every (rule, state) it has, and 0 for those it
@@ -155,11 +166,13 @@ class Poller:
 
     async def _poll(self, handle: ClusterHandle) -> PollReport:
         now = self.clock()
+        reads = [(n.name, source) for n in handle.config.nodes for source in sources_for(handle)]
+        keys = [_cursor_key(handle.name, node, source) for node, source in reads]
+        stored = await off_loop(lambda: {key: self.store.get(key) for key in keys})
         batches = await asyncio.gather(
             *(
-                self._read(handle, node.name, source, now)
-                for node in handle.config.nodes
-                for source in sources_for(handle)
+                self._read(handle, node, source, stored[key], now)
+                for (node, source), key in zip(reads, keys, strict=True)
             )
         )
         cursors: dict[str, str] = {}
@@ -225,11 +238,15 @@ class Poller:
         return False
 
     async def _read(
-        self, handle: ClusterHandle, node_name: str, source: Source, now: float
+        self,
+        handle: ClusterHandle,
+        node_name: str,
+        source: Source,
+        cursor: str | None,
+        now: float,
     ) -> tuple[str, Batch | str]:
-        key = f"cursor|{handle.name}|{node_name}|{source.name}"
+        key = _cursor_key(handle.name, node_name, source)
         node = next(n.address() for n in handle.config.nodes if n.name == node_name)
-        cursor = await off_loop(self.store.get, key)
         try:
             batch = await source.read(
                 handle.transport,

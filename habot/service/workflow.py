@@ -220,7 +220,7 @@ class Workflow:
             )
         )
         if decision.refusal is None and not await off_loop(
-            self.store.record_approval, decision.request, user, self.clock()
+            self.store.record_approval, decision.request, user, self.clock(), self.replica
         ):
             current = await self._request(request_id)
             decision = Decision(current, "another click decided this request first")
@@ -248,7 +248,13 @@ class Workflow:
         elif request.state is not State.REQUESTED:
             decision = Decision(request, f"this request was already {request.state.value}")
         elif not await off_loop(
-            self.store.transition, request_id, [State.REQUESTED], State.APPROVED, user
+            self.store.transition,
+            request_id,
+            [State.REQUESTED],
+            State.APPROVED,
+            user,
+            owner=self.replica,
+            now=self.clock(),
         ):
             decision = Decision(await self._request(request_id), "the request was decided already")
         else:
@@ -313,6 +319,13 @@ class Workflow:
         """Re-plan against a fresh status, take the cluster, run; exactly once per request."""
         CLUSTER.set(request.cluster)  # on every log line of the run (its own task)
         RUN_ID.set(request.id)
+        beating = asyncio.create_task(self._beat(), name=f"heartbeat-{request.id}")
+        try:
+            return await self._run(request, reporter)
+        finally:
+            beating.cancel()
+
+    async def _run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
         try:
             proposal = await self.propose(
                 request.cluster, request.runbook, dict(request.params), preview=False
@@ -341,11 +354,7 @@ class Workflow:
                 await self._settle(request, State.FAILED, f"audit log not written: {e}")
                 return Refused(f"the audit log could not be written ({e})")
             engine = self._engine(request.cluster, proposal.live)
-            beating = asyncio.create_task(self._beat(), name=f"heartbeat-{request.id}")
-            try:
-                outcome = await engine.execute(proposal.plan, request.id, reporter)
-            finally:
-                beating.cancel()
+            outcome = await engine.execute(proposal.plan, request.id, reporter)
             final = State.SUCCEEDED if outcome.succeeded else State.FAILED
             await self._settle(request, final, f"{outcome.duration_s:.1f} s")
             RUNS.labels(request.runbook, final.value).inc()
@@ -402,8 +411,8 @@ class Workflow:
         return await off_loop(self.store.cluster_lock, cluster)
 
     async def _beat(self) -> None:
-        """While a run goes: its replica is alive, every HEARTBEAT_S (a database that does
-        not answer for a while is logged; the run goes on)."""
+        """From the approval to the run's end: its replica is alive, every HEARTBEAT_S (a
+        database that does not answer for a while is logged; the run goes on)."""
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:

@@ -27,6 +27,7 @@ _REQUEST = (
     "id, cluster, runbook, params, requester, channel, created, expires, approvals_needed, "
     "plan_fingerprint, state, decided_by, message_ts"
 )
+_OWNED = (State.APPROVED.value, State.RUNNING.value)  # a replica's, while it beats
 _AUDIT = 'id, at, cluster, event, request_id, "user", node, argv, rc, duration, detail, node_user'
 
 
@@ -131,9 +132,10 @@ class Store:
         rows = self._db.read("SELECT card FROM requests WHERE id=?", (request_id,))
         return [] if not rows else list(json.loads(rows[0][0]))
 
-    def record_approval(self, request: Request, user: str, at: float) -> bool:
+    def record_approval(self, request: Request, user: str, at: float, owner: str = "") -> bool:
         """Store one approval and, when it completes the request, the state change: both only
-        if the request is still waiting (compare-and-set). False when someone else won."""
+        if the request is still waiting (compare-and-set). False when someone else won.
+        A completed request belongs to `owner` (the replica that will run it) from `at`."""
         with self._db.transaction() as db:
             state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
             if state is None or state[0] != State.REQUESTED.value:
@@ -145,21 +147,46 @@ class Store:
             if not added:
                 return False
             db.execute(
-                "UPDATE requests SET state=?, decided_by=? WHERE id=? AND state=?",
-                (request.state.value, request.decided_by, request.id, State.REQUESTED.value),
+                "UPDATE requests SET state=?, decided_by=?, owner=?, heartbeat=? "
+                "WHERE id=? AND state=?",
+                (
+                    request.state.value,
+                    request.decided_by,
+                    owner if request.state is State.APPROVED else "",
+                    at if request.state is State.APPROVED else 0,
+                    request.id,
+                    State.REQUESTED.value,
+                ),
             )
             return True
 
     def transition(
-        self, request_id: str, before: Sequence[State], after: State, decided_by: str | None = None
+        self,
+        request_id: str,
+        before: Sequence[State],
+        after: State,
+        decided_by: str | None = None,
+        *,
+        owner: str | None = None,
+        now: float = 0.0,
     ) -> bool:
-        """Compare-and-set the request's state; False when it was not in `before`."""
+        """Compare-and-set the request's state; False when it was not in `before`. With
+        `owner`, the request is that replica's from `now` (an approval it will run)."""
         marks = ",".join("?" for _ in before)
         with self._db.transaction() as db:
             cursor = db.execute(
-                f"UPDATE requests SET state=?, decided_by=COALESCE(?, decided_by) "  # noqa: S608
+                f"UPDATE requests SET state=?, decided_by=COALESCE(?, decided_by), "  # noqa: S608
+                f"owner=COALESCE(?, owner), heartbeat=CASE WHEN ? THEN ? ELSE heartbeat END "
                 f"WHERE id=? AND state IN ({marks})",
-                (after.value, decided_by, request_id, *(s.value for s in before)),
+                (
+                    after.value,
+                    decided_by,
+                    owner,
+                    owner is not None,
+                    now,
+                    request_id,
+                    *(s.value for s in before),
+                ),
             )
             return cursor.rowcount == 1
 
@@ -168,6 +195,8 @@ class Store:
         return [r for (i,) in ids if (r := self.request(i)) is not None]
 
     # -- runs: their owner replica and its heartbeat ---------------------------------------
+    # An approved request belongs to the replica that recorded the approval (it runs it at
+    # once); from then until it ends, that replica beats. APPROVED and RUNNING are both "its".
 
     def start_run(self, request_id: str, owner: str, now: float) -> bool:
         """APPROVED -> RUNNING, owned by `owner` (a replica), heart-beating from `now`."""
@@ -179,11 +208,11 @@ class Store:
             return cursor.rowcount == 1
 
     def heartbeat(self, owner: str, now: float) -> int:
-        """The owner's runs are still going: how many."""
+        """The owner's runs (and approved requests about to run) are alive: how many."""
         with self._db.transaction() as db:
             return db.execute(
-                "UPDATE requests SET heartbeat=? WHERE owner=? AND state=?",
-                (now, owner, State.RUNNING.value),
+                "UPDATE requests SET heartbeat=? WHERE owner=? AND state IN (?,?)",
+                (now, owner, *_OWNED),
             ).rowcount
 
     def abandon_runs(self, owner: str) -> int:
@@ -192,22 +221,24 @@ class Store:
         interrupted at once."""
         with self._db.transaction() as db:
             return db.execute(
-                "UPDATE requests SET heartbeat=0 WHERE owner=? AND state=?",
-                (owner, State.RUNNING.value),
+                "UPDATE requests SET heartbeat=0 WHERE owner=? AND state IN (?,?)",
+                (owner, *_OWNED),
             ).rowcount
 
     def interrupt_silent(self, before: float) -> list[Request]:
         """Runs whose owner has not heart-beaten since `before`: marked interrupted and their
         cluster released, each by exactly one caller (the ones returned are this caller's)."""
         candidates = self._db.read(
-            "SELECT id FROM requests WHERE state=? AND heartbeat<?", (State.RUNNING.value, before)
+            "SELECT id FROM requests WHERE state IN (?,?) AND owner!='' AND heartbeat<?",
+            (*_OWNED, before),
         )
         won = []
         for (request_id,) in candidates:
             with self._db.transaction() as db:
                 changed = db.execute(
-                    "UPDATE requests SET state=? WHERE id=? AND state=? AND heartbeat<?",
-                    (State.INTERRUPTED.value, request_id, State.RUNNING.value, before),
+                    "UPDATE requests SET state=? WHERE id=? AND state IN (?,?) AND owner!='' "
+                    "AND heartbeat<?",
+                    (State.INTERRUPTED.value, request_id, *_OWNED, before),
                 ).rowcount
                 if changed:
                     db.execute("DELETE FROM cluster_locks WHERE request_id=?", (request_id,))

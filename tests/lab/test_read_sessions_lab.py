@@ -42,7 +42,9 @@ def plain(config: HabotConfig, name: str) -> NodeAddress:
 def shells(lab: Lab, node: str) -> list[str]:
     """The read-session shells running in that node (its network namespace)."""
     in_node = set(_run(["ip", "netns", "pids", f"habot-{node}"]).split())
-    return sorted(set(_run(["pgrep", "-f", "habot-read-session"]).split()) & in_node)
+    # the session shell itself (a login shell that is dash wraps it in `sh -c`: not that one)
+    found = _run(["pgrep", "-f", "^sh -s -- habot-read-session"]).split()
+    return sorted(set(found) & in_node)
 
 
 async def only_shell(lab: Lab, node: str) -> str:

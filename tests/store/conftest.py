@@ -3,35 +3,13 @@ per test session) with a fresh database per test."""
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from habot.store import Store
 from tests.store import postgres_server
-
-_numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[postgres_server.Server]:
-    if postgres_server.binaries() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the PostgreSQL tests, but PostgreSQL is not installed")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_server.running() as server:
-        yield server
-
-
-def fresh_database(server: postgres_server.Server) -> str:
-    import psycopg
-
-    name = f"habot_{os.getpid()}_{next(_numbers)}"
-    with psycopg.connect(server.url(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    return server.url(name)
+from tests.store.postgres_server import fresh_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -4,6 +4,7 @@ loopback port, trust authentication (nothing but this machine can reach it), tor
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import socket
@@ -77,3 +78,16 @@ def running() -> Iterator[Server]:
                 capture_output=True,
             )
         shutil.rmtree(directory, ignore_errors=True)
+
+
+_numbers = itertools.count()
+
+
+def fresh_database(server: Server) -> str:
+    """A new, empty database on the server: its URL."""
+    import psycopg
+
+    name = f"habot_{os.getpid()}_{next(_numbers)}"
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return server.url(name)

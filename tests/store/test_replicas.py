@@ -22,7 +22,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.slack.flows import click, request_card, thread_posts
 from tests.slack.harness import Bot, make_bot, start_http
 from tests.store import postgres_server
-from tests.store.conftest import fresh_database
+from tests.store.postgres_server import fresh_database
 
 pytestmark = pytest.mark.postgres
 
@@ -119,10 +119,12 @@ async def test_a_silent_replicas_run_is_reported_interrupted_once(
         s.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"), delay=30)
         card = await request_card(session, owner, "runbook cleanup resource=WebSite")
         assert await click(session, owner, card, APPROVE, "UBOB") == 200
-        await owner.fake.wait_for(
-            "the command to start",
-            lambda: [c for c in s.transport.calls if c[1][:2] == ("pcs", "resource")],
-        )
+        for _ in range(500):  # the transport is not Slack: poll it, bounded (10 s)
+            if any(argv[:2] == ("pcs", "resource") for _, argv in s.transport.calls):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"the command never started: {thread_posts(owner, card)}")
         await announce_interrupted(survivor.inner)  # the owner beats: nothing to do
         assert not [p for p in thread_posts(survivor, card) if "interrupted" in p]
         await owner.jobs.shutdown(grace_s=0)  # the owner dies: its run and heartbeat stop

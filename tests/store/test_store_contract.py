@@ -155,6 +155,35 @@ def test_a_run_is_interrupted_only_when_its_owner_stopped_heart_beating(
     assert not owner.transition("r1", [State.RUNNING], State.SUCCEEDED)  # too late
 
 
+def test_an_approval_whose_replica_died_before_the_run_is_interrupted(
+    stores: Callable[[], Store],
+) -> None:
+    owner, survivor = stores(), stores()
+    owner.add_request(request("r1"))
+    approved = model.approve(
+        owner.request("r1"),  # type: ignore[arg-type]
+        "UBOB",
+        NOW,
+        is_approver=True,
+        self_approval=False,
+    )
+    assert owner.record_approval(approved.request, "UBOB", NOW, owner="replica-a")
+    assert owner.heartbeat("replica-a", NOW + 10) == 1  # approved, about to run: its own
+    assert survivor.interrupt_silent(before=NOW + 5) == []
+    assert [r.id for r in survivor.interrupt_silent(before=NOW + 30)] == ["r1"]
+    assert not owner.start_run("r1", "replica-a", NOW + 31)  # too late: nothing runs
+
+
+def test_an_unowned_approval_is_never_swept(store: Store) -> None:
+    store.add_request(request("r1"))
+    assert store.transition("r1", [State.REQUESTED], State.APPROVED, "UBOB")
+    assert store.interrupt_silent(before=NOW + 1e9) == []
+    assert store.transition(
+        "r1", [State.APPROVED], State.APPROVED, owner="console", now=NOW
+    )  # the console's own approval, now owned
+    assert [r.id for r in store.interrupt_silent(before=NOW + 30)] == ["r1"]
+
+
 def test_a_clean_stop_abandons_its_runs_for_the_next_sweep(store: Store) -> None:
     store.add_request(request("r1"))
     store.transition("r1", [State.REQUESTED], State.APPROVED)

@@ -1,0 +1,237 @@
+"""Three `habot serve` processes on one PostgreSQL database and the lab: requests and clicks
+sent round-robin; the polling leader killed with SIGKILL (another takes over, the
+missing-STONITH alert is posted exactly once); the replica running a failover killed (a
+survivor reports it interrupted, nothing runs again)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+import yaml
+
+from habot.lab.lab import Lab
+from habot.slack.approval_blocks import APPROVE
+from habot.store import Store
+from tests.fakes.slack_server import FakeSlack
+from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
+from tests.packaging.serving import Served, environment, serve
+from tests.slack.harness import click_payload, signed_headers, slash_payload
+from tests.ssh.conftest import free_port
+from tests.store import postgres_server
+from tests.store.postgres_server import fresh_database
+
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+ALERTS = "CALERTS"
+OPS = "COPS"
+INTERVAL_S = 2.0
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    served: Served
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def killed(self) -> None:
+        self.served.process.send_signal(signal.SIGKILL)
+
+
+@dataclass
+class Fleet:
+    replicas: list[Replica]
+    database: str
+    fake: FakeSlack
+
+    async def leader(self, timeout: float = 60) -> Replica:
+        """The replica that logged taking the cluster's polls (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for replica in self.replicas:
+                if any("polls it now" in line for line in replica.served.log):
+                    return replica
+            await asyncio.sleep(0.1)
+        raise AssertionError("no replica took the polls")
+
+
+def lab_config_for_replicas(lab: Lab, directory: Path) -> Path:
+    """The lab's config, alerts every 2 s into CALERTS, approvals from COPS."""
+    config = yaml.safe_load(lab.layout.config_file.read_text())
+    config["allowed_channels"] = [OPS, ALERTS]
+    cluster = config["clusters"]["mycluster"]
+    cluster["alerts_channel"] = ALERTS
+    cluster["alerts"] = {"interval_s": INTERVAL_S, "lookback_s": 60}
+    path = directory / "habot.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def drain(replica: Replica) -> None:
+    """Keep reading a replica's log (its pipe must never fill), until it ends."""
+    assert replica.served.process.stderr is not None
+    while raw := await replica.served.process.stderr.readline():
+        replica.served.log.append(raw.decode(errors="replace"))
+
+
+@pytest.fixture
+async def fleet(
+    lab: Lab, postgres: postgres_server.Server, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[Fleet]:
+    database = fresh_database(postgres)
+    Store(database).close()  # the schema, once, before three replicas start
+    config = lab_config_for_replicas(lab, tmp_path)
+    habot = shutil.which("habot", path=str(Path(sys.executable).parent))
+    assert habot is not None
+    replicas = []
+    readers = []
+    for number in range(1, 4):
+        port = free_port()
+        env = environment(fake_slack, config, tmp_path / f"unused-{number}.sqlite3", port)
+        env["HABOT_DATABASE_URL"] = database
+        served = await serve([habot, "serve"], env)
+        replica = Replica(f"replica-{number}", port, served)
+        replicas.append(replica)
+        readers.append(asyncio.create_task(drain(replica)))
+    for replica in replicas:
+        await _listening(replica)
+    yield Fleet(replicas, database, fake_slack)
+    for replica in replicas:
+        if replica.served.process.returncode is None:
+            replica.served.process.send_signal(signal.SIGTERM)
+    for replica in replicas:
+        try:
+            await asyncio.wait_for(replica.served.process.wait(), 30)
+        except TimeoutError:
+            replica.killed()
+            await replica.served.process.wait()
+    await asyncio.gather(*readers, return_exceptions=True)
+    for replica in replicas:
+        assert "Traceback" not in "".join(replica.served.log), replica.served.log[-30:]
+
+
+async def _listening(replica: Replica, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not any("listening on" in line for line in replica.served.log):
+        if time.monotonic() > deadline or replica.served.process.returncode is not None:
+            raise AssertionError(f"{replica.name} did not start: {replica.served.log[-20:]}")
+        await asyncio.sleep(0.1)
+
+
+async def command(
+    session: aiohttp.ClientSession, fake: FakeSlack, replica: Replica, text: str
+) -> int:
+    body = urlencode(slash_payload(fake, text, user="UALICE", channel=OPS))
+    async with session.post(replica.url, data=body, headers=signed_headers(body)) as response:
+        await response.read()
+        return response.status
+
+
+async def click(session: aiohttp.ClientSession, replica: Replica, payload: dict[str, Any]) -> int:
+    body = urlencode({"payload": json.dumps(payload)})
+    async with session.post(replica.url, data=body, headers=signed_headers(body)) as response:
+        await response.read()
+        return response.status
+
+
+def alert_cards(fake: FakeSlack, key: str) -> list[Any]:
+    return [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.params.get("channel") == ALERTS and f"`{key}`" in json.dumps(c.params)
+    ]
+
+
+async def test_the_polling_leader_killed_another_takes_over_and_posts_once(
+    lab: Lab, fleet: Fleet
+) -> None:
+    lab.reset()  # the seed: no STONITH, and the error it makes
+    leader = await fleet.leader()
+    killed_at = time.monotonic()
+    leader.killed()  # mid-poll: it took the lease a moment ago and polls at once
+    await leader.served.process.wait()
+    survivors = [r for r in fleet.replicas if r is not leader]
+
+    def took_over() -> list[Replica]:
+        return [r for r in survivors if any("polls it now" in ln for ln in r.served.log)]
+
+    while not took_over():
+        assert time.monotonic() - killed_at < 4 * INTERVAL_S + 10, "no takeover"
+        await asyncio.sleep(0.1)
+    takeover_s = time.monotonic() - killed_at
+    await fleet.fake.wait_for(
+        "the missing-STONITH card", lambda: alert_cards(fleet.fake, "no-stonith"), timeout=60
+    )
+    await asyncio.sleep(3 * INTERVAL_S)  # more polls by the new leader: no second card
+    assert len(alert_cards(fleet.fake, "no-stonith")) == 1
+    assert takeover_s <= 2 * INTERVAL_S * 1.5 + 2  # the lease (1.5 intervals) and one check
+
+
+async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
+    lab: Lab, fleet: Fleet, session: aiohttp.ClientSession
+) -> None:
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    target = "nodo2" if source == "nodo1" else "nodo1"
+    first, runner, third = fleet.replicas
+    before = len(fleet.fake.calls_to("chat.postMessage"))
+    assert await command(session, fleet.fake, first, f"failover VirtualIP {target}") == 200
+    posts = await fleet.fake.wait_for(
+        "the approval card",
+        lambda: [
+            c
+            for c in fleet.fake.calls_to("chat.postMessage")[before:]
+            if c.params.get("channel") == OPS and "request `" in json.dumps(c.params)
+        ],
+    )
+    card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
+    request_id = json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
+    payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")
+    assert await click(session, runner, payload) == 200  # the second replica runs it
+
+    def thread() -> list[str]:
+        return [
+            str(c.params.get("text", ""))
+            for c in fleet.fake.calls_to("chat.postMessage")
+            if c.params.get("thread_ts") == card["ts"]
+        ]
+
+    await fleet.fake.wait_for("the run to start", thread, timeout=60)
+    runner.killed()  # mid-run
+    await runner.served.process.wait()
+    store = Store(fleet.database)
+    try:
+        commands = len([e for e in store.audit_log(500, request_id) if e.event == "command"])
+        said = await fleet.fake.wait_for(
+            "a survivor to report the run interrupted",
+            lambda: [t for t in thread() if "marked interrupted" in t],
+            timeout=60,
+        )
+        await asyncio.sleep(6)  # another sweep of both survivors: still said once
+        assert len([t for t in thread() if "marked interrupted" in t]) == len(said) == 1
+        final = store.request(request_id)
+        assert final is not None
+        assert final.state.value == "interrupted"
+        after = [e for e in store.audit_log(500, request_id) if e.event == "command"]
+        assert len(after) == commands  # nothing ran after the kill, nothing ran again
+        assert store.cluster_lock("mycluster") is None
+    finally:
+        store.close()
+        lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
+    assert third.served.process.returncode is None
