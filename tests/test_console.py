@@ -91,4 +91,6 @@ def test_console_runs_the_seed_runbooks_with_approval_at_the_prompt(
     assert "✓ 3. the site answers there" in out
     assert "Traceback" not in out + done.stderr
     assert "run succeeded" in out  # the audit lists them
+    assert "habot@nodo2$ pcs cluster stop (sudo) → rc 0" in out  # who ran it on the node
+    assert "root@" not in out
     lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
