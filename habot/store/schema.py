@@ -45,8 +45,12 @@ SQLITE_MIGRATIONS = (
     ALTER TABLE requests ADD COLUMN heartbeat REAL NOT NULL DEFAULT 0;
     CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
     CREATE TABLE IF NOT EXISTS leases (
-        name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);""",
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+    UPDATE requests SET owner='(before replicas)', heartbeat=0
+        WHERE state IN ('approved', 'running');""",
 )
+# (the last step: runs left by a habot from before owners existed are silent at once, so the
+# first sweep reports them interrupted and frees their clusters, as a restart always did)
 VERSION = len(SQLITE_MIGRATIONS)
 
 POSTGRES_BASE = """

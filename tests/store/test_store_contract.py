@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
+from pathlib import Path
 
 import pytest
 
 from habot.alerts.lifecycle import Alert, Delivery
 from habot.approvals import model
 from habot.approvals.model import Request, State
-from habot.store import Store, StoreError, redacted
+from habot.store import Store, StoreError, redacted, schema
+from tests.store import postgres_server
 
 NOW = 1_800_000_000.0
 
@@ -282,3 +286,59 @@ def test_postgres_errors_name_the_database_without_its_password() -> None:
     assert "s3cret" not in str(raised.value)
     assert "habot:***@127.0.0.1:1" in str(raised.value)
     assert redacted(url) == "postgresql://habot:***@127.0.0.1:1/habot"
+
+
+def test_an_old_sqlite_database_is_migrated_and_its_stuck_run_swept(tmp_path: Path) -> None:
+    """A database of the first schema version (alerts without references, a run left going
+    by a habot that stopped before runs had owners): every step applies, nothing is lost, and
+    the old run is reported interrupted by the first sweep, its cluster freed."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(schema.SQLITE_BASE)
+    db.executescript(schema.SQLITE_MIGRATIONS[0])
+    db.execute("PRAGMA user_version=1")
+    db.execute(
+        "INSERT INTO requests (id, cluster, runbook, params, requester, channel, created, "
+        "expires, approvals_needed, plan_fingerprint, state) "
+        "VALUES ('old', 'mycluster', 'failover', '[]', 'UALICE', 'C', 1, 2, 1, 'f', 'running')"
+    )
+    db.execute("INSERT INTO cluster_locks VALUES ('mycluster', 'old', 'failover', 1)")
+    db.execute(
+        "INSERT INTO alerts (key, cluster, state, body) VALUES (?,?,?,?)",
+        ("no-stonith", "mycluster", "open", json.dumps(asdict(alert()), default=str)),
+    )
+    db.commit()
+    db.close()
+    store = Store(path)
+    try:
+        kept = store.alert("mycluster", "no-stonith")
+        assert kept is not None
+        assert store.alert_by_ref(kept.ref) is not None  # its reference was filled in
+        assert [r.id for r in store.interrupt_silent(before=NOW)] == ["old"]
+        assert store.cluster_lock("mycluster") is None
+        (version,) = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()
+        assert version == schema.VERSION
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_lost_postgres_connection_is_made_again(postgres: postgres_server.Server) -> None:
+    """The server drops habot's connection (a restart, a failover of the database): the call
+    that finds it gone fails with a StoreError, the next one connects again."""
+    import psycopg
+
+    url = postgres_server.fresh_database(postgres)
+    store = Store(url)
+    try:
+        store.put("k", "v")
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name='habot' AND pid != pg_backend_pid()"
+            )
+        with pytest.raises(StoreError, match="cannot be read"):
+            store.get("k")
+        assert store.get("k") == "v"
+    finally:
+        store.close()
