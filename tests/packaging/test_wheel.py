@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -84,8 +85,13 @@ async def test_installed_serve_starts_answers_and_polls(
 ) -> None:
     config = node_config(tmp_path / "etc", sshd)
     port = free_port()
-    served = await serve(
-        [str(installed / "bin/habot"), "serve"],
-        environment(fake_slack, config, tmp_path / "habot.sqlite3", port),
-    )
+    env = environment(fake_slack, config, tmp_path / "habot.sqlite3", port)
+    env["HABOT_LOG_FORMAT"] = "json"
+    served = await serve([str(installed / "bin/habot"), "serve"], env)
     await check_served(served, fake_slack, port)
+    records = [json.loads(line) for line in served.log if line.strip()]  # every line is JSON
+    polls = [r for r in records if r["message"].startswith("poll of local:")]
+    assert polls
+    assert polls[0]["cluster"] == "local"
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert not [r for r in records if r["logger"].startswith("asyncssh")]  # no chatter
