@@ -23,7 +23,7 @@ import yaml
 
 from habot.lab.lab import Lab
 from habot.slack.approval_blocks import APPROVE
-from habot.store import Store
+from habot.store import AuditEntry, Store
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
 from tests.packaging.serving import Served, environment, serve
@@ -189,7 +189,7 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
     wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
     source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
     target = "nodo2" if source == "nodo1" else "nodo1"
-    first, runner, third = fleet.replicas
+    first = fleet.replicas[0]
     before = len(fleet.fake.calls_to("chat.postMessage"))
     assert await command(session, fleet.fake, first, f"failover VirtualIP {target}") == 200
     posts = await fleet.fake.wait_for(
@@ -202,8 +202,11 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
     )
     card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
     request_id = json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
-    payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")
-    assert await click(session, runner, payload) == 200  # the second replica runs it
+    clicks = [  # three approvers at once, one on each replica
+        click(session, replica, click_payload(fleet.fake, card, OPS, APPROVE, user))
+        for replica, user in zip(fleet.replicas, ("UBOB", "UCAROL", "UDAVE"), strict=True)
+    ]
+    assert await asyncio.gather(*clicks) == [200, 200, 200]
 
     def thread() -> list[str]:
         return [
@@ -212,10 +215,11 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
             if c.params.get("thread_ts") == card["ts"]
         ]
 
-    await fleet.fake.wait_for("the run to start", thread, timeout=60)
+    store = Store(fleet.database)
+    started = await _run_started(store, request_id)
+    runner = next(r for r in fleet.replicas if f":{r.served.process.pid}:" in started.detail)
     runner.killed()  # mid-run
     await runner.served.process.wait()
-    store = Store(fleet.database)
     try:
         commands = len([e for e in store.audit_log(500, request_id) if e.event == "command"])
         said = await fleet.fake.wait_for(
@@ -234,4 +238,16 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
     finally:
         store.close()
         lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
-    assert third.served.process.returncode is None
+    assert [r.served.process.returncode for r in fleet.replicas if r is not runner] == [None] * 2
+
+
+async def _run_started(store: Store, request_id: str, timeout: float = 60) -> AuditEntry:
+    """The audit's "run started" of the request: it names the replica (host:PID:id)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in store.audit_log(100, request_id) if e.event == "run started"]
+        if found:
+            assert len(found) == 1  # three approvals at once: one run
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the run did not start")
