@@ -41,6 +41,7 @@ from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store, StoreError
 
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1  # a service habot needs (its database) does not answer
 
 
 def parser() -> argparse.ArgumentParser:
@@ -426,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"habot: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    except StoreError as e:  # the database cannot be opened or reached: said in one line
+        print(f"habot: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         return 130
     return code

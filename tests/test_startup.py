@@ -76,6 +76,34 @@ def test_serve_refuses_bad_settings(env: dict[str, str], named: str, tmp_path: P
     assert "xoxb-1" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "code", "named"),
+    [
+        ("mysql://habot@db/habot", 2, "setting HABOT_DATABASE_URL"),
+        (
+            "postgresql://habot:db-s3cret@127.0.0.1:1/habot",
+            1,
+            "cannot connect to postgresql://habot:***@127.0.0.1:1/habot",
+        ),
+    ],
+)
+def test_a_database_habot_cannot_use_is_one_line(
+    url: str, code: int, named: str, tmp_path: Path
+) -> None:
+    (tmp_path / "habot.yaml").write_text(GOOD_CONFIG + "approvers: anyone\nallowed_channels: any\n")
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "HABOT_CONFIG": str(tmp_path / "habot.yaml"),
+        "HABOT_DATABASE_URL": url,
+    }
+    done = habot("serve", env=env, cwd=tmp_path)
+    assert done.returncode == code
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert named in done.stderr
+    assert "db-s3cret" not in done.stderr
+
+
 def test_a_secret_is_never_printed(tmp_path: Path) -> None:
     done = habot(
         "serve",
