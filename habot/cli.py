@@ -299,7 +299,10 @@ class Bot:
     async def sweep(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
         """A background sweep; at close, the one under way ends before the store closes."""
         async with self.sweeping:
-            await work(*args)
+            try:
+                await work(*args)
+            except StoreError as e:
+                logging.getLogger(__name__).warning("sweep skipped, no database: %s", e)
 
     async def close(self) -> None:
         if self.scheduler is not None:

@@ -29,7 +29,7 @@ from habot.metrics import ALERTS, LEADER, POLL_LAST, POLL_SECONDS
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.off_loop import off_loop
-from habot.store import Store
+from habot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 Source = JournalSource | FileSource
@@ -95,9 +95,15 @@ class Poller:
         handle = self.ops.cluster(cluster)
         interval = handle.config.alerts.interval_s
         now = self.clock()
-        ours = await off_loop(
-            self.store.lease, f"poll:{cluster}", self.replica, now, interval * LEASE_INTERVALS
-        )
+        try:
+            ours = await off_loop(
+                self.store.lease, f"poll:{cluster}", self.replica, now, interval * LEASE_INTERVALS
+            )
+        except StoreError as e:  # no database, no lease: nobody polls twice meanwhile
+            log.warning("%s: not polling, the database does not answer: %s", cluster, e)
+            self._leading.discard(cluster)
+            LEADER.labels(cluster).set(0)
+            return None
         LEADER.labels(cluster).set(1 if ours else 0)
         if not ours:
             if cluster in self._leading:

@@ -276,3 +276,16 @@ def _client(fake: FakeSlack) -> Any:
     from slack_sdk.web.async_client import AsyncWebClient
 
     return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+
+async def test_without_its_database_a_replica_does_not_poll(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No lease can be taken: nobody polls twice; said in the log, no crash of the job."""
+    s = cluster()
+    p = poller(s, MemorySink())
+    s.store.close()
+    assert await p.lead("mycluster") is None
+    assert not p.leads("mycluster")
+    assert "not polling, the database does not answer" in caplog.text
+    s.transport.assert_done()
