@@ -317,13 +317,15 @@ class Workflow:
 
     async def run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
         """Re-plan against a fresh status, take the cluster, run; exactly once per request."""
-        CLUSTER.set(request.cluster)  # on every log line of the run (its own task)
-        RUN_ID.set(request.id)
+        cluster = CLUSTER.set(request.cluster)  # on every log line of the run
+        run = RUN_ID.set(request.id)
         beating = asyncio.create_task(self._beat(), name=f"heartbeat-{request.id}")
         try:
             return await self._run(request, reporter)
         finally:
             beating.cancel()
+            RUN_ID.reset(run)
+            CLUSTER.reset(cluster)
 
     async def _run(self, request: Request, reporter: Reporter) -> RunOutcome | Busy | Refused:
         try:

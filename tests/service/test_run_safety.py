@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from habot import log_format
 from habot.approvals.model import Request, State
 from habot.cluster.live import STATUS
 from habot.cluster.scratch import MKTEMP
@@ -253,3 +254,21 @@ async def test_an_audit_log_that_cannot_be_written_at_the_start_runs_nothing() -
     assert "audit log" in result.reason
     s.transport.assert_done()
     assert await s.workflow.busy_with("mycluster") is None
+
+
+# -- logs: a run's context is its own ---------------------------------------------------------
+
+
+async def test_a_runs_log_context_is_set_during_the_run_and_gone_after() -> None:
+    s = scene()
+    seen: list[tuple[str, str]] = []
+    s.transport.expect(
+        None,
+        ("pcs", "resource", "cleanup", "WebSite"),
+        before=lambda node, argv: seen.append((log_format.CLUSTER.get(), log_format.RUN_ID.get())),
+    )
+    outcome, _ = await run(s, "cleanup", resource="WebSite")
+    assert outcome.succeeded
+    assert seen == [("mycluster", "r1")]  # every log line of the run carries both
+    assert (log_format.CLUSTER.get(), log_format.RUN_ID.get()) == ("", "")  # none after it
+    s.transport.assert_done()
