@@ -40,6 +40,7 @@ from tests.fakes.cluster import scene
 from tests.fakes.slack_server import FakeSlack
 from tests.packaging.serving import environment, serve
 from tests.slack.harness import click_payload, make_bot, signed_headers, slash_payload, start_http
+from tests.ssh.server import Sshd
 from tests.store import postgres_server
 from tests.store.postgres_server import fresh_database
 
@@ -61,7 +62,7 @@ class NullSink:
         return None
 
 
-def clusters_config(sshd: replay_sshd.ReplaySshd, count: int) -> HabotConfig:
+def clusters_config(sshd: Sshd, count: int) -> HabotConfig:
     def node(name: str) -> dict[str, Any]:
         return {"name": name, "host": "127.0.0.1", "port": sshd.port, "user": sshd.user}
 

@@ -8,14 +8,12 @@ batch on a first read (`--since`) and nothing after a cursor (a quiet cluster)."
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ssh import server
+from tests.ssh.server import Sshd
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
 CRM_MON = FIXTURES / "crm_mon" / "lab_seed_fenced.xml"
@@ -31,28 +29,8 @@ SCRIPTS = {
 }
 
 
-@dataclass(frozen=True)
-class ReplaySshd:
-    port: int
-    pid: int
-    client_key: Path
-    known_hosts: Path
-    user: str
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-    return Path(f"{path}.pub").read_text().strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
-def running() -> Iterator[ReplaySshd]:
+def running() -> Iterator[Sshd]:
     """As root (sshd's privilege separation); stopped and removed after."""
     with tempfile.TemporaryDirectory(prefix="habot-replay-") as tmp:
         home = Path(tmp)
@@ -62,35 +40,6 @@ def running() -> Iterator[ReplaySshd]:
         for name, text in SCRIPTS.items():
             (bin_dir / name).write_text(text)
             (bin_dir / name).chmod(0o755)
-        host_pub = _keygen(home / "host_key")
-        client_pub = _keygen(home / "client_key")
-        (home / "authorized_keys").write_text(client_pub + "\n")
-        port = _free_port()
-        (home / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub}\n")
-        (home / "sshd_config").write_text(
-            f"Port {port}\nListenAddress 127.0.0.1\nHostKey {home}/host_key\n"
-            f"AuthorizedKeysFile {home}/authorized_keys\nPasswordAuthentication no\n"
-            "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-            f"PidFile {home}/sshd.pid\nMaxSessions 10\nMaxStartups 400:30:800\n"
-            f"StrictModes no\nSetEnv PATH={bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        )
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        proc = subprocess.Popen(
-            ["/usr/sbin/sshd", "-D", "-e", "-f", str(home / "sshd_config")],
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the replay sshd did not start")
-            time.sleep(0.05)
-        user = os.environ.get("USER") or "root"
-        try:
-            yield ReplaySshd(port, proc.pid, home / "client_key", home / "known_hosts", user)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        extra = f"MaxStartups 400:30:800\nSetEnv PATH={bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        with server.running(home, extra) as sshd:
+            yield sshd

@@ -233,13 +233,12 @@ class Engine:
         self, node: NodeAddress, argv: Sequence[str], timeout: float, request_id: str
     ) -> CommandRecord:
         """Audited before it starts (a kill mid-command still leaves its trace) and after."""
-        await self._audit(
-            event="command started",
-            request_id=request_id,
-            node=node.name,
-            node_user=node.runs_as,
-            argv=argv,
-        )
+        where: dict[str, Any] = {
+            "request_id": request_id,
+            "node": node.name,
+            "node_user": node.runs_as,
+        }
+        await self._audit(event="command started", argv=argv, **where)
         self.snapshot = None  # from here on the cluster may change
         started = time.monotonic()
         try:
@@ -253,10 +252,8 @@ class Engine:
         self._ran.append(record)
         await self._audit(
             event="command",
-            request_id=request_id,
-            node=node.name,
-            node_user=node.runs_as,
             argv=argv,
+            **where,
             rc=record.rc,
             duration=record.duration_s,
             detail=record.output[-1000:],

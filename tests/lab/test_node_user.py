@@ -5,7 +5,6 @@ command outside them is refused by the node itself, not only by habot."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -17,14 +16,6 @@ from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.ssh.transport import NodeAddress
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-async def transport(lab_config: HabotConfig) -> AsyncIterator[AsyncsshTransport]:
-    cluster = lab_config.clusters["mycluster"]
-    t = AsyncsshTransport(client_key=cluster.ssh_key, known_hosts=cluster.known_hosts)
-    yield t
-    await t.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -19,14 +18,6 @@ from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.ssh.transport import NodeAddress
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture
-async def transport(lab_config: HabotConfig) -> AsyncIterator[AsyncsshTransport]:
-    cluster = lab_config.clusters["mycluster"]
-    t = AsyncsshTransport(client_key=cluster.ssh_key, known_hosts=cluster.known_hosts)
-    yield t
-    await t.close()
 
 
 def address(config: HabotConfig, name: str) -> NodeAddress:

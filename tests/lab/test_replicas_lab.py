@@ -28,7 +28,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
 from tests.packaging.serving import Served, environment, serve
 from tests.slack.harness import click_payload, signed_headers, slash_payload
-from tests.ssh.conftest import free_port
+from tests.ssh.server import free_port
 from tests.store import postgres_server
 from tests.store.postgres_server import fresh_database
 

@@ -14,7 +14,7 @@ import aiohttp
 
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.harness import SIGNING_SECRET, signed_headers, slash_payload
-from tests.ssh.conftest import Sshd
+from tests.ssh.server import Sshd
 
 
 def node_config(

@@ -13,7 +13,7 @@ import pytest
 
 from tests.fakes.slack_server import FakeSlack
 from tests.packaging.serving import check_served, environment, node_config, serve
-from tests.ssh.conftest import Sshd, free_port
+from tests.ssh.server import Sshd, free_port
 
 ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.network

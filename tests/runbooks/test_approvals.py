@@ -1,14 +1,12 @@
-"""The approval state machine (pure) and the store's compare-and-set."""
+"""The approval state machine (pure). The store's compare-and-set, on SQLite and PostgreSQL,
+is in tests/store/test_store_contract.py."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
-from pathlib import Path
 
 from habot.approvals import model
 from habot.approvals.model import Request, State
-from habot.store import Store
 
 NOW = 1_800_000_000.0
 
@@ -59,46 +57,3 @@ def test_two_distinct_approvers() -> None:
     assert again.refusal == "you approved this already; it needs another approver"
     second = model.approve(first.request, "UCAROL", NOW, is_approver=True, self_approval=False)
     assert second.complete
-
-
-def test_store_decides_once_under_concurrent_approvals(tmp_path: Path) -> None:
-    """Twenty clicks from twenty connections (as from several processes or replicas) on one
-    database file: one approval wins."""
-    db = tmp_path / "habot.sqlite3"
-    Store(db).add_request(request())
-    stores = [Store(db) for _ in range(20)]
-    wins: list[str] = []
-    start = threading.Barrier(len(stores))
-
-    def click(store: Store, user: str) -> None:
-        current = store.request("r1")
-        assert current is not None
-        d = model.approve(current, user, NOW, is_approver=True, self_approval=False)
-        start.wait()
-        if d.refusal is None and store.record_approval(d.request, user, NOW):
-            wins.append(user)
-
-    threads = [
-        threading.Thread(target=click, args=(store, f"U{i}")) for i, store in enumerate(stores)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 1
-    final = Store(db).request("r1")
-    assert final is not None
-    assert final.state is State.APPROVED
-    assert final.approvals == (wins[0],)
-    for store in stores:
-        store.close()
-
-
-def test_cluster_lock_names_the_holder() -> None:
-    store = Store(":memory:")
-    assert store.take_cluster("mycluster", "r1", "gfs2-activate", NOW) is None
-    holder = store.take_cluster("mycluster", "r2", "failover", NOW)
-    assert holder is not None
-    assert (holder.request_id, holder.runbook) == ("r1", "gfs2-activate")
-    store.release_cluster("mycluster", "r1")
-    assert store.take_cluster("mycluster", "r2", "failover", NOW) is None

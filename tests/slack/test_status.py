@@ -22,7 +22,7 @@ from tests.slack.harness import (
     slash_payload,
     start_http,
 )
-from tests.ssh.conftest import free_port
+from tests.ssh.server import free_port
 
 pytestmark = pytest.mark.lab
 ACK_DEADLINE_S = 3.0  # Slack shows "operation timed out" past it

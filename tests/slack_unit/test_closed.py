@@ -4,7 +4,6 @@ no lab): channels, the card's own message, alert buttons, usage errors instead o
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,9 +12,8 @@ import pytest
 from habot.alerts.sources import JournalSource
 from habot.approvals.model import State
 from tests.fakes.cluster import NO_STONITH, NOW, Scene, journal, scene
-from tests.fakes.slack_server import FakeSlack
 from tests.slack.flows import CHANNEL, ephemerals_to
-from tests.slack.harness import Bot, click_payload, make_bot, post_click, post_command, start_http
+from tests.slack.harness import Bot, click_payload, post_click, post_command
 
 OTHER = "CRANDOM"
 
@@ -25,15 +23,6 @@ def cluster() -> Scene:
     return scene(
         approvers=["UBOB"], allowed_channels=[CHANNEL, "CALERTS"], capture="lab_seed_no_stonith.xml"
     )
-
-
-@pytest.fixture
-async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    the_bot = await start_http(
-        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
-    )
-    yield the_bot
-    await the_bot.stop()
 
 
 async def test_a_channel_not_allowed_gets_a_refusal_and_nothing_runs(

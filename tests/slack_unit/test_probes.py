@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -27,15 +26,6 @@ from tests.slack.harness import (
 @pytest.fixture
 def cluster() -> Scene:
     return scene()
-
-
-@pytest.fixture
-async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    the_bot = await start_http(
-        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
-    )
-    yield the_bot
-    await the_bot.stop()
 
 
 def base(bot: Bot) -> str:

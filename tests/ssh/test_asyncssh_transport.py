@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from habot.errors import CommandTimeout, ConnectError, HostKeyError
 from habot.ssh.asyncssh_transport import AsyncsshTransport, remote_command
 from habot.ssh.transport import NodeAddress
-from tests.ssh.conftest import Sshd, free_port, node
+from tests.ssh.conftest import node
+from tests.ssh.server import Sshd, free_port
 
 HOSTILE = [
     "a; touch /tmp/habot-pwned",

@@ -13,7 +13,8 @@ import pytest
 from habot.errors import CommandTimeout
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.ssh.session import SessionBroken, parse_header
-from tests.ssh.conftest import Sshd, node
+from tests.ssh.conftest import node
+from tests.ssh.server import Sshd
 from tests.ssh.test_asyncssh_transport import HOSTILE
 
 
