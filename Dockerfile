@@ -9,12 +9,18 @@ RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
         && rm -rf /var/lib/apt/lists/*; \
     fi
 RUN python3 -m venv /opt/habot
-COPY pyproject.toml README.md /src/
-COPY habot /src/habot
 # PIP_CERT: a CA bundle for a TLS-intercepting proxy, mounted at build time (optional).
 ARG PIP_CERT=
+# Exactly the locked versions (hashes checked), then habot itself with nothing more pulled in
+COPY requirements/runtime.txt /src/requirements/runtime.txt
 RUN if [ -n "$PIP_CERT" ]; then export PIP_CERT; else unset PIP_CERT; fi; \
-    /opt/habot/bin/pip install --no-cache-dir --disable-pip-version-check /src
+    /opt/habot/bin/pip install --no-cache-dir --disable-pip-version-check \
+        --require-hashes --no-deps -r /src/requirements/runtime.txt
+COPY pyproject.toml README.md /src/
+COPY habot /src/habot
+RUN /opt/habot/bin/pip install --no-cache-dir --disable-pip-version-check \
+        --no-deps --no-build-isolation /src \
+    && /opt/habot/bin/pip check
 
 FROM ${BASE}
 RUN if ! command -v python3 >/dev/null; then \

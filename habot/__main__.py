@@ -1,3 +1,3 @@
-from habot.cli import main
+from habot.launcher import main
 
 raise SystemExit(main())

@@ -49,9 +49,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Libraries whose INFO lines are per-event noise: asyncssh (a session opened, a channel
+# closed), APScheduler (two lines per poll and per sweep: ~1,700 lines an hour). Shown at DEBUG.
+CHATTY = ("asyncssh", "apscheduler")
+
+
 def configure(level: str, fmt: str) -> None:
-    """The root logger for `habot serve` and the console: text or json; asyncssh's
-    per-channel INFO lines (a session opened, a channel closed) only at DEBUG."""
+    """The root logger for `habot serve` and the console: text or json; the chatty libraries'
+    INFO lines only at DEBUG."""
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
@@ -60,4 +65,5 @@ def configure(level: str, fmt: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("asyncssh").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 HABOT = Path(__file__).parents[1] / "habot"
 LAYERS = {
-    "adapters": ({"cli", "__main__", "slack", "console", "probes"}, 3),
+    "adapters": ({"cli", "launcher", "__main__", "slack", "console", "probes"}, 3),
     "service": ({"service"}, 2),
     "domain": ({"cluster", "runbooks", "approvals", "alerts", "commands", "config"}, 1),
     "ports": (

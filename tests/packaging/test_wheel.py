@@ -63,14 +63,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    done = subprocess.run(
-        [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
+    lock = ["--require-hashes", "--no-deps", "-r", str(ROOT / "requirements/runtime.txt")]
+    for args in (lock, ["--no-deps", str(wheel)]):  # as the Dockerfile: the lock, then habot
+        done = subprocess.run(
+            [*pip, *args], capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    checked = subprocess.run(
+        [str(venv / "bin/pip"), "check"], capture_output=True, text=True, timeout=60, check=False
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert checked.returncode == 0, checked.stdout
     return venv
 
 
@@ -95,3 +98,5 @@ async def test_installed_serve_starts_answers_and_polls(
     assert polls[0]["cluster"] == "local"
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert not [r for r in records if r["logger"].startswith("asyncssh")]  # no chatter
+    assert not [r for r in records if r["logger"] in ("py.warnings", "apscheduler.executors")]
+    assert not [line for line in served.log if "Warning:" in line]  # no Python warning printed

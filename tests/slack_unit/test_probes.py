@@ -3,12 +3,14 @@ the ack timer on signed requests, and logs for machines."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 
 import aiohttp
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot import log_format
 from tests.fakes.cluster import Scene, scene
@@ -114,15 +116,38 @@ def test_json_logs_carry_the_context() -> None:
     assert second["time"].endswith("Z")
 
 
-def test_asyncssh_chatter_is_off_unless_debugging() -> None:
+@pytest.mark.parametrize(("level", "chatty"), [("INFO", False), ("DEBUG", True)])
+async def test_library_chatter_only_when_debugging(
+    level: str, chatty: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real APScheduler job run twice: its "Running job" / "executed successfully" lines
+    (two per poll and per sweep) reach the log only at DEBUG; asyncssh's likewise."""
     root = logging.getLogger()
-    saved = (list(root.handlers), root.level, logging.getLogger("asyncssh").level)
+    names = ("asyncssh", "apscheduler")
+    saved = (list(root.handlers), root.level, [logging.getLogger(n).level for n in names])
+    ran = asyncio.Event()
+    runs: list[int] = []
+
+    async def job() -> None:
+        runs.append(1)
+        if len(runs) == 2:
+            ran.set()
+
     try:
-        log_format.configure("INFO", "json")
-        assert logging.getLogger("asyncssh").getEffectiveLevel() == logging.WARNING
-        log_format.configure("DEBUG", "text")
-        assert logging.getLogger("asyncssh").getEffectiveLevel() == logging.DEBUG
+        log_format.configure(level, "text")
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(job, "interval", seconds=0.05)
+        scheduler.start()
+        await asyncio.wait_for(ran.wait(), 10)
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        logging.getLogger("asyncssh").info("[conn=0] Connected")
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
-        logging.getLogger("asyncssh").setLevel(saved[2])
+        for name, old in zip(names, saved[2], strict=True):
+            logging.getLogger(name).setLevel(old)
+    err = capsys.readouterr().err
+    assert ("Running job" in err) is chatty
+    assert ("executed successfully" in err) is chatty
+    assert ("[conn=0] Connected" in err) is chatty
