@@ -369,7 +369,7 @@ def build_bot(
         store=store,
         poller=poller,
         alert_clusters=[ops.cluster(name) for name in channels],
-        probes=probes.Probes(store, client),
+        probes=probes.Probes(workflow.database_answers, client),
     )
 
 

@@ -1,8 +1,9 @@
 """What orchestrators and Prometheus ask, on habot's HTTP port, without a Slack signature:
 
 - `/healthz`: the process answers (200 "ok").
-- `/readyz`: the database answers and Slack accepted the bot token (`auth.test`, checked at
-  most once a minute): 200 "ready", else 503 with what is not ready (no secret in it).
+- `/readyz`: the database answers and Slack accepted the bot token (`auth.test`, asked at
+  most once a minute whatever it answered, so unauthenticated callers cannot make habot hammer
+  Slack): 200 "ready", else 503 with what is not ready (no secret in it).
 - `/metrics`: Prometheus text format (habot.metrics).
 
 In HTTP mode they share the port with /slack/events; in Socket Mode habot listens on
@@ -21,8 +22,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.metrics import ACK_SECONDS, REGISTRY
-from habot.service.off_loop import off_loop
-from habot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 SLACK_CHECK_S = 60.0
@@ -30,10 +29,11 @@ SLACK_CHECK_S = 60.0
 
 @dataclass
 class Probes:
-    store: Store
+    database_answers: Callable[[], Awaitable[bool]]  # the service's own check
     client: AsyncWebClient
     clock: Callable[[], float] = time.monotonic
-    _slack_ok_at: float = field(default=-1e18)
+    _slack_asked_at: float = field(default=-1e18)
+    _slack_problem: str | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -47,9 +47,7 @@ class Probes:
 
     async def readyz(self, _: web.Request) -> web.Response:
         problems = []
-        try:
-            await off_loop(self.store.ping)
-        except StoreError:
+        if not await self.database_answers():
             problems.append("database: not answering")
         problem = await self._slack()
         if problem:
@@ -59,8 +57,13 @@ class Probes:
         return web.Response(text="ready\n")
 
     async def _slack(self) -> str | None:
-        if self.clock() - self._slack_ok_at < SLACK_CHECK_S:
-            return None
+        """Slack's last answer to auth.test, asked again once it is a minute old."""
+        if self.clock() - self._slack_asked_at >= SLACK_CHECK_S:
+            self._slack_asked_at = self.clock()
+            self._slack_problem = await self._ask_slack()
+        return self._slack_problem
+
+    async def _ask_slack(self) -> str | None:
         try:
             await self.client.auth_test()
         except SlackApiError as e:
@@ -68,7 +71,6 @@ class Probes:
         except Exception as e:  # the network: aiohttp, DNS, a timeout
             log.warning("readyz: Slack not reached: %s", type(e).__name__)
             return "not reached"
-        self._slack_ok_at = self.clock()
         return None
 
     async def metrics(self, _: web.Request) -> web.Response:

@@ -111,3 +111,10 @@ def test_dependencies_point_down() -> None:
 def test_the_product_does_not_import_the_lab() -> None:
     """`habot lab` is found through an entry point; nothing else imports habot.lab."""
     assert sorted(f for s, t, f in imports() if t == "lab" and s != "lab") == []
+
+
+def test_frontends_never_import_the_store() -> None:
+    """Slack, the console and the probes see the service's types; only the composition root
+    (cli.py) builds the store."""
+    frontends = {"slack", "console", "probes", "launcher", "__main__"}
+    assert sorted(f for s, t, f in imports() if s in frontends and t == "store") == []

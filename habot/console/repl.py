@@ -98,7 +98,7 @@ class Console:
         if isinstance(command, RunbookHelp):
             return "\n".join(describe.runbook_help(self.workflow.runbook(command.name)))
         if isinstance(command, Audit):
-            return text.audit(await self.workflow.audit_log(command.limit))
+            return text.audit(await self.workflow.audit_log(command.limit, None))
         if isinstance(command, ShowPolicy):
             return "\n".join(policy.describe(self.workflow.rules(command.cluster, command.runbook)))
         return await self._run(command)

@@ -14,9 +14,9 @@ from habot.errors import ClusterUnreachable
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import PlanError
 from habot.service import describe as runbook_text
+from habot.service.audit import AuditRecord
 from habot.service.clusters import StatusReport
 from habot.service.workflow import Proposal
-from habot.store import AuditEntry
 
 HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
 
@@ -85,7 +85,7 @@ def refusal(error: PlanError) -> str:
     return f"{error.runbook} cannot run:\n" + "\n".join(f"  - {r}" for r in error.reasons)
 
 
-def audit(entries: list[AuditEntry]) -> str:
+def audit(entries: list[AuditRecord]) -> str:
     if not entries:
         return "The audit log is empty."
     return "\n".join(runbook_text.audit_line(e) for e in entries)

@@ -9,7 +9,7 @@ from typing import Any
 
 from habot.errors import AuditError
 from habot.service.off_loop import off_loop
-from habot.store import Store, StoreError
+from habot.store import AuditEntry, Store, StoreError
 
 
 @dataclass(frozen=True)
@@ -25,3 +25,36 @@ class RunAudit:
             )
         except StoreError as e:
             raise AuditError(f"the audit log could not be written ({e})") from e
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One line of the audit log as the frontends see it (they never import the store)."""
+
+    at: float
+    cluster: str
+    event: str
+    request_id: str
+    user: str
+    node: str
+    argv: tuple[str, ...]
+    rc: int | None
+    duration: float | None
+    detail: str
+    node_user: str
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditRecord:
+        return cls(
+            at=entry.at,
+            cluster=entry.cluster,
+            event=entry.event,
+            request_id=entry.request_id,
+            user=entry.user,
+            node=entry.node,
+            argv=entry.argv,
+            rc=entry.rc,
+            duration=entry.duration,
+            detail=entry.detail,
+            node_user=entry.node_user,
+        )

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
+from habot.service.audit import AuditRecord
 from habot.service.workflow import Proposal
-from habot.store import AuditEntry
 
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
 
@@ -90,7 +90,7 @@ def outcome_line(outcome: RunOutcome) -> str:
     return f"{outcome.runbook} FAILED{where}{rolled} after {outcome.duration_s:.1f} s"
 
 
-def audit_line(entry: AuditEntry) -> str:
+def audit_line(entry: AuditRecord) -> str:
     when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
     who = f" {entry.user}" if entry.user else ""
     node = f"{entry.node_user.split()[0]}@{entry.node}" if entry.node_user else entry.node

@@ -26,11 +26,11 @@ from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
 from habot.service import policy
-from habot.service.audit import RunAudit
+from habot.service.audit import AuditRecord, RunAudit
 from habot.service.clusters import Ops
 from habot.service.off_loop import off_loop
 from habot.service.policy import Actor, Directory, Effective, NoGroups
-from habot.store import AuditEntry, ClusterLock, Store, StoreError
+from habot.store import ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0  # a running replica says its runs are alive this often
@@ -395,8 +395,33 @@ class Workflow:
     async def card(self, request_id: str) -> list[dict[str, Any]]:
         return await off_loop(self.store.card, request_id)
 
-    async def audit_log(self, limit: int) -> list[AuditEntry]:
-        return await off_loop(self.store.audit_log, limit)
+    async def audit_log(self, limit: int, actor: Actor | None) -> list[AuditRecord]:
+        """The last `limit` entries of the clusters `actor` may view (their policy's channels
+        and viewers); nothing of a cluster they may not see, not even that it exists. None:
+        the console's operator, who holds the nodes' keys, sees every cluster."""
+        names = tuple(self.ops.clusters)
+        visible = (
+            names if actor is None else tuple([n for n in names if await self._may_view(actor, n)])
+        )
+        if actor is not None and not visible:
+            await self.may("view", actor, None)  # refused: said as for the default cluster
+        entries = await off_loop(self.store.audit_log, limit, None, visible)
+        return [AuditRecord.of(e) for e in entries]
+
+    async def database_answers(self) -> bool:
+        """The readiness probe's question: does the store answer now?"""
+        try:
+            await off_loop(self.store.ping)
+        except StoreError:
+            return False
+        return True
+
+    async def _may_view(self, actor: Actor, cluster: str) -> bool:
+        try:
+            await self.may("view", actor, cluster)
+        except policy.PolicyError:
+            return False
+        return True
 
     async def expire_due(self) -> list[Request]:
         """Every waiting request past its expiry, expired now (each audited)."""

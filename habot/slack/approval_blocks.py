@@ -8,9 +8,9 @@ from habot.approvals.model import Request, State
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.model import Runbook
 from habot.service import describe
+from habot.service.audit import AuditRecord
 from habot.service.workflow import Proposal
 from habot.slack.blocks import Block, context, escape, header, section, truncate
-from habot.store import AuditEntry
 
 APPROVE = "habot_approve"
 DENY = "habot_deny"
@@ -215,7 +215,7 @@ def refusal(runbook: str, reasons: tuple[str, ...]) -> str:
     return f":no_entry: *{runbook}* cannot run:\n" + "\n".join(f"• {escape(r)}" for r in reasons)
 
 
-def audit(entries: list[AuditEntry]) -> str:
+def audit(entries: list[AuditRecord]) -> str:
     if not entries:
         return "The audit log is empty."
     return _code([describe.audit_line(e) for e in entries])

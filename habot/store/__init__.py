@@ -339,12 +339,26 @@ class Store:
                 ),
             )
 
-    def audit_log(self, limit: int = 20, request_id: str | None = None) -> list[AuditEntry]:
-        query = f"SELECT {_AUDIT} FROM audit"  # noqa: S608
+    def audit_log(
+        self,
+        limit: int = 20,
+        request_id: str | None = None,
+        clusters: tuple[str, ...] | None = None,
+    ) -> list[AuditEntry]:
+        """The last `limit` entries (of one request; of these clusters only), oldest first."""
+        where: list[str] = []
         args: tuple[Any, ...] = ()
         if request_id is not None:
-            query += " WHERE request_id=?"
+            where.append("request_id=?")
             args = (request_id,)
+        if clusters is not None:
+            if not clusters:
+                return []
+            where.append(f"cluster IN ({', '.join('?' * len(clusters))})")
+            args = (*args, *clusters)
+        query = f"SELECT {_AUDIT} FROM audit"  # noqa: S608
+        if where:
+            query += " WHERE " + " AND ".join(where)
         rows = self._db.read(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [
             AuditEntry(

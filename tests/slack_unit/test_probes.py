@@ -69,6 +69,22 @@ async def test_not_ready_says_what_without_a_secret(
         await bot.stop()  # a closed database is reported, not raised, at stop
 
 
+async def test_readyz_asks_slack_at_most_once_a_minute_even_when_refused(
+    cluster: Scene, fake_slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    """An unauthenticated caller hitting /readyz cannot make habot hammer Slack's auth.test."""
+    bot = await start_http(make_bot(cluster.config, fake_slack, ops=cluster.ops))
+    try:
+        fake_slack.fail("auth.test", "invalid_auth")
+        before = len([c for c in fake_slack.calls if c.method == "auth.test"])
+        answers = [await get(session, base(bot) + "/readyz") for _ in range(5)]
+        assert set(answers) == {(503, "not ready: slack: invalid_auth\n")}
+        asked = len([c for c in fake_slack.calls if c.method == "auth.test"]) - before
+        assert asked == 1
+    finally:
+        await bot.stop()
+
+
 async def test_metrics_count_requests_and_reveal_no_secret(
     bot: Bot, session: aiohttp.ClientSession
 ) -> None:
