@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from habot.errors import ConfigError
 from habot.ssh.transport import NodeAddress
@@ -53,6 +54,12 @@ class AlertsConfig(_Strict):
         description="files the file source reads on each node, each with its own cursor: "
         "pacemaker.log, corosync.log, or a syslog file (/var/log/syslog, /var/log/messages)",
     )
+    log_timezone: str = Field(
+        default="UTC",
+        pattern=r"^[A-Za-z0-9_+/-]{1,64}$",
+        description="the nodes' local time zone (IANA name): log files write local time with "
+        "no year or offset, and the file source orders lines by it",
+    )
     interval_s: float = Field(default=30, ge=1, le=3600)
     lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
     unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
@@ -61,6 +68,17 @@ class AlertsConfig(_Strict):
     @property
     def files(self) -> tuple[str, ...]:
         return self.log_files or (self.log_file,)
+
+    @field_validator("log_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name: UTC, Europe/Madrid)"
+            ) from e
+        return value
 
 
 SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]

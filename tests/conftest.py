@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from habot.config import HabotConfig, load_config
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
+from habot.store import Store
 from tests.fakes.slack_server import FakeSlack
 from tests.ssh.conftest import sshd  # noqa: F401  (the tests' own OpenSSH server, for all)
 from tests.store import postgres_server
@@ -39,6 +41,24 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         habot_setting = name.startswith(CLEARED_PREFIXES) and name != "HABOT_LAB_DIR"
         if habot_setting or name in CLEARED_NAMES:
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def close_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every Store a test opened is closed when it ends, passed or failed: a database
+    connection left to the garbage collector would fail whichever test runs then
+    (ResourceWarning under `filterwarnings = error`)."""
+    opened: list[Store] = []
+    original = Store.__init__
+
+    def tracked(self: Store, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Store, "__init__", tracked)
+    yield
+    for store in opened:
+        store.close()  # closing twice is harmless
 
 
 def lab_unavailable() -> str | None:

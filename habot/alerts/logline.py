@@ -1,10 +1,11 @@
-"""Log records from journald's JSON and from pacemaker.log, as one frozen type (pure)."""
+"""Log records from journald's JSON and from log files, as one frozen type (pure)."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 
 MAX_MESSAGE = 4000  # characters kept of a message (a 1 MB line is cut, not choked on)
 # libqb appends extended info after " | "; journald may strip it: rules never look past it.
@@ -20,18 +21,19 @@ _PACEMAKER_FILE = re.compile(
 # Nov 25 00:47:28 nodo1 pacemaker-controld[9012]: notice: ...
 # 2026-11-25T00:47:28.123456+00:00 nodo1 corosync[811]:   [KNET  ] link: host: 1 link: 0 is down
 _SYSLOG = re.compile(
-    r"^(?:\w{3} {1,2}\d{1,2} [\d:.]{8,15}|\d{4}-\d{2}-\d{2}T[\d:.]{8,15}(?:Z|[+-]\d{2}:?\d{2})?)"
+    r"^(?P<ts>\w{3} {1,2}\d{1,2} [\d:.]{8,15}"
+    r"|\d{4}-\d{2}-\d{2}T[\d:.]{8,15}(?:Z|[+-]\d{2}:?\d{2})?)"
     r" (?P<host>\S{1,255}) (?P<ident>[^\s\[:]{1,128})(?:\[(?P<pid>\d{1,10})\])?: (?P<rest>.*)$"
 )
 # corosync's own log file: Nov 25 00:47:28.123 [811] nodo1 corosync notice  [KNET  ] link: ...
 _COROSYNC_FILE = re.compile(
-    r"^\w{3} {1,2}\d{1,2} [\d:.]{8,15} \[(?P<pid>\d{1,10})\] (?P<host>\S{1,255}) "
+    r"^(?P<ts>\w{3} {1,2}\d{1,2} [\d:.]{8,15}) \[(?P<pid>\d{1,10})\] (?P<host>\S{1,255}) "
     r"(?P<ident>corosync) (?P<level>[a-z]{1,10}) {1,4}(?P<rest>.*)$"
 )
 # A resource agent's own lines in pacemaker.log (written by the agent, no host name):
 # Dec 01 16:34:50  controld(dlm)[3991]:    ERROR: The cluster property stonith-enabled may ...
 _AGENT_FILE = re.compile(
-    r"^\w{3} {1,2}\d{1,2} [\d:.]{8,15} {1,2}(?P<ident>[\w.-]{1,64}\([^()\s]{1,128}\))"
+    r"^(?P<ts>\w{3} {1,2}\d{1,2} [\d:.]{8,15}) {1,2}(?P<ident>[\w.-]{1,64}\([^()\s]{1,128}\))"
     r"(?:\[(?P<pid>\d{1,10})\])?: {1,8}(?P<rest>.*)$"
 )
 _AGENT = re.compile(r"(?P<agent>[\w.-]{1,64})\((?P<resource>[^()\s]{1,128})\)")
@@ -131,9 +133,52 @@ def agent_of(identifier: str) -> tuple[str, str] | None:
     return None if found is None else (found.group("agent"), found.group("resource"))
 
 
-def parse_file_line(node: str, raw: bytes) -> LogLine | None:
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_CLASSIC = re.compile(r"^(\w{3}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$")
+FUTURE_SLACK_S = 86_400.0  # a node's clock ahead of habot's by up to a day is still this year
+
+
+@dataclass(frozen=True, slots=True)
+class FileTime:
+    """How to read a log file's time stamps: syslog, pacemaker.log and corosync.log write the
+    node's local time with no year. The year is the one that puts the line at most a day
+    after `now` (a December line read in January is last year's)."""
+
+    now: float
+    zone: tzinfo = field(default=UTC)
+
+    def at(self, stamp: str) -> float:
+        """Seconds since the epoch, 0.0 when the stamp cannot be read."""
+        if stamp[:4].isdigit():
+            return _rfc3339(stamp, self.zone)
+        found = _CLASSIC.match(stamp)
+        if found is None or found.group(1) not in MONTHS:
+            return 0.0
+        month, day = MONTHS.index(found.group(1)) + 1, int(found.group(2))
+        hour, minute, second = (int(found.group(i)) for i in (3, 4, 5))
+        micro = int((found.group(6) or "0").ljust(6, "0"))
+        year = datetime.fromtimestamp(self.now, self.zone).year
+        for candidate in (year + 1, year, year - 1, year - 2, year - 3, year - 4):
+            try:
+                when = datetime(candidate, month, day, hour, minute, second, micro, self.zone)
+            except ValueError:  # 29 February of a year that has none, 25:00, ...
+                continue
+            if when.timestamp() <= self.now + FUTURE_SLACK_S:
+                return when.timestamp()
+        return 0.0
+
+
+def _rfc3339(stamp: str, zone: tzinfo) -> float:
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=zone)).timestamp()
+
+
+def parse_file_line(node: str, raw: bytes, clock: FileTime | None = None) -> LogLine | None:
     """One line of pacemaker.log, corosync.log or a syslog file (or any other log file: then
-    the whole line is the text)."""
+    the whole line is the text), with its own time when `clock` says how to read it."""
     text = raw[: MAX_MESSAGE * 2].decode("utf-8", errors="replace").rstrip("\r\n")
     if not text.strip():
         return None
@@ -145,6 +190,11 @@ def parse_file_line(node: str, raw: bytes) -> LogLine | None:
     level, message = split_level(found.group("rest"))
     if not level and "level" in found.groupdict():
         level = found.group("level")
+    at = clock.at(found.group("ts")) if clock is not None else 0.0
     return LogLine(
-        node=node, identifier=found.group("ident"), level=level, text=message[:MAX_MESSAGE]
+        node=node,
+        identifier=found.group("ident"),
+        level=level,
+        text=message[:MAX_MESSAGE],
+        at=at,
     )

@@ -6,10 +6,19 @@ were posted, so a restart neither loses nor re-posts lines.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from habot.alerts.logline import JournalBatch, LogLine, agent_of, parse_file_line, parse_journal
+from habot.alerts.logline import (
+    FileTime,
+    JournalBatch,
+    LogLine,
+    agent_of,
+    parse_file_line,
+    parse_journal,
+)
 from habot.ssh.transport import CommandResult, NodeAddress, Transport
 
 # The pacemaker daemons (2.0+ names and 1.1's), corosync, the DLM and fencing helpers.
@@ -83,6 +92,7 @@ class JournalSource:
         cursor: str | None,
         since: float,
         timeout: float,
+        now: float = 0.0,  # journald stamps each record itself: unused here
     ) -> Batch:
         result = await transport.read(node, self.argv(cursor, since), timeout=timeout)
         note = ""
@@ -159,6 +169,7 @@ def plan_reads(
 class FileSource:
     path: str = "/var/log/pacemaker/pacemaker.log"
     first_read: int = 1024 * 1024
+    zone: str = "UTC"  # the nodes' local time zone, in which the file's stamps are written
 
     @property
     def name(self) -> str:
@@ -171,7 +182,9 @@ class FileSource:
         cursor: str | None,
         since: float,
         timeout: float,
+        now: float = 0.0,  # the poll's time: the year of stamps that carry none
     ) -> Batch:
+        clock = FileTime(now or time.time(), ZoneInfo(self.zone))
         stat = await transport.read(node, stat_argv(self.path), timeout=timeout)
         stats = _stats(stat.stdout)
         if self.path not in stats:
@@ -187,7 +200,7 @@ class FileSource:
             used, chunk = _complete_lines(
                 data, first=read.offset > 0 and position is None and cursor is None
             )
-            lines += [ln for raw in chunk if (ln := parse_file_line(node.name, raw))]
+            lines += [ln for raw in chunk if (ln := parse_file_line(node.name, raw, clock))]
             position = FileCursor(read.inode, read.offset + used)
             budget -= length
             if budget <= 0 or used < len(data):

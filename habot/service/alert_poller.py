@@ -57,7 +57,8 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
     if "journal" in chosen:
         found.append(JournalSource())
     if "file" in chosen:
-        found += [FileSource(path=path) for path in handle.config.alerts.files]
+        zone = handle.config.alerts.log_timezone
+        found += [FileSource(path=path, zone=zone) for path in handle.config.alerts.files]
     return found
 
 
@@ -260,6 +261,7 @@ class Poller:
                 cursor,
                 since=now - handle.config.alerts.lookback_s,
                 timeout=handle.config.command_timeout_s,
+                now=now,
             )
         except TransportError as e:
             return key, e.reason

@@ -219,11 +219,16 @@ class Workflow:
                 self_approval=bool(rules["self_approval"].value),
             )
         )
-        if decision.refusal is None and not await off_loop(
-            self.store.record_approval, decision.request, user, self.clock(), self.replica
-        ):
-            current = await self._request(request_id)
-            decision = Decision(current, "another click decided this request first")
+        if decision.refusal is None:
+            recorded = await off_loop(
+                self.store.record_approval, decision.request, user, self.clock(), self.replica
+            )
+            current = await self._request(request_id)  # as the transaction left it
+            decision = (
+                Decision(current)
+                if recorded
+                else Decision(current, "another click decided this request first")
+            )
         await self._audit(
             request,
             "approve refused" if decision.refusal else "approved",

@@ -133,9 +133,11 @@ class Store:
         return [] if not rows else list(json.loads(rows[0][0]))
 
     def record_approval(self, request: Request, user: str, at: float, owner: str = "") -> bool:
-        """Store one approval and, when it completes the request, the state change: both only
-        if the request is still waiting (compare-and-set). False when someone else won.
-        A completed request belongs to `owner` (the replica that will run it) from `at`."""
+        """Store one approval and, when the approvals stored (counted here, inside the same
+        transaction, never from a copy read before it) reach the number needed, the request
+        becomes approved: both only if it is still waiting (compare-and-set). False when
+        someone else won, or `user` approved already. An approved request belongs to `owner`
+        (the replica that recorded the last approval, and will run it) from `at`."""
         with self._db.transaction() as db:
             state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
             if state is None or state[0] != State.REQUESTED.value:
@@ -146,18 +148,22 @@ class Store:
             ).rowcount
             if not added:
                 return False
-            db.execute(
-                "UPDATE requests SET state=?, decided_by=?, owner=?, heartbeat=? "
-                "WHERE id=? AND state=?",
-                (
-                    request.state.value,
-                    request.decided_by,
-                    owner if request.state is State.APPROVED else "",
-                    at if request.state is State.APPROVED else 0,
-                    request.id,
-                    State.REQUESTED.value,
-                ),
-            )
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM approvals WHERE request_id=?", (request.id,)
+            ).fetchone()
+            if count >= request.approvals_needed:
+                db.execute(
+                    "UPDATE requests SET state=?, decided_by=?, owner=?, heartbeat=? "
+                    "WHERE id=? AND state=?",
+                    (
+                        State.APPROVED.value,
+                        user,
+                        owner,
+                        at,
+                        request.id,
+                        State.REQUESTED.value,
+                    ),
+                )
             return True
 
     def transition(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from habot.alerts.lifecycle import State
+from habot.alerts.logline import LogLine
 from habot.alerts.sources import JournalSource
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
 from tests.fakes.cluster import Scene, scene
@@ -153,3 +154,36 @@ async def test_a_missing_log_file_is_said() -> None:
         )
     report = await poller(s, MemorySink()).poll("mycluster")
     assert f"source-unreadable:nodo1:{PACEMAKER_LOG}" in report.posted
+
+
+async def corosync_log_only(case: str, capture: str) -> list[str]:
+    """A deployment that reads only corosync.log: one poll of both nodes' real captures."""
+    s = scene(capture=capture, alerts={"sources": ["file"], "log_files": [COROSYNC_LOG]})
+    for node in ("nodo1", "nodo2"):
+        files_say(s, node, {COROSYNC_LOG: (LAB / case / f"{node}_corosync.log").read_bytes()})
+    report = await poller(s, MemorySink()).poll("mycluster")
+    s.transport.assert_done()
+    return list(report.posted)
+
+
+async def test_a_lost_node_that_only_corosync_log_reports_is_a_card() -> None:
+    """`habot lab crash nodo2`: corosync's "Failed to receive the leave message" names it."""
+    posted = await corosync_log_only("lab_crash_vs_stop", "lab_after_crash_nodo2.xml")
+    assert "corosync-lost:2" in posted
+
+
+async def test_a_clean_stop_in_corosync_log_loses_no_node() -> None:
+    """The false friend: `pcs cluster stop nodo1` (members left, link down) sends its leave
+    message, so no lost-node card (its link-down is the planned-stop rule's to quiet)."""
+    posted = await corosync_log_only("lab_planned_stop", "lab_nodo1_stopped.xml")
+    assert not [k for k in posted if k.startswith("corosync-lost")]
+
+
+def test_the_lost_node_card_names_the_node() -> None:
+    found = CATALOGUE.match(
+        LogLine(
+            "nodo1", "corosync", "notice", "[TOTEM ] Failed to receive the leave message. failed: 2"
+        )
+    )
+    assert found is not None
+    assert (found.rule.id, found.fields["peer"]) == ("corosync-lost-node", "2")

@@ -216,11 +216,11 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
         ]
 
     store = Store(fleet.database)
-    started = await _run_started(store, request_id)
-    runner = next(r for r in fleet.replicas if f":{r.served.process.pid}:" in started.detail)
-    runner.killed()  # mid-run
-    await runner.served.process.wait()
-    try:
+    try:  # closed whatever happens: a connection left to the collector fails a later test
+        started = await _run_started(store, request_id)
+        runner = next(r for r in fleet.replicas if f":{r.served.process.pid}:" in started.detail)
+        runner.killed()  # mid-run
+        await runner.served.process.wait()
         commands = len([e for e in store.audit_log(500, request_id) if e.event == "command"])
         said = await fleet.fake.wait_for(
             "a survivor to report the run interrupted",

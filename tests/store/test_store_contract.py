@@ -106,6 +106,43 @@ def test_a_second_approver_of_a_two_approver_request(store: Store) -> None:
     assert (final.state, final.approvals) == (State.APPROVED, ("UBOB", "UCAROL"))
 
 
+@pytest.mark.parametrize("clickers", [2, 3, 8])
+def test_approvers_clicking_together_complete_a_two_approval_request(
+    stores: Callable[[], Store], clickers: int
+) -> None:
+    """Each click read the request before the others were stored (0 approvals): the count is
+    taken inside the transaction, so the request is approved once, never left waiting with
+    every approval it needs."""
+    stores().add_request(request(needed=2))
+    replicas = [stores() for _ in range(clickers)]
+    read = [r.request("r1") for r in replicas]  # every click saw "0 of 2" before deciding
+    recorded: list[bool] = []
+    start = threading.Barrier(clickers)
+
+    def click(store: Store, seen: Request | None, user: str) -> None:
+        assert seen is not None
+        d = model.approve(seen, user, NOW, is_approver=True, self_approval=False)
+        assert d.refusal is None
+        assert d.request.state is State.REQUESTED  # the stale copy says "not yet"
+        start.wait()
+        recorded.append(store.record_approval(d.request, user, NOW, owner=f"replica-{user}"))
+
+    threads = [
+        threading.Thread(target=click, args=(s, seen, f"U{i}"))
+        for i, (s, seen) in enumerate(zip(replicas, read, strict=True))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = replicas[0].request("r1")
+    assert final is not None
+    assert final.state is State.APPROVED
+    assert len(final.approvals) == 2  # the clicks after the second found it decided
+    assert recorded.count(True) == 2
+    assert final.decided_by in final.approvals
+
+
 def test_transitions_are_compare_and_set(store: Store) -> None:
     store.add_request(request())
     assert store.transition("r1", [State.REQUESTED], State.DENIED, decided_by="UBOB")
