@@ -80,27 +80,19 @@ def parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--ready", action="store_true", help="ask /readyz instead")
     probe.set_defaults(handler=_probe)
+    node_files = commands.add_parser(
+        "node-files",
+        help="write what an unprivileged node user needs on each node: habot-node, its rules "
+        "and the sudoers file",
+    )
+    node_files.add_argument("directory", type=Path, help="where to write them (made if missing)")
     sudoers = commands.add_parser(
-        "sudoers", help="print the sudoers rules an unprivileged node user needs"
+        "sudoers", help="print the sudoers file an unprivileged node user needs"
     )
-    sudoers.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
-    sudoers.add_argument(
-        "--runbooks",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="more runbooks (*.yaml) besides the shipped ones and the config's",
-    )
-    sudoers.add_argument("--user", help="the node user (default: the config's, else habot)")
-    sudoers.add_argument(
-        "--path",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="where a command lives on the nodes, when not where Debian and RHEL keep it",
-    )
+    for sub in (sudoers, node_files):
+        _node_options(sub)
     sudoers.set_defaults(handler=_sudoers)
+    node_files.set_defaults(handler=_node_files)
     for plugin in entry_points(group="habot.commands"):
         plugin.load()(commands)  # `habot lab`, when the lab is installed
     return top
@@ -141,8 +133,29 @@ def _probe(args: argparse.Namespace) -> int:
     return 1
 
 
-def _sudoers(args: argparse.Namespace) -> int:
-    """Print the rules; exit 1 (saying why) when a runbook command cannot be bounded."""
+def _node_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--config", type=Path, help="config file (default: $HABOT_CONFIG)")
+    sub.add_argument(
+        "--runbooks",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="more runbooks (*.yaml) besides the shipped ones and the config's",
+    )
+    sub.add_argument("--user", help="the node user (default: the config's, else habot)")
+    sub.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="where a command lives on the nodes, when not where Debian and RHEL keep it",
+    )
+
+
+def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict[str, str]]:
+    """(node user, rules, paths) for the config and runbooks; SudoersError when a runbook
+    command cannot be bounded."""
     path = args.config if args.config is not None else load_settings().config
     config = load_config(path) if args.config is not None or path.exists() else None
     runbooks = load_all([*(config.runbook_dirs if config else ()), *args.runbooks])
@@ -163,12 +176,38 @@ def _sudoers(args: argparse.Namespace) -> int:
                 }
             )
         )
+    found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)
+    return user, found, paths
+
+
+def _sudoers(args: argparse.Namespace) -> int:
+    """Print the sudoers file; exit 1 (saying why) when a runbook command cannot be bounded."""
     try:
-        found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)
-        sys.stdout.write(sudoers.render(found, user, runbooks.values()))
+        user, _, _ = _node_rules(args)
+        sys.stdout.write(sudoers.render(user))
     except sudoers.SudoersError as e:
         print(f"habot: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _node_files(args: argparse.Namespace) -> int:
+    """habot-node, rules.json and habot.sudoers in a directory, to review and install."""
+    try:
+        user, found, paths = _node_rules(args)
+    except sudoers.SudoersError as e:
+        print(f"habot: {e}", file=sys.stderr)
+        return 1
+    out: Path = args.directory
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text, mode in (
+        ("habot-node", sudoers.helper_text(), 0o755),
+        ("rules.json", sudoers.node_rules(found, paths), 0o644),
+        ("habot.sudoers", sudoers.render(user), 0o440),
+    ):
+        (out / name).write_text(text)
+        (out / name).chmod(mode)
+    print(f"wrote {out}/habot-node, rules.json and habot.sudoers (see habot.sudoers to install)")
     return 0
 
 

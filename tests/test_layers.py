@@ -13,7 +13,7 @@ LAYERS = {
     "service": ({"service"}, 2),
     "domain": ({"cluster", "runbooks", "approvals", "alerts", "commands", "config"}, 1),
     "ports": (
-        {"ssh", "store", "errors", "jobs", "settings", "metrics", "log_format", "__init__"},
+        {"ssh", "node", "store", "errors", "jobs", "settings", "metrics", "log_format", "__init__"},
         0,
     ),
 }

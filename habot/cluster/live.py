@@ -9,9 +9,16 @@ from dataclasses import dataclass, replace
 from habot.cluster.constraints import with_constraints
 from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon
 from habot.cluster.model import ClusterStatus
-from habot.cluster.scratch import scratch_dir, shadow_edit, shadow_pull, shadow_simulate
+from habot.cluster.scratch import (
+    helper_cib,
+    scratch_dir,
+    shadow_edit,
+    shadow_pull,
+    shadow_simulate,
+)
 from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.errors import ClusterUnreachable, StatusParseError, TransportError
+from habot.node import HELPER
 from habot.ssh.transport import EXIT_NOT_FOUND, NodeAddress, Transport
 
 CRM_MON = ("crm_mon", "--one-shot", "--inactive", "--output-as=xml")
@@ -36,6 +43,12 @@ _SCRIPT = (
     f"{' '.join(CLUSTER_NAME)} 2>/dev/null; exit $rc"
 )
 STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())
+# Through sudo, the same read is one of habot-node's own steps: no argument, no shell.
+HELPER_STATUS = (HELPER, "status")
+
+
+def status_argv(node: NodeAddress) -> tuple[str, ...]:
+    return HELPER_STATUS if node.sudo else STATUS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +116,7 @@ def _in_order(reasons: dict[str, str], nodes: Sequence[NodeAddress]) -> dict[str
 
 
 async def _status_from(transport: Transport, node: NodeAddress, timeout: float) -> ClusterStatus:
-    result = await transport.read(node, STATUS, timeout=timeout)
+    result = await transport.read(node, status_argv(node), timeout=timeout)
     if result.exit_status == RC_NOT_CONNECTED:
         raise TransportError(node.name, "pacemaker is not running there (crm_mon rc 102)")
     if result.exit_status == EXIT_NOT_FOUND:
@@ -128,8 +141,15 @@ async def simulate(
 ) -> tuple[PlannedAction, ...]:
     """Apply pcs edits to a shadow copy of the live CIB and ask crm_simulate what would happen.
 
-    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy.
+    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy (through
+    sudo, all of it is habot-node's one `cib simulate` step).
     """
+    if node.sudo:
+        result = await transport.run(node, helper_cib("simulate", edits), timeout=timeout)
+        if not result.ok:
+            detail = (result.stderr_text or result.stdout_text).strip()[-300:]
+            raise TransportError(node.name, f"preview: {detail}")
+        return parse_actions(result.stdout)
     async with scratch_dir(transport, node, timeout=timeout) as private:
         shadow = f"{private}/cib.xml"
         commands = [shadow_pull(shadow), *(shadow_edit(shadow, e) for e in edits)]

@@ -1,17 +1,20 @@
 """A private directory on a node for a run's own files (shadow CIBs): `mktemp -d` makes it
 0700 under a name nobody can guess, and it is removed whatever the outcome.
 
-With sudo it is made by root under /run, where only root can create anything: the node user
-cannot plant a directory (or a symlink in one) that a root `pcs -f` would then write through.
-A root login or an unprivileged user without sudo uses /tmp as before."""
+Through sudo, the whole shadow CIB — pull, edits, push or simulate — is one step of
+habot-node (`helper_cib`), in a directory only root can enter: the node user can neither
+plant a path for a root `pcs -f` to write through nor push a file it did not pull. A root
+login or an unprivileged user without sudo (an ACL setup) uses /tmp and separate commands."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 
 from habot.errors import TransportError
+from habot.node import HELPER
 from habot.ssh.transport import NodeAddress, Transport
 
 MKTEMP = ("mktemp", "-d", "/tmp/habot.XXXXXXXXXX")
@@ -72,3 +75,8 @@ def shadow_push(shadow: str) -> tuple[str, ...]:
 
 def shadow_simulate(shadow: str) -> tuple[str, ...]:
     return ("crm_simulate", "--simulate", "--xml-file", shadow, "--output-as=xml")
+
+
+def helper_cib(action: str, edits: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """habot-node's one step: pull the CIB, apply `edits`, then push it or simulate it."""
+    return (HELPER, "cib", action, json.dumps([list(e) for e in edits], separators=(",", ":")))

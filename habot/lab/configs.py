@@ -14,6 +14,7 @@ from pathlib import Path
 
 from habot.lab import processes
 from habot.lab.layout import CLUSTER_NAME, HYPERVISOR_URI, LabLayout, NodeSpec
+from habot.node import HELPER_PATH
 
 NODE_DIRS = (
     "etc/corosync",
@@ -205,9 +206,24 @@ def _accounts(layout: LabLayout, node: NodeSpec, uids: dict[str, int]) -> None:
     shutil.chown(etc / "shadow", "root", "shadow")
     sudoers_d = etc / "sudoers.d"
     sudoers_d.mkdir(mode=0o755)
-    rules = processes.run(
-        [sys.executable, "-m", "habot", "sudoers", "--config", str(layout.config_file)]
-    ).stdout
+    # habot-node, its rules and the sudoers line, as `habot node-files` writes them for any
+    # cluster; the node sees the directory at habot-node's installed path (node-setup.sh)
+    helper_dir = layout.node_dir(node.name) / "fs/libexec-habot"
+    processes.run(
+        [
+            sys.executable,
+            "-m",
+            "habot",
+            "node-files",
+            str(helper_dir),
+            "--config",
+            str(layout.config_file),
+        ]
+    )
+    helper_dir.chmod(0o755)
+    rules = (helper_dir / "habot.sudoers").read_text()
+    (helper_dir / "habot.sudoers").unlink()
+    Path(HELPER_PATH).parent.mkdir(parents=True, exist_ok=True)  # the mount point
     for name, text in ((HABOT_USER, rules), (ADMIN, f"{ADMIN} ALL=(ALL) NOPASSWD: ALL\n")):
         (sudoers_d / name).write_text(text)
         (sudoers_d / name).chmod(0o440)

@@ -1,29 +1,31 @@
-"""`habot sudoers`: what an unprivileged node user needs, as a sudoers file to review and
-install — every command habot's runbooks can run (their arguments bounded by the parameters'
-types and patterns), habot's own reads (status, journal, log files) and the shadow-CIB
-plumbing, each a command path and one regular expression over its arguments. Nothing else.
+"""`habot sudoers` and `habot node-files`: what an unprivileged node user needs.
 
-`allows()` answers what sudo would, so the tests can hold every argv habot builds against the
-rules it generates (the lab then proves it with the real sudo)."""
+sudo matches a command's arguments joined by single spaces, so two words merged into one
+argument (or one split in two) pass a sudoers regex unchanged while the program sees another
+command. So sudo allows exactly one program, `habot-node` (habot/node/helper.py, installed
+root-owned on each node), and that program gets habot's argv one argument at a time and
+matches each against the pattern of its own position in one of the rules written here:
+every command habot's runbooks can run (each argument bounded by the parameters' types and
+patterns) and habot's own reads (journal, log files). The status read and the shadow CIB
+(pull, edits, push or simulate) are built into the helper as single steps, so allowed pieces
+cannot be put together into something else.
+
+`allows()` answers what the helper would, with the helper's own matching, so the tests hold
+every argv habot builds against the rules it writes (the lab then proves it with the real
+sudo and the installed helper)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from habot import __version__
 from habot.alerts.sources import JournalSource, dd_argv, stat_argv
-from habot.cluster.live import STATUS
-from habot.cluster.scratch import (
-    MADE_ROOT,
-    MKTEMP_ROOT,
-    removal,
-    shadow_pull,
-    shadow_push,
-    shadow_simulate,
-)
 from habot.errors import HabotError
+from habot.node import HELPER_PATH, helper
 from habot.runbooks.model import Runbook
 from habot.runbooks.shapes import DUP_MAX, CommandShape, ShapeError, literal, shapes
 
@@ -41,13 +43,10 @@ PATHS = {
     "curl": "/usr/bin/curl",
     "dd": "/usr/bin/dd",
     "journalctl": "/usr/bin/journalctl",
-    "mktemp": "/usr/bin/mktemp",
-    "rm": "/usr/bin/rm",
     "sh": "/usr/bin/sh",
     "stat": "/usr/bin/stat",
 }
-SHADOW = MADE_ROOT + r"/cib\.xml"
-REGEX_MAX = 1024  # sudoers' limit on one regular expression
+SHADOW = "\0SHADOW"  # where a cib edit names its shadow CIB: the helper's own file
 CURSOR = "[A-Za-z0-9=;]{1,255}"  # journald cursors (~115 characters): s=…;i=…;b=…;m=…;t=…;x=…
 NUMBER = "[0-9]{1,15}"
 USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -60,19 +59,20 @@ class SudoersError(HabotError):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    kind: str  # "commands" (exec) or "cib_edits" (pcs -f SHADOW ARGS inside the helper)
+    command: str
     path: str
-    args_regex: str  # "^...$", or "" for a command that takes no arguments
+    args: tuple[str, ...]  # one regular expression per argument position
     origins: tuple[str, ...]
 
-    def line(self, user: str) -> str:
-        args = self.args_regex.replace("#", "\\#") if self.args_regex else '""'
-        return f"{user} ALL=(root) NOPASSWD: {self.path} {args}"
+    def entry(self) -> dict[str, object]:
+        return {"command": self.command, "args": list(self.args), "origins": list(self.origins)}
 
 
 def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[CommandShape]:
-    """habot's own commands on a node, whatever the runbooks: status, journal, log files,
-    the private directory and shadow CIB of `cib:` steps and previews."""
-    found = [_fixed(STATUS, "status: crm_mon, constraints and cluster name in one read")]
+    """habot's own commands on a node, whatever the runbooks: journal and log files (the
+    status read and the shadow CIB are the helper's own steps)."""
+    found = []
     if journal:
         source = JournalSource()
         for journal_argv in (source.argv("\0CURSOR", 0), source.argv(None, 0)):
@@ -88,17 +88,6 @@ def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[Com
                 for a in argv[1:]
             )
             found.append(CommandShape(argv[0], args, f"alerts: {path}"))
-    plumbing = "cib steps and previews: a private directory under /run"
-    found.append(_fixed(MKTEMP_ROOT, plumbing))
-    remove = removal("/run/habot.AAAAAAAAAA")
-    found.append(CommandShape(remove[0], (*map(literal, remove[1:-1]), MADE_ROOT), plumbing))
-    for shadow_argv, why in (
-        (shadow_pull("\0"), "cib steps and previews: the shadow CIB"),
-        (shadow_push("\0"), "cib steps: the shadow CIB pushed"),
-        (shadow_simulate("\0"), "previews: crm_simulate on the shadow CIB"),
-    ):
-        args = tuple(SHADOW if a == "\0" else literal(a) for a in shadow_argv[1:])
-        found.append(CommandShape(shadow_argv[0], args, why))
     return found
 
 
@@ -127,7 +116,7 @@ def rules(
 ) -> list[Rule]:
     """Every rule, identical ones merged (their origins kept), in a stable order."""
     where = {**PATHS, **(paths or {})}
-    found: dict[tuple[str, str], list[str]] = {}
+    found: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     problems = []
     commands = habot_reads(log_files, journal)
     for runbook in sorted(runbooks, key=lambda r: r.name):
@@ -136,65 +125,102 @@ def rules(
         except ShapeError as e:
             problems.append(str(e))
     for shape in commands:
-        path = where.get(shape.command, shape.command if shape.command.startswith("/") else "")
-        if not path:
-            problems.append(
-                f"{shape.origin}: no path known for `{shape.command}` "
-                f"(give it: --path {shape.command}=/usr/bin/{shape.command})"
-            )
+        problem = _problem(shape, where)
+        if problem:
+            problems.append(problem)
             continue
-        regex = shape.args_regex if shape.args else ""
-        if len(regex) > REGEX_MAX:
-            problems.append(f"{shape.origin}: the rule is {len(regex)} characters (sudo: 1024)")
-            continue
-        counts = [int(n) for n in _COUNTS.findall(regex) for n in n.split(",") if n]
-        if any(n > DUP_MAX for n in counts):
-            problems.append(f"{shape.origin}: a repetition count over {DUP_MAX} (sudo refuses it)")
-            continue
-        origins = found.setdefault((path, regex), [])
+        kind, args = "commands", shape.args
+        if shape.command == "pcs" and shape.args[:2] == (literal("-f"), SHADOW):
+            kind, args = "cib_edits", shape.args[2:]
+        origins = found.setdefault((kind, shape.command, args), [])
         if shape.origin not in origins:
             origins.append(shape.origin)
     if problems:
-        raise SudoersError("cannot write the sudoers rules:\n  " + "\n  ".join(problems))
-    return [Rule(path, regex, tuple(origins)) for (path, regex), origins in found.items()]
+        raise SudoersError("cannot write the node rules:\n  " + "\n  ".join(problems))
+    return [
+        Rule(kind, command, where.get(command, command), args, tuple(origins))
+        for (kind, command, args), origins in found.items()
+    ]
 
 
-def render(found: Sequence[Rule], user: str, runbooks: Iterable[Runbook]) -> str:
+def _problem(shape: CommandShape, where: Mapping[str, str]) -> str:
+    if not (shape.command in where or shape.command.startswith("/")):
+        return (
+            f"{shape.origin}: no path known for `{shape.command}` "
+            f"(give it: --path {shape.command}=/usr/bin/{shape.command})"
+        )
+    counts = [int(n) for a in shape.args for n in _COUNTS.findall(a) for n in n.split(",") if n]
+    if any(n > DUP_MAX for n in counts):
+        return f"{shape.origin}: a repetition count over {DUP_MAX}"
+    for arg in shape.args:
+        try:
+            re.compile(arg)
+        except re.error as e:
+            return f"{shape.origin}: {arg[:60]!r} is not a regular expression ({e})"
+    return ""
+
+
+def node_rules(found: Sequence[Rule], paths: Mapping[str, str] | None = None) -> str:
+    """The helper's rules.json: the commands, the cib edits and the programs' paths."""
+    where = {**PATHS, **(paths or {})}
+    document = {
+        "version": 1,
+        "written_by": f"habot {__version__}",
+        "paths": {name: where[name] for name in sorted(where)},
+        "commands": [r.entry() for r in found if r.kind == "commands"],
+        "cib_edits": [r.entry() for r in found if r.kind == "cib_edits"],
+    }
+    for rule in found:
+        document["paths"][rule.command] = rule.path  # type: ignore[index]
+    return json.dumps(document, indent=1, sort_keys=False) + "\n"
+
+
+def helper_text() -> str:
+    """habot-node itself, as shipped in the package."""
+    return (resources.files("habot.node") / "helper.py").read_text()
+
+
+def render(user: str, helper: str = HELPER_PATH) -> str:
+    """The sudoers file: the node user may run the helper as root, and nothing else."""
     if not USER.fullmatch(user):
         raise SudoersError(f"{user!r} is not a user name")
-    names = ", ".join(sorted(r.name for r in runbooks))
-    lines = [
-        f"# sudoers for habot's node user `{user}`: written by `habot sudoers` (habot "
-        f"{__version__})",
-        f"# from the runbooks {names}, and habot's own reads.",
-        "# Review it, then on every node:",
-        "#   visudo -cf habot.sudoers && install -m 0440 -o root -g root habot.sudoers "
-        "/etc/sudoers.d/habot",
-        "# Each rule is one command and one regular expression over its arguments (sudo 1.9.10",
-        "# or later matches the arguments joined by single spaces). Parameters are bounded by",
-        "# their types and patterns: names of resources and nodes, the runbook's own patterns.",
-        "# habot runs every command as `sudo -n -- COMMAND ...`, inside `timeout`.",
-        "",
-    ]
-    for rule in found:
-        lines += [f"# {origin}" for origin in rule.origins]
-        lines += [rule.line(user), ""]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            f"# sudoers for habot's node user `{user}`: written by `habot sudoers` (habot "
+            f"{__version__}).",
+            "# The node user may run one program as root: habot-node, which runs only what its",
+            f"# rules allow ({helper.rsplit('/', 1)[0]}/rules.json), argument by argument.",
+            "# `habot node-files DIR` writes the helper, its rules and this file; on every node:",
+            f"#   install -d -m 0755 -o root -g root {helper.rsplit('/', 1)[0]}",
+            f"#   install -m 0755 -o root -g root habot-node {helper}",
+            f"#   install -m 0644 -o root -g root rules.json {helper.rsplit('/', 1)[0]}/",
+            "#   visudo -cf habot.sudoers && install -m 0440 -o root -g root habot.sudoers "
+            "/etc/sudoers.d/habot",
+            f"Defaults!{helper} !requiretty",
+            f"{user} ALL=(root) NOPASSWD: {helper}",
+            "",
+        ]
+    )
 
 
 def allows(
     found: Iterable[Rule], argv: Sequence[str], paths: Mapping[str, str] | None = None
 ) -> bool:
-    """Whether sudo would run argv under these rules (paths as sudo resolves them)."""
-    path = {**PATHS, **(paths or {})}.get(argv[0], argv[0])
-    joined = " ".join(argv[1:])
-    for rule in found:
-        if rule.path != path:
-            continue
-        if not rule.args_regex:
-            if not argv[1:]:
-                return True
-            continue
-        if re.fullmatch(rule.args_regex[1:-1], joined):
-            return True
-    return False
+    """Whether the helper would run argv (`exec`), by its own matching."""
+    del paths  # the helper finds commands by name; the path is the rule's
+    document = {"commands": [r.entry() for r in found if r.kind == "commands"]}
+    try:
+        helper.allowed(document | {"paths": {argv[0]: "/x"}}, "commands", argv[0], list(argv[1:]))
+    except helper.Refused:
+        return False
+    return all(helper.clean(a) for a in argv)
+
+
+def allows_edit(found: Iterable[Rule], edit: Sequence[str]) -> bool:
+    """Whether the helper would apply this `pcs -f SHADOW ...` edit in a `cib` step."""
+    document = {"cib_edits": [r.entry() for r in found if r.kind == "cib_edits"]}
+    try:
+        helper.allowed(document | {"paths": {"pcs": "/x"}}, "cib_edits", "pcs", list(edit))
+    except helper.Refused:
+        return False
+    return all(helper.clean(a) for a in edit)

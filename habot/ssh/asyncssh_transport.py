@@ -14,6 +14,7 @@ import asyncssh
 
 from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
 from habot.metrics import SSH_SECONDS
+from habot.node import EXIT_REFUSED, HELPER, HELPER_PATH
 from habot.ssh.session import ReadSession, SessionBroken
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
@@ -33,7 +34,11 @@ def remote_command(argv: Sequence[str], timeout: float, *, sudo: bool = False) -
     allows the command itself, never a wrapper that could run anything)."""
     if not argv:
         raise ValueError("empty argv")
-    privileged = [*SUDO, *argv] if sudo else list(argv)
+    privileged = list(argv)
+    if sudo and argv[0] == HELPER:  # one of the helper's own steps (status, cib)
+        privileged = [*SUDO, HELPER_PATH, *argv[1:]]
+    elif sudo:  # the helper runs it if its rules allow this argv, argument by argument
+        privileged = [*SUDO, HELPER_PATH, "exec", *argv]
     bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *privileged]
     return shlex.join(bounded)
 
@@ -54,16 +59,24 @@ async def _observed(node: NodeAddress, work: Awaitable[CommandResult]) -> Comman
 
 
 def sudo_refusal(node: NodeAddress, argv: Sequence[str], rc: int, stderr: bytes) -> bytes:
-    """sudo's own refusal, said plainly: the node's sudoers does not allow this command."""
+    """A refusal by the node, said plainly: sudo does not allow the helper, or the helper's
+    rules do not allow this command."""
     said = stderr.decode(errors="replace").strip()
-    if not node.sudo or rc != 1 or not said.startswith("sudo: "):
+    if not node.sudo:
+        return stderr
+    command = shlex.join(argv)[:300]
+    if rc == EXIT_REFUSED and said.startswith("habot-node: refused"):
+        return (
+            f"the node refused it: habot-node on {node.name} does not allow `{command}` "
+            f"({said.splitlines()[0][:160]}); `habot node-files` writes the rules habot needs\n"
+        ).encode()
+    if rc != 1 or not said.startswith("sudo: "):
         return stderr
     if "password is required" not in said and "not allowed" not in said:
         return stderr
-    command = shlex.join(argv)[:300]
     return (
         f"the node refused it: sudo on {node.name} does not allow {node.user} to run "
-        f"`{command}` ({said.splitlines()[0][:120]}); `habot sudoers` prints the rules habot "
+        f"`{command}` ({said.splitlines()[0][:120]}); `habot sudoers` prints the rule habot "
         "needs\n"
     ).encode()
 

@@ -1,9 +1,12 @@
-"""Least privilege, on the lab's real sshd and sudo: habot logs in as `habot`, never root; what
-the runbooks run passes the node's sudoers (every runbook test on the lab runs this way), and a
-command outside them is refused by the node itself, not only by habot."""
+"""Least privilege, on the lab's real sshd, sudo and installed habot-node: habot logs in as
+`habot`, never root; what the runbooks run passes the node's rules (every runbook test on the
+lab runs this way), and anything else — a command outside them, two words of a rule merged
+into one argument, a symlink planted for root to write through, allowed pieces put together
+into another command — is refused by the node itself, not only by habot."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from dataclasses import replace
 
@@ -12,6 +15,8 @@ import pytest
 from habot.cluster.live import read_status
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
+from habot.node import EXIT_REFUSED, HELPER_PATH
+from habot.runbooks.loader import load_all
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.ssh.transport import NodeAddress
 
@@ -68,10 +73,81 @@ async def test_a_command_outside_the_runbooks_is_refused_by_the_node(
 ) -> None:
     before = resources(lab)
     result = await transport.run(nodo1, argv, timeout=30)
-    assert result.exit_status == 1
-    assert "the node refused it: sudo on nodo1 does not allow habot to run" in result.stderr_text
-    assert "habot sudoers" in result.stderr_text
+    assert result.exit_status == EXIT_REFUSED
+    assert "the node refused it: habot-node on nodo1 does not allow" in result.stderr_text
+    assert "habot node-files" in result.stderr_text
     assert resources(lab) == before
+
+
+def as_habot(lab: Lab, script: str) -> subprocess.CompletedProcess[str]:
+    """A shell as the node user, on nodo1 (what a stolen key gets), from its own home."""
+    return lab.exec("nodo1", ["su", "-s", "/bin/sh", "-c", f"cd && {script}", "habot"], check=False)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        # the attacks on the old per-command rules, word for word: a rule's words merged
+        "/usr/sbin/pcs '-f /run/habot.AAAAAAAAAA/cib.xml' resource clone WebSite",
+        "/usr/sbin/pcs 'resource move' VirtualIP nodo2",
+        "/usr/sbin/pcs cluster cib-push /run/habot.AAAAAAAAAA/cib.xml --config",
+        "/usr/bin/mktemp -d /run/habot.XXXXXXXXXX",
+        "/usr/bin/sh -c 'crm_mon --one-shot --inactive --output-as=xml; cibadmin --query'",
+        "/usr/sbin/cibadmin --query",
+    ],
+)
+def test_sudo_allows_nothing_but_the_helper(lab: Lab, words: str) -> None:
+    done = as_habot(lab, f"sudo -n -- {words}")
+    assert done.returncode == 1
+    assert "a password is required" in done.stderr or "not allowed" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "exec pcs '-f /run/habot.AAAAAAAAAA/cib.xml' resource clone WebSite",
+        "exec pcs 'resource cleanup' VirtualIP",
+        "exec pcs resource 'cleanup VirtualIP'",
+        "exec stonith_admin '--reboot nodo2'",
+        "exec pcs resource cleanup VirtualIP --force",
+        "exec sh -c 'id' habot-index /var/www/html",
+        "exec journalctl --flush",
+        'cib push \'[["resource","delete","WebSite"]]\'',
+        'cib push \'[["cluster","cib-push","/tmp/x","--config"]]\'',
+        "status extra",
+    ],
+)
+def test_the_helper_refuses_merged_words_and_composed_steps(lab: Lab, args: str) -> None:
+    before = resources(lab)
+    done = as_habot(lab, f"sudo -n -- {HELPER_PATH} {args}")
+    assert done.returncode == EXIT_REFUSED, done.stdout + done.stderr
+    assert done.stderr.startswith("habot-node: refused")
+    assert resources(lab) == before
+
+
+def test_a_symlink_planted_in_the_users_directory_is_never_written_through(lab: Lab) -> None:
+    """The index step's own script, aimed at a directory the node user owns where it planted
+    index.html as a symlink: refused (only /var/www), and the target is never written."""
+    (script,) = [s.run for s in load_all()["gfs2-activate"].steps if s.name == "index page"]
+    assert script is not None
+    target = "/etc/habot-planted-target"
+    lab.exec("nodo1", ["rm", "-f", target], check=False)
+    home = lab.exec("nodo1", ["su", "-s", "/bin/sh", "-c", "echo $HOME", "habot"]).stdout.strip()
+    sudo = ["sudo", "-n", "--", HELPER_PATH, "exec", *script[:3], script[3], home]
+    done = as_habot(lab, f"ln -sf {target} index.html && {shlex.join(sudo)}")
+    assert done.returncode == EXIT_REFUSED, done.stderr
+    assert lab.exec("nodo1", ["test", "-e", target], check=False).returncode != 0
+
+
+def test_the_status_read_is_one_step_that_prints_no_secret(lab: Lab) -> None:
+    """`habot-node status` prints crm_mon, the constraints and the cluster name — never the
+    whole CIB with the fence devices' passwords."""
+    done = as_habot(lab, f"sudo -n -- {HELPER_PATH} status")
+    assert done.returncode == 0, done.stderr
+    assert "<crm_mon" in done.stdout
+    assert "--habot-section--" in done.stdout
+    assert "<resources>" not in done.stdout
+    assert "<primitive" not in done.stdout
 
 
 async def test_without_sudo_the_node_user_cannot_touch_the_cluster(

@@ -36,14 +36,13 @@ def newer_than_the_lock(venv: Path) -> list[str]:
     ]
 
 
+SKIP = (".git", ".venv", ".venv-tools", "__pycache__", "*.egg-info", ".*_cache", ".hypothesis")
+
+
 def copy_project(into: Path) -> Path:
     """A copy beside the shared fixtures (tests read ../shared), so nothing is built in place."""
     work = into / "main"
-    work.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, work / name)
-    for tree in ("habot", "tests", "requirements"):
-        shutil.copytree(ROOT / tree, work / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(*SKIP, "build"))
     shared = ROOT.parent / "shared"
     if shared.exists():
         (into / "shared").symlink_to(shared)

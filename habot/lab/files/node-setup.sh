@@ -37,6 +37,9 @@ mount --bind "$NODE_DIR/fs/etc/machine-id" /etc/machine-id
 for file in passwd group shadow sudoers.d; do
 	mount --bind "$NODE_DIR/fs/etc/$file" "/etc/$file"
 done
+# habot-node and its rules, root's, where `habot node-files` says to install them
+mount --bind "$NODE_DIR/fs/libexec-habot" /usr/local/libexec/habot
+mount -o remount,bind,ro /usr/local/libexec/habot
 mount --bind "$LAB/shared/hosts" /etc/hosts
 
 # Stand-ins: virsh, and agents for what this kernel cannot run (DRBD, DLM, GFS2 mounts).
