@@ -144,7 +144,7 @@ def test_the_status_read_is_one_step_that_prints_no_secret(lab: Lab) -> None:
     whole CIB with the fence devices' passwords."""
     done = as_habot(lab, f"sudo -n -- {HELPER_PATH} status")
     assert done.returncode == 0, done.stderr
-    assert "<crm_mon" in done.stdout
+    assert "<pacemaker-result" in done.stdout
     assert "--habot-section--" in done.stdout
     assert "<resources>" not in done.stdout
     assert "<primitive" not in done.stdout
