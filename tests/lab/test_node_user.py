@@ -146,7 +146,7 @@ def test_the_status_read_is_one_step_that_prints_no_secret(lab: Lab) -> None:
     assert done.returncode == 0, done.stderr
     assert "<pacemaker-result" in done.stdout
     assert "--habot-section--" in done.stdout
-    assert "<resources>" not in done.stdout
+    assert "<nvpair" not in done.stdout  # no instance attribute (a password) of any resource
     assert "<primitive" not in done.stdout
 
 
