@@ -264,7 +264,7 @@ def _console(args: argparse.Namespace) -> int:
         store = Store(settings.database)
         console = repl.Console(
             ops=ops,
-            workflow=Workflow(ops, store, runbooks, config),
+            workflow=Workflow(ops, store, runbooks, config, fleet_clock=store.now),
             write=_write,
             ask=repl.ask,
             approvers=_approvers_text(config),
@@ -389,6 +389,9 @@ def build_bot(
         config,
         clock=clock,
         directory=SlackDirectory(client),
+        # heartbeats and sweeps by the database's clock; a test's settable clock stands in
+        # for both
+        fleet_clock=store.now if clock is time.time else None,
     )
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)

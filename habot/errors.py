@@ -79,3 +79,9 @@ class UsageError(HabotError):
 
 class AuditError(HabotError):
     """The audit log could not be written; a run stops before its next command."""
+
+
+class RunLost(AuditError):
+    """This replica no longer owns the run (it was swept as interrupted while this replica
+    was paused): no further command starts, rollback included — another run may hold the
+    cluster now."""

@@ -21,7 +21,7 @@ from habot.cluster.scratch import (
     shadow_pull,
     shadow_push,
 )
-from habot.errors import AuditError, ClusterError, TransportError
+from habot.errors import AuditError, ClusterError, RunLost, TransportError
 from habot.runbooks.plan import TARGET_KEYWORDS, Plan, PlannedStep
 from habot.ssh.transport import NodeAddress, Transport
 
@@ -90,6 +90,7 @@ class Engine:
     snapshot: LiveStatus | None = None  # read just before the run; valid until a command runs
     _ran: list[CommandRecord] = field(default_factory=list)  # the current step's commands
     _rolling_back: bool = False
+    _lost: bool = False  # a sweep took the run from this replica: nothing more runs
 
     async def _status(self) -> LiveStatus:
         """A fresh status — or, until the run's first command, the snapshot the plan was just
@@ -109,7 +110,7 @@ class Engine:
                 failed = True
                 break
         rolled_back = False
-        if failed and plan.rollback:
+        if failed and plan.rollback and not self._lost:
             rolled_back, self._rolling_back = True, True
             for index, step in enumerate(plan.rollback, 1):
                 outcomes.append(await self._step(index, step, request_id, reporter, rollback=True))
@@ -131,6 +132,9 @@ class Engine:
         try:
             outcome = await self._perform(index, step, request_id)
         except (ClusterError, TransportError) as e:
+            outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), str(e))
+        except RunLost as e:
+            self._lost = True
             outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), str(e))
         except AuditError as e:
             detail = f"{e}; the run stops here"
@@ -275,6 +279,9 @@ class Engine:
         to the process log instead."""
         try:
             await self.audit.record(event, **entry)
+        except RunLost:
+            log.error("run lost to a sweep: %s not started: %s", event, entry.get("argv"))
+            raise  # never a command more, not even a rollback's
         except AuditError as e:
             log.error("audit log not written (%s): %s %s", e, event, entry)
             if leads and not self._rolling_back:

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from habot.errors import AuditError
+from habot.errors import AuditError, RunLost
 from habot.service.off_loop import off_loop
 from habot.store import AuditEntry, Store, StoreError
+
+FENCED = "command started"  # the entry every command waits for: it proves the run is ours
 
 
 @dataclass(frozen=True)
@@ -17,14 +19,24 @@ class RunAudit:
     store: Store
     cluster: str
     clock: Callable[[], float]
+    owner: str = ""  # the replica running it: with one, each command is fenced by ownership
 
     async def record(self, event: str, **entry: Any) -> None:
+        fields = {"at": self.clock(), "cluster": self.cluster, "event": event, **entry}
         try:
-            await off_loop(
-                self.store.audit, at=self.clock(), cluster=self.cluster, event=event, **entry
-            )
+            if event == FENCED and self.owner:
+                ours = await off_loop(self.store.audit_as_owner, self.owner, **fields)
+            else:
+                await off_loop(self.store.audit, **fields)
+                ours = True
         except StoreError as e:
             raise AuditError(f"the audit log could not be written ({e})") from e
+        if not ours:
+            raise RunLost(
+                f"this replica ({self.owner}) no longer owns the run: it was marked "
+                "interrupted while this replica was paused, and another run may hold the "
+                "cluster; no further command starts, rollback included"
+            )
 
 
 @dataclass(frozen=True, slots=True)

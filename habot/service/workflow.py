@@ -108,8 +108,12 @@ class Workflow:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
         directory: Directory | None = None,
         replica: str | None = None,
+        fleet_clock: Callable[[], float] | None = None,
     ) -> None:
         self.replica = replica or replica_id()
+        # The clock every replica shares (the database's: Store.now), for heartbeats and
+        # sweeps; None: `clock` (one process, or a test's settable clock).
+        self.fleet_clock = fleet_clock
         self.ops = ops
         self.store = store
         self.runbooks = dict(runbooks)
@@ -117,6 +121,9 @@ class Workflow:
         self.clock = clock
         self.new_id = new_id
         self.directory: Directory = directory or NoGroups()
+
+    async def _fleet_now(self) -> float:
+        return await off_loop(self.fleet_clock) if self.fleet_clock else self.clock()
 
     def runbook(self, name: str) -> Runbook:
         found = by_name(self.runbooks, name)
@@ -221,7 +228,11 @@ class Workflow:
         )
         if decision.refusal is None:
             recorded = await off_loop(
-                self.store.record_approval, decision.request, user, self.clock(), self.replica
+                self.store.record_approval,
+                decision.request,
+                user,
+                await self._fleet_now(),
+                self.replica,
             )
             current = await self._request(request_id)  # as the transaction left it
             decision = (
@@ -259,7 +270,7 @@ class Workflow:
             State.APPROVED,
             user,
             owner=self.replica,
-            now=self.clock(),
+            now=await self._fleet_now(),
         ):
             decision = Decision(await self._request(request_id), "the request was decided already")
         else:
@@ -353,7 +364,8 @@ class Workflow:
             RUNS.labels(request.runbook, "busy").inc()
             return Busy(lock)
         try:
-            if not await off_loop(self.store.start_run, request.id, self.replica, self.clock()):
+            now = await self._fleet_now()
+            if not await off_loop(self.store.start_run, request.id, self.replica, now):
                 return Refused("this request is not approved, or already ran")
             try:
                 await self._audit(request, "run started", "", f"on replica {self.replica}")
@@ -448,7 +460,7 @@ class Workflow:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             try:
-                await off_loop(self.store.heartbeat, self.replica, self.clock())
+                await off_loop(self.store.heartbeat, self.replica, await self._fleet_now())
             except StoreError as e:
                 log.error("heartbeat of replica %s not written: %s", self.replica, e)
 
@@ -456,7 +468,7 @@ class Workflow:
         """Runs whose replica stopped heart-beating (it died, or stopped mid-run): marked
         interrupted by exactly one replica — these are this one's to announce — never re-run.
         Any replica calls it at start and every HEARTBEAT_S."""
-        before = self.clock() - STALE_AFTER_S
+        before = await self._fleet_now() - STALE_AFTER_S
         stale = await off_loop(self.store.interrupt_silent, before)
         for request in stale:
             await self._audit(
@@ -479,7 +491,7 @@ class Workflow:
             transport=handle.transport,
             nodes=[n.address() for n in handle.config.nodes],
             read_status=read,
-            audit=RunAudit(self.store, handle.name, self.clock),
+            audit=RunAudit(self.store, handle.name, self.clock, owner=self.replica),
             snapshot=snapshot,
         )
 

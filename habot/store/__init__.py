@@ -85,6 +85,17 @@ class Store:
         """StoreError unless the database answers (readiness)."""
         self._db.read("SELECT 1")
 
+    def now(self) -> float:
+        """The database's own clock (seconds since the epoch): the one clock every replica
+        shares, for heartbeats and sweeps — a replica whose clock is off, or that was
+        paused, cannot make a live run look silent or a dead one look alive."""
+        query = (
+            "SELECT extract(epoch from clock_timestamp())::float8"
+            if self._db.kind == "postgresql"
+            else "SELECT (julianday('now') - 2440587.5) * 86400.0"
+        )
+        return float(self._db.read(query)[0][0])
+
     def close(self) -> None:
         self._db.close()
 
@@ -311,8 +322,30 @@ class Store:
 
     # -- audit ----------------------------------------------------------------------------
 
-    def audit(
-        self,
+    def audit_as_owner(self, owner: str, **entry: Any) -> bool:
+        """The fencing token of a run: write the audit entry only if `owner` still holds the
+        request as a running one — in the same transaction, so a replica whose run was swept
+        as interrupted (it was paused, its heartbeat stopped) can never record, and so never
+        start, another command. False when it lost the run."""
+        with self._db.transaction() as db:
+            held = db.execute(
+                "SELECT 1 FROM requests WHERE id=? AND owner=? AND state=?",
+                (entry.get("request_id", ""), owner, State.RUNNING.value),
+            ).fetchone()
+            if held is None:
+                return False
+            self._insert_audit(db, **entry)
+            return True
+
+    def audit(self, **entry: Any) -> None:
+        """One entry: at, cluster, event; request_id, user, node, node_user, argv, rc,
+        duration, detail as they apply."""
+        with self._db.transaction() as db:
+            self._insert_audit(db, **entry)
+
+    @staticmethod
+    def _insert_audit(
+        db: Tx,
         *,
         at: float,
         cluster: str,
@@ -326,24 +359,23 @@ class Store:
         duration: float | None = None,
         detail: str = "",
     ) -> None:
-        with self._db.transaction() as db:
-            db.execute(
-                'INSERT INTO audit (at, cluster, event, request_id, "user", node, argv, rc, '
-                "duration, detail, node_user) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    at,
-                    cluster,
-                    event,
-                    request_id,
-                    user,
-                    node,
-                    json.dumps(list(argv)) if argv else "",
-                    rc,
-                    duration,
-                    detail[:4000],
-                    node_user,
-                ),
-            )
+        db.execute(
+            'INSERT INTO audit (at, cluster, event, request_id, "user", node, argv, rc, '
+            "duration, detail, node_user) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                at,
+                cluster,
+                event,
+                request_id,
+                user,
+                node,
+                json.dumps(list(argv)) if argv else "",
+                rc,
+                duration,
+                detail[:4000],
+                node_user,
+            ),
+        )
 
     def audit_log(
         self,

@@ -3,6 +3,7 @@ transport (no lab), with the real workflow, engine and store."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -48,6 +49,11 @@ class FlakyStore(Store):
         if self.fail_when(entry):
             raise StoreError("the database cannot be written: disk I/O error")
         super().audit(**entry)
+
+    def audit_as_owner(self, owner: str, **entry: Any) -> bool:
+        if self.fail_when(entry):
+            raise StoreError("the database cannot be written: disk I/O error")
+        return super().audit_as_owner(owner, **entry)
 
 
 UNDOABLE = Runbook.model_validate(
@@ -272,3 +278,84 @@ async def test_a_runs_log_context_is_set_during_the_run_and_gone_after() -> None
     assert seen == [("mycluster", "r1")]  # every log line of the run carries both
     assert (log_format.CLUSTER.get(), log_format.RUN_ID.get()) == ("", "")  # none after it
     s.transport.assert_done()
+
+
+# -- 6. a run swept as interrupted stops: every command is fenced by ownership ---------------
+
+TWO_STEPS = Runbook.model_validate(
+    {
+        "name": "two-steps",
+        "summary": "two commands and a rollback",
+        "approval": "one",
+        "parameters": {"resource": {"type": "resource"}},
+        "steps": [
+            {"name": "first", "run": ["pcs", "resource", "disable", "{{ resource }}"]},
+            {"name": "second", "run": ["pcs", "resource", "enable", "{{ resource }}"]},
+        ],
+        "on_failure": "rollback",
+        "rollback": [{"name": "undo", "run": ["pcs", "resource", "cleanup", "{{ resource }}"]}],
+    }
+)
+
+
+async def test_a_run_swept_while_its_replica_was_paused_runs_no_further_command() -> None:
+    """The first command outlives the sweep (the replica was frozen meanwhile): the sweep of
+    another replica marks it interrupted, and when this one resumes neither the next step
+    nor the rollback starts — the ownership check is in the same transaction as the audit
+    entry every command waits for."""
+    s = scene()
+    s.workflow.runbooks["two-steps"] = TWO_STEPS
+    swept: list[Request] = []
+
+    async def sweep_meanwhile() -> None:
+        swept.extend(s.store.interrupt_silent(before=s.clock() + 3600))  # another replica
+
+    s.transport.expect(None, ("pcs", "resource", "disable", "WebSite"), delay=0.2)
+    request = await approved(s, "two-steps", resource="WebSite")
+    running = asyncio.create_task(s.workflow.run(request, Recorder()))
+    disable = ("pcs", "resource", "disable", "WebSite")
+    for _ in range(100):  # bounded: until the first command is under way
+        if disable in s.transport.ran():
+            break
+        await asyncio.sleep(0.01)
+    await sweep_meanwhile()
+    outcome = await running
+    assert [r.id for r in swept] == [request.id]
+    assert isinstance(outcome, RunOutcome)
+    assert not outcome.succeeded
+    assert not outcome.rolled_back
+    assert "no longer owns the run" in outcome.steps[-1].detail
+    assert [argv for argv in s.transport.ran() if argv[0] == "pcs"] == [disable]
+    final = s.store.request(request.id)
+    assert final is not None
+    assert final.state is State.INTERRUPTED  # the sweep's word stands
+    started = [e for e in s.store.audit_log(50) if e.event == "command started"]
+    assert len(started) == 1
+    s.transport.assert_done()
+
+
+def test_a_command_is_recorded_only_by_the_runs_owner() -> None:
+    s = scene()
+    s.store.add_request(
+        Request(
+            id="r9",
+            cluster="mycluster",
+            runbook="cleanup",
+            params=(("resource", "WebSite"),),
+            requester="UALICE",
+            channel="C",
+            created=1.0,
+            expires=2e9,
+            approvals_needed=1,
+            plan_fingerprint="f",
+        )
+    )
+    entry = {"at": 1.0, "cluster": "mycluster", "event": "command started", "request_id": "r9"}
+    assert not s.store.audit_as_owner("a", **entry)  # only requested: nobody's run
+    assert s.store.transition("r9", [State.REQUESTED], State.APPROVED, owner="a", now=1.0)
+    assert s.store.start_run("r9", "a", 1.0)
+    assert not s.store.audit_as_owner("b", **entry)  # another replica's
+    assert s.store.audit_as_owner("a", **entry)
+    s.store.interrupt_silent(before=10.0)
+    assert not s.store.audit_as_owner("a", **entry)
+    assert len(s.store.audit_log(10, request_id="r9")) == 1

@@ -379,3 +379,14 @@ def test_a_lost_postgres_connection_is_made_again(postgres: postgres_server.Serv
         assert store.get("k") == "v"
     finally:
         store.close()
+
+
+def test_the_database_clock_is_the_fleets(store: Store) -> None:
+    """Heartbeats and sweeps read the database's clock: one clock for every replica."""
+    import time
+
+    before = time.time()
+    now = store.now()
+    after = time.time()
+    assert before - 1 <= now <= after + 1  # this machine's clock and the server's agree
+    assert store.now() >= now
