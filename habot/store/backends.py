@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote
 
 from habot.errors import HabotError
 from habot.store import schema
@@ -54,13 +54,37 @@ class Database(Protocol):
 
 
 def redacted(url: str) -> str:
-    """A database URL fit for logs and errors: no password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The database as logs and errors name it: host, port and database — never the URL,
+    which may hold a password in its user part, its query (`?password=`), or characters
+    (`#`, `?`) that make a URL parser misplace it."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(url)
+    except Exception:  # any parse failure: say nothing of the text
+        return "PostgreSQL (the URL in HABOT_DATABASE_URL cannot be read)"
+    host = str(info.get("host") or "localhost")
+    port = str(info.get("port") or "5432")
+    hosts = ", ".join(
+        f"{h}:{p}" for h, p in zip(host.split(","), (port.split(",") * 8), strict=False)
+    )
+    return f"PostgreSQL at {hosts}, database {info.get('dbname') or info.get('user') or '-'}"
+
+
+def scrubbed(message: object, url: str) -> str:
+    """A driver's error text without the URL's secrets (psycopg may quote the connection
+    string it could not parse)."""
+    text = str(message)
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        password = str(conninfo_to_dict(url).get("password") or "")
+    except Exception:
+        return f"{type(message).__name__} (details withheld: they may quote the URL)"
+    for secret in (url, password, quote(password)):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def open_database(target: Path | str) -> Database:
@@ -98,7 +122,7 @@ class Sqlite:
             try:
                 return self._db.execute(sql, tuple(args)).fetchall()
             except sqlite3.Error as e:
-                raise StoreError(f"the database cannot be read: {e}") from e
+                raise StoreError(f"the database cannot be read: {scrubbed(e, self._url)}") from e
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -150,7 +174,9 @@ class Postgres:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                     self._migrate(conn)
             except Exception as e:  # psycopg.Error, and what a broken server says
-                raise StoreError(f"cannot prepare the database {redacted(url)}: {e}") from e
+                raise StoreError(
+                    f"cannot prepare the database {redacted(url)}: {scrubbed(e, url)}"
+                ) from e
 
     def _connection(self) -> Any:
         import psycopg  # only a PostgreSQL store needs the driver
@@ -165,7 +191,9 @@ class Postgres:
                 application_name="habot",
             )
         except psycopg.Error as e:
-            raise StoreError(f"cannot connect to {redacted(self._url)}: {e}") from e
+            raise StoreError(
+                f"cannot connect to {redacted(self._url)}: {scrubbed(e, self._url)}"
+            ) from e
         return self._conn
 
     def _migrate(self, conn: Any) -> None:
@@ -192,7 +220,7 @@ class Postgres:
             try:
                 return list(self._connection().execute(_pg(sql), tuple(args)).fetchall())
             except psycopg.Error as e:
-                raise StoreError(f"the database cannot be read: {e}") from e
+                raise StoreError(f"the database cannot be read: {scrubbed(e, self._url)}") from e
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -205,7 +233,7 @@ class Postgres:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                     yield _PgTx(conn)
             except psycopg.Error as e:
-                raise StoreError(f"the database cannot be written: {e}") from e
+                raise StoreError(f"the database cannot be written: {scrubbed(e, self._url)}") from e
 
     def close(self) -> None:
         with self._lock:

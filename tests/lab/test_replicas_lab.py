@@ -251,3 +251,73 @@ async def _run_started(store: Store, request_id: str, timeout: float = 60) -> Au
             return found[0]
         await asyncio.sleep(0.05)
     raise AssertionError("the run did not start")
+
+
+async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
+    lab: Lab, fleet: Fleet, session: aiohttp.ClientSession
+) -> None:
+    """SIGSTOP the replica running a failover as its first command starts (a VM freeze, swap,
+    Ctrl-Z): a survivor's sweep marks the run interrupted and frees the cluster; SIGCONT it —
+    the move it had sent comes back, and not one command more starts (the clear step, the
+    rollback): each needs the fencing token it lost."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    target = "nodo2" if source == "nodo1" else "nodo1"
+    first = fleet.replicas[0]
+    before = len(fleet.fake.calls_to("chat.postMessage"))
+    assert await command(session, fleet.fake, first, f"failover VirtualIP {target}") == 200
+    posts = await fleet.fake.wait_for(
+        "the approval card",
+        lambda: [
+            c
+            for c in fleet.fake.calls_to("chat.postMessage")[before:]
+            if c.params.get("channel") == OPS and "request `" in json.dumps(c.params)
+        ],
+    )
+    card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
+    request_id = json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
+    payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")
+    store = Store(fleet.database)
+    runner: Replica | None = None
+    try:
+        assert await click(session, first, payload) == 200
+        await _command_started(store, request_id)
+        runner = first  # the replica that recorded the approval runs it
+        runner.served.process.send_signal(signal.SIGSTOP)
+        await _state(store, request_id, "interrupted", timeout=60)
+        assert store.cluster_lock("mycluster") is None
+        started = _started(store, request_id)
+        runner.served.process.send_signal(signal.SIGCONT)
+        await asyncio.sleep(15)  # the move returns, the wait step polls, the clear would start
+        assert _started(store, request_id) == started  # nothing after the sweep
+        final = store.request(request_id)
+        assert final is not None
+        assert final.state.value == "interrupted"
+        assert any("run lost to a sweep" in line for line in runner.served.log)
+    finally:
+        if runner is not None:
+            runner.served.process.send_signal(signal.SIGCONT)
+        store.close()
+        lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
+
+
+def _started(store: Store, request_id: str) -> list[tuple[str, ...]]:
+    return [e.argv for e in store.audit_log(500, request_id) if e.event == "command started"]
+
+
+async def _command_started(store: Store, request_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not _started(store, request_id):
+        if time.monotonic() > deadline:
+            raise AssertionError("no command started")
+        await asyncio.sleep(0.02)
+
+
+async def _state(store: Store, request_id: str, state: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (found := store.request(request_id)) is None or found.state.value != state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the request is {found.state.value if found else None}")
+        await asyncio.sleep(0.2)
