@@ -83,7 +83,7 @@ def test_serve_refuses_bad_settings(env: dict[str, str], named: str, tmp_path: P
         (
             "postgresql://habot:db-s3cret@127.0.0.1:1/habot",
             1,
-            "cannot connect to postgresql://habot:***@127.0.0.1:1/habot",
+            "cannot connect to PostgreSQL at 127.0.0.1:1, database habot",
         ),
     ],
 )

@@ -122,7 +122,7 @@ class Sqlite:
             try:
                 return self._db.execute(sql, tuple(args)).fetchall()
             except sqlite3.Error as e:
-                raise StoreError(f"the database cannot be read: {scrubbed(e, self._url)}") from e
+                raise StoreError(f"the database cannot be read: {e}") from e
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
