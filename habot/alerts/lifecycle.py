@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from habot.alerts.rules import Match, Rule, fill_title
@@ -58,6 +59,10 @@ class Alert:
     retry_at: float = 0.0  # not before this
     token: str = ""  # the current post's own mark, to find it after a restart
     version: int = 0  # the store's compare-and-set counter
+    # The cluster's own clock (the nodes' log stamps): when its lines began and the newest;
+    # 0 for what habot observes itself (a node it cannot reach, a status finding).
+    line_first: float = 0.0
+    line_last: float = 0.0
 
     @property
     def field_map(self) -> dict[str, str]:
@@ -84,6 +89,7 @@ def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tu
         state = State.OPEN
     # A later line may name what the first did not (the fence device, the resource).
     fields = {**match.fields, **{k: v for k, v in current.field_map.items() if v}}
+    at = match.line.at
     return replace(
         current,
         last_seen=now,
@@ -92,6 +98,10 @@ def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tu
         lines=(*current.lines, line)[-LINES_KEPT:],
         fields=tuple(sorted(fields.items())),
         title=fill_title(rule.title, rule.id, fields),
+        line_first=min(t for t in (current.line_first, at) if t)
+        if at or current.line_first
+        else 0.0,
+        line_last=max(current.line_last, at),
     ), Change.UPDATE
 
 
@@ -108,7 +118,27 @@ def _new(rule: Rule, match: Match, cluster: str, now: float) -> Alert:
         first_seen=now,
         last_seen=now,
         lines=(match.line.shown,),
+        line_first=match.line.at,
+        line_last=match.line.at,
     )
+
+
+def settled(alert: Alert, status_at: float, settle_s: float) -> bool:
+    """Whether a status read at `status_at` (the cluster's own clock) can judge the alert:
+    it was read at least `settle_s` after the alert's newest line — so the cluster has had
+    the time to notice what the line said (corosync logs a lost link seconds before
+    Pacemaker marks the node lost). habot's own observations are judged at once."""
+    return alert.line_last == 0.0 or status_at >= alert.line_last + settle_s
+
+
+def began(alert: Alert) -> float:
+    """When the problem began: its first line's own time, else when habot first saw it."""
+    return alert.line_first or alert.first_seen
+
+
+def ended(alert: Alert) -> float:
+    """When it was last seen: its newest line's own time, else habot's last sighting."""
+    return alert.line_last or alert.last_seen
 
 
 def alert_ref(cluster: str, key: str) -> str:
@@ -151,3 +181,42 @@ def snooze(alert: Alert, user: str, until: float) -> Alert:
 
 def acknowledge(alert: Alert, user: str) -> Alert:
     return replace(alert, state=State.ACKNOWLEDGED, decided_by=user)
+
+
+HISTORY_RULE = "while-away"
+HISTORY_LINES = 20
+
+
+def history(cluster: str, past: list[Alert], now: float) -> Alert:
+    """One card for what happened while habot was not watching (a new install, a new replica
+    set): each problem the lookback found that is resolved now, with when it began and
+    ended — instead of a card each, posted as news, already resolved."""
+    ordered = sorted(past, key=began)
+    lines = [
+        f"{_clock(began(a))} to {_clock(ended(a))} UTC · {a.severity.upper()} {a.title}"
+        for a in ordered[:HISTORY_LINES]
+    ]
+    if len(ordered) > HISTORY_LINES:
+        lines.append(f"… and {len(ordered) - HISTORY_LINES} more (`/ha audit`, the logs)")
+    count = len(ordered)
+    return Alert(
+        key=f"{HISTORY_RULE}:{int(now)}",
+        cluster=cluster,
+        rule=HISTORY_RULE,
+        severity="warning",
+        title=f"Before habot watched {cluster}: {count} problem{'s' if count != 1 else ''}, "
+        "all resolved now",
+        node="",
+        fields=(("count", str(count)),),
+        first_seen=now,
+        last_seen=now,
+        count=count,
+        lines=tuple(lines),
+        state=State.RESOLVED,
+        line_first=min(began(a) for a in ordered),
+        line_last=max(ended(a) for a in ordered),
+    )
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -48,6 +48,12 @@ class Rule(BaseModel):
     runbook: RunbookRef | None = None
     resolved_when: Predicate | None = None
     window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
+    resolve_after_s: float = Field(
+        30,
+        ge=0,
+        description="resolved only on a status read this long after the newest line (by "
+        "the cluster's clock): the time the cluster needs to notice what the line said",
+    )
     examples: tuple[str, ...] = Field((), description="real lines this rule must match")
     false_friends: tuple[str, ...] = Field((), description="lines no rule may match")
     marks: Literal["stop", "rejoin"] | None = Field(

@@ -8,6 +8,7 @@ and Master/Slave role names, clone instance suffixes (`WebData:0`), and INFINITY
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, tzinfo
 
 from lxml import etree
 
@@ -325,3 +326,13 @@ def score(text: str) -> int:
         return max(-INFINITY, min(INFINITY, int(value)))
     except ValueError as e:
         raise StatusParseError(f"not a score: {text!r}") from e
+
+
+def crm_time(text: str, zone: tzinfo) -> float | None:
+    """crm_mon's times ("Tue Dec  1 16:39:34 2026": the node's local time, C locale) as
+    seconds since the epoch; None when unreadable."""
+    try:
+        when = datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=zone).timestamp()

@@ -95,7 +95,9 @@ def alert(a: Alert, rule: Rule | None, *, new: bool) -> str:
     head = "ALERT" if new else "alert"
     state = f" [{a.state.value}]" if a.state is not AlertState.OPEN else ""
     where = f"/{a.node}" if a.node else ""
-    lines = [f"[{head} {a.severity}] {a.cluster}{where}: {a.title}{state} ({a.count}x)"]
+    lines = [
+        f"[{head} {a.severity}] {a.cluster}{where}: {a.title}{state} ({runbook_text.how_long(a)})"
+    ]
     if new:
         lines += [f"    {line}" for line in a.lines[-2:]]
     if rule is not None and a.state is not AlertState.RESOLVED:

@@ -12,14 +12,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot.alerts import lifecycle, planned
-from habot.alerts.lifecycle import Alert, Change, Delivery
+from habot.alerts.lifecycle import Alert, Change, Delivery, State
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
+from habot.cluster.crm_mon import crm_time
 from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus, ResourceKind
 from habot.cluster.predicates import check
@@ -201,8 +203,13 @@ class Poller:
         if status is not None:
             matches = [_canonical(m, status) for m in matches] + self._findings(status)
         matches = await off_loop(self._quiet, handle.name, matches, cursors, now)
-        gone = reachable | readable  # habot's own conditions that no longer hold
-        if not await off_loop(self._save, handle.name, matches, status, cursors, now, gone):
+        seen = Seen(
+            status=status,
+            at=_status_time(status, handle.config.alerts.log_timezone, now),
+            gone=reachable | readable,  # habot's own conditions that no longer hold
+            first=all(stored[key] is None for key in keys),
+        )
+        if not await off_loop(self._save, handle.name, matches, seen, cursors, now):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
             return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
         done = await self.courier.deliver(handle.name)
@@ -229,17 +236,23 @@ class Poller:
         self,
         cluster: str,
         matches: Sequence[Match],
-        status: ClusterStatus | None,
+        seen: Seen,
         cursors: dict[str, str],
         now: float,
-        gone: set[str],
     ) -> bool:
         """Alerts (each with the card it still needs) and cursors, in one transaction, before
-        anything is sent: compare-and-set, folded again when a button changed an alert."""
+        anything is sent: compare-and-set, folded again when a button changed an alert.
+
+        On a cluster's first poll (no cursor yet), what the lookback found that is already
+        resolved is history, not news: one summary card instead of one card each."""
         for _ in range(SAVE_TRIES):
             changed = self._fold(cluster, matches, now)
-            changed.update(self._resolve(cluster, status, changed, now, gone))
-            staged = [lifecycle.to_deliver(a, now) for a in changed.values()]
+            changed.update(self._resolve(cluster, seen, changed, now))
+            past = [a for a in changed.values() if seen.first and _only_history(a, now)]
+            staged = [lifecycle.to_deliver(a, now) for a in changed.values() if a not in past]
+            staged += past  # kept, resolved, never posted
+            if past:
+                staged.append(lifecycle.to_deliver(lifecycle.history(cluster, past, now), now))
             if self.store.save_poll(staged, cursors):
                 return True
         return False
@@ -355,13 +368,11 @@ class Poller:
         return changed
 
     def _resolve(
-        self,
-        cluster: str,
-        status: ClusterStatus | None,
-        changed: dict[str, Alert],
-        now: float,
-        gone: set[str],
+        self, cluster: str, seen: Seen, changed: dict[str, Alert], now: float
     ) -> dict[str, Alert]:
+        """Alerts whose condition no longer holds — judged only on a status the cluster read
+        long enough after the alert's newest line to have noticed it (`resolve_after_s`)."""
+        status, gone = seen.status, seen.gone
         resolved = {}
         seen_now = set(changed)
         for alert in [*changed.values(), *self.store.alerts(cluster)]:
@@ -373,11 +384,39 @@ class Poller:
                 continue
             rule = self.catalogue.rule(alert.rule)
             cleared = alert.key in gone or (
-                status is not None and rule is not None and _cleared(rule, alert, status)
+                status is not None
+                and rule is not None
+                and lifecycle.settled(alert, seen.at, rule.resolve_after_s)
+                and _cleared(rule, alert, status)
             )
             if cleared:
                 resolved[alert.key] = lifecycle.resolve(alert, now)
         return resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What one poll saw besides the lines: the status, when the cluster read it (its own
+    clock), habot's own conditions that cleared, and whether it is the cluster's first."""
+
+    status: ClusterStatus | None
+    at: float
+    gone: set[str]
+    first: bool
+
+
+def _status_time(status: ClusterStatus | None, zone: str, now: float) -> float:
+    """crm_mon's "last updated" (the node's clock, in the nodes' time zone); habot's own
+    time when there is none to read."""
+    if status is None:
+        return now
+    read = crm_time(status.summary.last_update, ZoneInfo(zone))
+    return read if read is not None else now
+
+
+def _only_history(alert: Alert, now: float) -> bool:
+    """Opened and resolved by the same poll, with no card yet: something of the past."""
+    return alert.state is State.RESOLVED and not alert.message_ts and alert.first_seen == now
 
 
 def _synthetic(rule: Rule, fields: dict[str, str], node: str, text: str) -> Match:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from habot.alerts.lifecycle import Alert, State, began, ended
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
@@ -98,3 +99,35 @@ def audit_line(entry: AuditRecord) -> str:
     what = f" {node}$ {' '.join(entry.argv)}{via} → rc {entry.rc}" if entry.argv else ""
     detail = f" {entry.detail}" if entry.detail and not entry.argv else ""
     return f"{when} [{entry.request_id or '-'}] {entry.event}{who}{what}{detail}"
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def span(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def lasted(alert: Alert) -> str:
+    """How long the problem has lasted and when it was last seen, by the nodes' own log
+    times (habot's own observations: by habot's)."""
+    start, last = began(alert), ended(alert)
+    if alert.state is State.RESOLVED:
+        return f"lasted {span(last - start)}, from {_when(start)} · last seen {_when(last)}"
+    so_far = span(max(alert.last_seen, last) - start)
+    return f"since {_when(start)} ({so_far} so far) · last seen {_when(last)}"
+
+
+def how_long(alert: Alert) -> str:
+    """The same, in a few words for a one-line text."""
+    start, last = began(alert), ended(alert)
+    if alert.state is State.RESOLVED:
+        return f"resolved; lasted {span(last - start)}"
+    return f"for {span(max(alert.last_seen, last) - start)}, last seen {_when(last)}"

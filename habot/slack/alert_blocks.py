@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from habot.alerts.lifecycle import Alert, State
+from habot.alerts.lifecycle import HISTORY_RULE, Alert, State
 from habot.alerts.rules import Rule, fill
+from habot.service import describe
 from habot.slack.blocks import Block, context, escape, header, section, truncate
 
 RUN = "habot_alert_run"
@@ -34,10 +35,7 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
     blocks = [
         header(f"{alert.severity.upper()}: {alert.title}"),
         section(f"{icon} *{escape(alert.title)}*\ncluster *{alert.cluster}*{where}"),
-        context(
-            f"first seen {_when(alert.first_seen)} · last seen {_when(alert.last_seen)} · "
-            f"{alert.count} time{'s' if alert.count != 1 else ''} · `{alert.key}`"
-        ),
+        context(f"{describe.lasted(alert)} · `{alert.key}`"),
         section("```" + truncate("\n".join(alert.lines), 2800).replace("```", "'''") + "```"),
     ]
     if rule is not None:
@@ -46,6 +44,8 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
 
 
 def _state(alert: Alert, rule: Rule | None) -> list[Block]:
+    if alert.rule == HISTORY_RULE:
+        return []  # a summary of the past: nothing to decide
     if alert.state is State.RESOLVED:
         return [section(f":white_check_mark: Resolved at {_when(alert.last_seen)}")]
     notes = []
@@ -94,5 +94,6 @@ def _state(alert: Alert, rule: Rule | None) -> list[Block]:
 
 
 def text(alert: Alert) -> str:
-    state = " (resolved)" if alert.state is State.RESOLVED else ""
-    return f"{alert.severity.upper()} {alert.cluster}: {alert.title}{state} ({alert.count} times)"
+    if alert.rule == HISTORY_RULE:
+        return f"{alert.cluster}: {alert.title}"
+    return f"{alert.severity.upper()} {alert.cluster}: {alert.title} ({describe.how_long(alert)})"

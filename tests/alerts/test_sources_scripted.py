@@ -9,7 +9,7 @@ from habot.alerts.lifecycle import State
 from habot.alerts.logline import LogLine
 from habot.alerts.sources import JournalSource
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
-from tests.fakes.cluster import Scene, scene
+from tests.fakes.cluster import Scene, scene, watching
 
 SYSLOG_TEXT = (
     b"Nov 25 00:47:28 nodo1 pacemaker-controld[9012]: notice: State transition S_IDLE\n"
@@ -113,6 +113,7 @@ async def test_corosyncs_own_log_file_is_read_too() -> None:
         alerts={"sources": ["file"], "log_files": [PACEMAKER_LOG, COROSYNC_LOG]},
     )
     sink = MemorySink()
+    watching(s, f"file:{PACEMAKER_LOG}", f"file:{COROSYNC_LOG}")
     crash = LAB / "lab_crash_vs_stop"
     files_say(
         s,
@@ -159,6 +160,7 @@ async def test_a_missing_log_file_is_said() -> None:
 async def corosync_log_only(case: str, capture: str) -> list[str]:
     """A deployment that reads only corosync.log: one poll of both nodes' real captures."""
     s = scene(capture=capture, alerts={"sources": ["file"], "log_files": [COROSYNC_LOG]})
+    watching(s, f"file:{COROSYNC_LOG}")
     for node in ("nodo1", "nodo2"):
         files_say(s, node, {COROSYNC_LOG: (LAB / case / f"{node}_corosync.log").read_bytes()})
     report = await poller(s, MemorySink()).poll("mycluster")

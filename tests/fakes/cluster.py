@@ -5,7 +5,9 @@ Status reads answer from a real crm_mon capture; every other command must be exp
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,28 @@ CRM_MON = Path(__file__).parents[1] / "fixtures" / "crm_mon"
 NOW = 1_800_000_000.0
 
 
-def status_output(crm_mon: bytes, constraints: bytes = b"<constraints/>") -> bytes:
-    """What the one-channel status script prints: crm_mon, constraints, cluster name."""
+def status_output(
+    crm_mon: bytes, constraints: bytes = b"<constraints/>", *, read_at: float | None = None
+) -> bytes:
+    """What the one-channel status script prints: crm_mon, constraints, cluster name. With
+    `read_at`, crm_mon says it was read then (as a real crm_mon says "now"): a capture's own
+    "last updated" is when it was captured."""
+    if read_at is not None:
+        stamp = datetime.fromtimestamp(read_at, UTC).strftime("%a %b %d %H:%M:%S %Y")
+        crm_mon = re.sub(
+            rb'<last_update time="[^"]*"', f'<last_update time="{stamp}"'.encode(), crm_mon
+        )
     cut = b"\n" + SEPARATOR + b"\n"
     return crm_mon + cut + constraints + cut + b"mycluster\n"
+
+
+def watching(s: Scene, *sources: str) -> None:
+    """habot has polled this cluster before (a cursor per node and source): its next poll
+    is news, not the first poll's history."""
+    for node in ("nodo1", "nodo2"):
+        for source in sources or ("journal",):
+            cursor = "1234:0" if source.startswith("file:") else "s=0;i=0"
+            s.store.put(f"cursor|mycluster|{node}|{source}", cursor)
 
 
 def config(
