@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -25,7 +26,7 @@ from tests.fakes.slack_server import Call, FakeSlack
 from tests.lab.cluster import (
     configure_seed_fencing,
     crm_mon,
-    node_sudoers,
+    node_rules,
     resource_nodes,
     ssh,
     wait_for,
@@ -181,6 +182,62 @@ async def test_a_crashed_node_raises_lost_and_fenced(lab: Lab, alert_bot: Bot) -
         assert len(cards(alert_bot, key)) == before[key] + 1
     fenced = json.dumps(cards(alert_bot, "node-fenced:nodo2")[-1].params)
     assert "nodo2 was fenced (reboot)" in fenced
+    for key in keys:  # fresh lines: posted as they are, active, however fast nodo2 came back
+        assert "(resolved" not in str(cards(alert_bot, key)[-1].params.get("text"))
+
+
+async def test_a_crash_never_says_resolved_while_the_node_is_down(lab: Lab, alert_bot: Bot) -> None:
+    """`habot lab crash nodo2` with habot polling every 2 s: every card of the crash stays
+    active while nodo2 is down (corosync's link-down and token-loss come seconds before
+    Pacemaker notices the loss); once nodo2 is back, they resolve."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    store = alert_bot.workflow.store
+    await alert_bot.inner.poller.poll("mycluster")  # habot is watching
+    old = {a.key for a in store.alerts("mycluster", active_only=False)}
+    lab.crash("nodo2")
+    started, back_at, seen_gone = time.monotonic(), None, False
+    while time.monotonic() - started < 150:  # bounded: fenced, rebooted, resolved
+        await alert_bot.inner.poller.poll("mycluster")
+        online = "nodo2" in lab.online_nodes(via="nodo1")
+        seen_gone = seen_gone or not online  # until then nodo1 has not noticed: still down
+        crash = [a for a in store.alerts("mycluster", active_only=False) if a.key not in old]
+        resolved = [a.key for a in crash if a.state.value == "resolved"]
+        if not (seen_gone and online):
+            assert resolved == [], f"resolved while nodo2 is down: {resolved}"
+        elif back_at is None:
+            back_at = time.monotonic()
+        if crash and back_at is not None and len(resolved) == len(crash):
+            break
+        await asyncio.sleep(2)
+    assert back_at is not None, "nodo2 never came back"
+    assert {"corosync-link-down:nodo1:2", "node-lost:nodo2"} <= {a.key for a in crash}
+    assert all(a.state.value == "resolved" for a in crash), [(a.key, a.state) for a in crash]
+
+
+async def test_a_clean_stop_posts_nothing_resolved_while_the_node_is_stopped(
+    lab: Lab, alert_bot: Bot
+) -> None:
+    """`pcs cluster stop nodo2`, then start: a planned stop raises no card, and nothing is
+    posted as resolved while nodo2 is stopped."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    store = alert_bot.workflow.store
+    await alert_bot.inner.poller.poll("mycluster")
+    old = {a.key for a in store.alerts("mycluster", active_only=False)}
+    lab.exec("nodo2", ["pcs", "cluster", "stop"], timeout=120)
+    try:
+        for _ in range(5):
+            await alert_bot.inner.poller.poll("mycluster")
+            assert "nodo2" not in lab.online_nodes(via="nodo1")
+            new = [a for a in store.alerts("mycluster", active_only=False) if a.key not in old]
+            assert not [a.key for a in new if a.state.value == "resolved"]
+            assert not [a.key for a in new if a.rule in ("node-lost", "corosync-link-down")]
+            await asyncio.sleep(2)
+    finally:
+        lab.exec("nodo2", ["pcs", "cluster", "start"], timeout=120)
+        lab.wait_online(120)
 
 
 async def test_restart_between_polls_neither_loses_nor_reposts(
@@ -223,9 +280,9 @@ async def test_a_rotated_log_file_loses_no_line(
     line = "Nov 25 08:32:57 nodo1 kernel: drbd r0: Split-Brain detected, dropping connection!"
     config = with_alerts(lab_config, nodes=1, sources=("file",), log_file=path)
     ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}")
-    rules = sudoers.render(sudoers.rules([], log_files=[path]), "habot", [])
+    rules = sudoers.node_rules(sudoers.rules([], log_files=[path]))
     bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
-    with node_sudoers(lab, "habot-rotation-test", rules):
+    with node_rules(lab, rules):
         await _rotation(lab, bot, path, line)
 
 

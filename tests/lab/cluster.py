@@ -79,15 +79,15 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
 
 
 @contextmanager
-def node_sudoers(lab: Lab, name: str, text: str) -> Iterator[None]:
-    """A drop-in in every node's /etc/sudoers.d (each node has its own) for as long as the
-    block runs: what an operator installs after `habot sudoers` for a new config."""
-    paths = [lab.layout.node_dir(s.name) / "fs/etc/sudoers.d" / name for s in lab.layout.nodes]
+def node_rules(lab: Lab, text: str) -> Iterator[None]:
+    """Every node's habot-node rules (each node has its own) replaced for as long as the
+    block runs: what an operator installs after `habot node-files` for a new config."""
+    paths = [lab.layout.node_dir(s.name) / "fs/libexec-habot/rules.json" for s in lab.layout.nodes]
+    saved = [path.read_text() for path in paths]
     for path in paths:
         path.write_text(text)
-        path.chmod(0o440)
     try:
         yield
     finally:
-        for path in paths:
-            path.unlink(missing_ok=True)
+        for path, before in zip(paths, saved, strict=True):
+            path.write_text(before)

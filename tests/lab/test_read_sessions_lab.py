@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from habot.cluster.live import STATUS
+from habot.cluster.live import status_argv
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from habot.ssh.asyncssh_transport import AsyncsshTransport
@@ -65,7 +65,8 @@ async def test_a_fake_header_in_the_output_changes_nothing(
     again = await transport.read(nodo1, ["echo", "after"], timeout=30)
     assert again.stdout == b"after\n"
     assert shells(lab, "nodo1") == [shell]  # the same shell: the fake header broke nothing
-    status = await transport.read(address(lab_config, "nodo1"), STATUS, timeout=30)
+    habot = address(lab_config, "nodo1")
+    status = await transport.read(habot, status_argv(habot), timeout=30)
     assert b"<pacemaker-result" in status.stdout
 
 
@@ -100,7 +101,7 @@ async def test_a_rebooted_node_gets_a_new_session(
     async def answered() -> bytes:
         for _ in range(60):  # bounded: the node's sshd comes back within seconds
             try:
-                return (await transport.read(nodo2, STATUS, timeout=30)).stdout
+                return (await transport.read(nodo2, status_argv(nodo2), timeout=30)).stdout
             except Exception:
                 await asyncio.sleep(1)
         raise AssertionError("nodo2 never answered after its reboot")
