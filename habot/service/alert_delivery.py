@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -42,6 +42,10 @@ class AlertSink(Protocol):
         """An earlier post of this alert (by its token), if it did reach the channel."""
 
 
+class Overtaken(Exception):
+    """The alert changed (or another delivery marked it) since it was read: not posted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivered:
     posted: list[str] = field(default_factory=list)
@@ -55,12 +59,21 @@ class Courier:
     sink: AlertSink
     clock: Callable[[], float]
 
-    async def deliver(self, cluster: str) -> Delivered:
-        """Each due card on its own: one that fails is kept and retried later, the rest go."""
+    async def deliver(
+        self, cluster: str, still_ours: Callable[[], Awaitable[bool]] | None = None
+    ) -> Delivered:
+        """Each due card on its own: one that fails is kept and retried later, the rest go.
+        `still_ours` (the poller's lease, renewed) is asked before each card: a delivery that
+        outlives its lease stops, so two replicas never send the same cards."""
         done = Delivered()
         for alert in await off_loop(self.store.alerts_to_deliver, cluster, self.clock()):
+            if still_ours is not None and not await still_ours():
+                log.warning("%s: the polling lease was lost; delivery stops here", cluster)
+                break
             try:
                 kind = await self._deliver_one(alert)
+            except Overtaken:
+                continue  # changed or marked since it was read: its next delivery sends it
             except DeliveryError as e:
                 log.warning("%s: card for %s not delivered: %s", cluster, alert.key, e)
                 again = await self._retry(alert, e)
@@ -83,14 +96,15 @@ class Courier:
                 await self._settle(alert, *found)
                 return Delivery.POST
         token = alert.token or uuid.uuid4().hex
-        marked = await off_loop(
-            self.store.change_alert,
-            alert.cluster,
-            alert.key,
-            lambda a: replace(a, delivery=Delivery.POSTING, token=token),
-        )
+
+        def mark(a: Alert) -> Alert | None:  # compare-and-set: as read, or not at all
+            if a.version != alert.version:
+                return None
+            return replace(a, delivery=Delivery.POSTING, token=token)
+
+        marked = await off_loop(self.store.change_alert, alert.cluster, alert.key, mark)
         if marked is None:
-            raise DeliveryError("the alert is gone from the store")
+            raise Overtaken(alert.key)
         channel, ts = await self.sink.post(marked)
         await self._settle(marked, channel, ts)
         return Delivery.POST

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -118,9 +118,33 @@ class Poller:
             self._leading.add(cluster)
             self._last_poll.pop(cluster, None)  # a new leader polls at once
         if now - self._last_poll.get(cluster, 0.0) < interval * 0.9:
+            await self.courier.deliver(cluster, self._lease_keeper(cluster))  # buttons' cards
             return None
         self._last_poll[cluster] = now
         return await self._timed_poll(cluster)
+
+    def _lease_keeper(self, cluster: str) -> Callable[[], Awaitable[bool]]:
+        """Asked before each card: renews the lease, and says whether it is still ours."""
+        interval = self.ops.cluster(cluster).config.alerts.interval_s
+
+        async def still_ours() -> bool:
+            try:
+                ours = await off_loop(
+                    self.store.lease,
+                    f"poll:{cluster}",
+                    self.replica,
+                    self.clock(),
+                    interval * LEASE_INTERVALS,
+                )
+            except StoreError:
+                ours = False
+            if ours:
+                self._leading.add(cluster)
+            else:
+                self._leading.discard(cluster)
+            return ours
+
+        return still_ours
 
     async def resign(self) -> None:
         """A clean stop: the leases go at once, so another replica takes over at its next
@@ -169,9 +193,11 @@ class Poller:
         self._counted = {c for c in self._counted if c[0] != cluster} | set(counts)
 
     async def deliver(self, cluster: str) -> Delivered:
-        """Post or update the cluster's cards that are due (after a button changed one)."""
+        """Post or update the cluster's cards that are due (after a button changed one) —
+        only by the holder of the cluster's polling lease (taken here if nobody holds it);
+        on another replica, the leader sends them at its next check (half an interval)."""
         async with self._locks.setdefault(cluster, asyncio.Lock()):
-            return await self.courier.deliver(cluster)
+            return await self.courier.deliver(cluster, self._lease_keeper(cluster))
 
     async def _poll(self, handle: ClusterHandle) -> PollReport:
         now = self.clock()
@@ -212,7 +238,7 @@ class Poller:
         if not await off_loop(self._save, handle.name, matches, seen, cursors, now):
             log.warning("%s: alerts kept changing under this poll; read again next poll", handle)
             return PollReport(handle.name, len(lines), len(matches), (), (), unreachable)
-        done = await self.courier.deliver(handle.name)
+        done = await self.courier.deliver(handle.name, self._lease_keeper(handle.name))
         log.info(
             "poll of %s: %d lines, %d matches, %d posted, %d updated, %d kept to retry",
             handle.name,
