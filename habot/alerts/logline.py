@@ -72,12 +72,14 @@ class JournalBatch:
     lines: tuple[LogLine, ...]
     cursor: str | None  # the last entry's __CURSOR, None when the batch was empty
     skipped: int = 0  # records that were not JSON objects (garbage, cut output)
+    records: int = 0  # records read, kept or not (a full batch means more may wait)
 
 
 def parse_journal(node: str, output: bytes) -> JournalBatch:
     """`journalctl -o json` output: one JSON object per line."""
-    lines, cursor, skipped = [], None, 0
+    lines, cursor, skipped, records = [], None, 0, 0
     for raw in output.splitlines():
+        records += 1
         try:
             record = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -90,7 +92,7 @@ def parse_journal(node: str, output: bytes) -> JournalBatch:
         line = _journal_line(node, record)
         if line is not None:
             lines.append(line)
-    return JournalBatch(tuple(lines), cursor, skipped)
+    return JournalBatch(tuple(lines), cursor, skipped, records)
 
 
 def _journal_line(node: str, record: dict[str, object]) -> LogLine | None:

@@ -43,6 +43,14 @@ IDENTIFIERS = (
     "drbd",
 )
 FACILITY_DAEMON = 3  # syslog's "daemon": pacemaker's daemons and the resource agents log there
+# Where the daemons' programs live (Debian; RHEL and SUSE): journald records each record's
+# executable itself (`_EXE`), which no local user can set — unlike SYSLOG_IDENTIFIER, which
+# anyone's `logger -t pacemaker-controld` sets. So the journal is selected on it, or on the
+# writer being root (`_UID=0`): a user's flood of look-alike lines is never read at all.
+DAEMON_DIRS = ("/usr/lib/pacemaker", "/usr/libexec/pacemaker")
+SBIN_DAEMONS = ("/usr/sbin/pacemakerd", "/usr/sbin/corosync", "/usr/sbin/dlm_controld")
+CATCH_UP_READS = 10  # batches read in one poll while a node's journal has more (20,000 records)
+CATCH_UP_S = 5.0  # nor longer than this; what is left is a backlog, said as an alert
 EXIT_BAD_CURSOR = 1  # journalctl: a cursor it cannot seek to (after a journal rotation)
 READ_MAX = 4 * 1024 * 1024  # bytes of a log file read in one poll
 
@@ -53,6 +61,13 @@ class Batch:
     cursor: str | None  # None: keep the previous one
     note: str = ""  # what happened (cursor reseeded, file rotated...), for the log
     problem: str = ""  # the source answered, but habot could not read it: said, never silent
+    backlog: bool = False  # more was waiting than one poll may read: habot falls behind
+
+
+def daemon_exes(identifiers: Sequence[str]) -> list[str]:
+    """Where each pacemaker daemon's program may live (its `_EXE`), and the sbin daemons."""
+    daemons = [i for i in identifiers if i not in ("pacemakerd", "corosync", "dlm_controld")]
+    return [f"{d}/{i}" for i in daemons for d in DAEMON_DIRS] + list(SBIN_DAEMONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +84,16 @@ class JournalSource:
             argv += [f"--after-cursor={cursor}", "-n", str(self.batch)]
         else:
             argv += [f"--since=@{int(since)}"]
-        argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers]
+        # the daemons' names, written by root ...
+        argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers] + ["_UID=0"]
+        # ... or by the daemons' own programs (those that run as hacluster)
+        argv += ["+", *(f"_EXE={exe}" for exe in daemon_exes(self.identifiers))]
         if self.kernel:
             argv += ["+", "_TRANSPORT=kernel"]
         # Resource agents log through logger(1) as "IPaddr2(VirtualIP)", "controld(dlm)": no
-        # fixed identifier to select, so daemon-facility syslog records come too, and only the
-        # agents' are kept (see `wanted`).
-        argv += ["+", "_TRANSPORT=syslog", f"SYSLOG_FACILITY={FACILITY_DAEMON}"]
+        # fixed identifier to select, so root's daemon-facility syslog records come too, and
+        # only the agents' are kept (see `wanted`).
+        argv += ["+", "_TRANSPORT=syslog", f"SYSLOG_FACILITY={FACILITY_DAEMON}", "_UID=0"]
         return argv
 
     def wanted(self, line: LogLine) -> bool:
@@ -94,16 +112,43 @@ class JournalSource:
         timeout: float,
         now: float = 0.0,  # journald stamps each record itself: unused here
     ) -> Batch:
+        """Batch after batch until caught up (CATCH_UP_READS, CATCH_UP_S at most); a journal
+        still full after that is a backlog, said in the batch."""
+        lines: list[LogLine] = []
+        notes: list[str] = []
+        started = time.monotonic()
+        for _ in range(CATCH_UP_READS):
+            batch, problem, full = await self._read_once(transport, node, cursor, since, timeout)
+            lines += batch.lines
+            notes += [batch.note] if batch.note else []
+            cursor = batch.cursor or cursor
+            if problem or not full:
+                return Batch(tuple(lines), cursor, "; ".join(notes), problem)
+            if time.monotonic() - started > CATCH_UP_S:
+                break
+        return Batch(tuple(lines), cursor, "; ".join(notes), backlog=True)
+
+    async def _read_once(
+        self,
+        transport: Transport,
+        node: NodeAddress,
+        cursor: str | None,
+        since: float,
+        timeout: float,
+    ) -> tuple[Batch, str, bool]:
         result = await transport.read(node, self.argv(cursor, since), timeout=timeout)
         note = ""
         if result.exit_status == EXIT_BAD_CURSOR and cursor:
+            cursor = None
             result = await transport.read(node, self.argv(None, since), timeout=timeout)
             note = "journal cursor not found; reseeded by time"
         batch = parse_journal(node.name, result.stdout)
         if batch.skipped:
             note = f"{note}; {batch.skipped} unreadable records".lstrip("; ")
         lines = tuple(ln for ln in batch.lines if self.wanted(ln))
-        return Batch(lines, batch.cursor, note, _journal_problem(result, batch))
+        full = cursor is not None and batch.records >= self.batch
+        problem = _journal_problem(result, batch)
+        return Batch(lines, batch.cursor, note), problem, full
 
 
 def _journal_problem(result: CommandResult, batch: JournalBatch) -> str:

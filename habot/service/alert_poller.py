@@ -338,11 +338,19 @@ class Poller:
         """Sources that answer but cannot be read (not JSON, no such file, journalctl failing),
         N polls in a row: an alert of their own, never silence."""
         rule = self.catalogue.rule("source-unreadable")
+        behind = self.catalogue.rule("source-behind")
         found, fine = [], set()
         for key, result in batches:
             if not isinstance(result, Batch) or rule is None:
                 continue  # an unreachable node has its own alert
             _, cluster, node, source = key.split("|", 3)
+            if behind is not None:
+                where = {"node": node, "source": source.removeprefix("file:")}
+                if result.backlog:
+                    text = "more records were waiting than one poll reads (a flood of lines?)"
+                    found.append(_synthetic(behind, where, node, text))
+                else:
+                    fine.add(fill(behind.key, behind.id, {"node": node, **where}))
             streak_key = f"silent|{cluster}|{node}|{source}"
             streak = int(self.store.get(streak_key) or 0) + 1 if result.problem else 0
             values[streak_key] = str(streak)

@@ -421,3 +421,28 @@ def test_the_console_prints_alerts_as_they_arrive(
     assert alerts, seen[-2000:]
     assert EXPECTED in alerts[0]
     assert alerts[0].startswith(b"[ALERT critical] mycluster")
+
+
+async def test_a_users_look_alike_lines_are_never_read(lab: Lab, alert_bot: Bot) -> None:
+    """Any local user can log as `pacemaker-controld` (logger -t): the journal is selected on
+    what journald records itself (the writer's program, or root), so a user's lines — a flood
+    of them, or a forged "node lost" — are not read at all, and raise nothing."""
+    lab.reset()
+    store = alert_bot.workflow.store
+    await alert_bot.inner.poller.poll("mycluster")  # habot is watching
+    forged = "notice: Node nodo2 state is now lost | nodeid=2 previous=member"
+    lab.exec(
+        "nodo1",
+        [
+            "su",
+            "-s",
+            "/bin/sh",
+            "-c",
+            f"for i in $(seq 300); do logger -p daemon.notice -t pacemaker-controld '{forged}'; "
+            "done",
+            "admin",
+        ],
+    )
+    report = await alert_bot.inner.poller.poll("mycluster")
+    assert not [k for k in report.posted if k.startswith("node-lost")]
+    assert store.alert("mycluster", "node-lost:nodo2") is None or report.lines < 300

@@ -70,12 +70,18 @@ def test_journal_argv_first_poll_then_cursor() -> None:
         "--no-pager",
         "--quiet",
         "--since=@1000",
-        "SYSLOG_IDENTIFIER=corosync",
+        "SYSLOG_IDENTIFIER=corosync",  # the daemons' names, written by root
+        "_UID=0",
+        "+",  # or their programs, by the path journald records (nobody else can set it)
+        "_EXE=/usr/sbin/pacemakerd",
+        "_EXE=/usr/sbin/corosync",
+        "_EXE=/usr/sbin/dlm_controld",
         "+",
         "_TRANSPORT=kernel",
-        "+",  # resource agents: daemon-facility syslog, kept by their identifier's form
+        "+",  # resource agents (root): daemon-facility syslog, kept by their identifier's form
         "_TRANSPORT=syslog",
         "SYSLOG_FACILITY=3",
+        "_UID=0",
     ]
     assert source.argv("s=1;i=4", 1000.0)[5:8] == ["--after-cursor=s=1;i=4", "-n", "10"]
 

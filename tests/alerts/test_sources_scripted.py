@@ -7,9 +7,9 @@ from pathlib import Path
 
 from habot.alerts.lifecycle import State
 from habot.alerts.logline import LogLine
-from habot.alerts.sources import JournalSource
+from habot.alerts.sources import CATCH_UP_READS, JournalSource
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
-from tests.fakes.cluster import Scene, scene, watching
+from tests.fakes.cluster import Scene, journal, scene, watching
 
 SYSLOG_TEXT = (
     b"Nov 25 00:47:28 nodo1 pacemaker-controld[9012]: notice: State transition S_IDLE\n"
@@ -189,3 +189,46 @@ def test_the_lost_node_card_names_the_node() -> None:
     )
     assert found is not None
     assert (found.rule.id, found.fields["peer"]) == ("corosync-lost-node", "2")
+
+
+def flood(node: str, first: int, count: int) -> bytes:
+    """`logger -t pacemaker-controld` lines by a user would never be selected; what fills a
+    batch here is a real daemon that logs a lot."""
+    return journal(node, [("pacemaker-controld", "info: busy")] * count, first=first)
+
+
+async def test_a_journal_with_more_than_a_batch_is_read_until_caught_up() -> None:
+    s = scene_with()
+    watching(s)
+    since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+    source = JournalSource()
+    cursor, first = "s=0;i=0", 1
+    for count in (source.batch, source.batch, 7):  # two full batches, then the rest
+        s.transport.expect("nodo1", source.argv(cursor, since), stdout=flood("nodo1", first, count))
+        first += count
+        cursor = f"s=1;i={first - 1}"
+    s.transport.expect("nodo2", source.argv("s=0;i=0", since), stdout=b"")
+    report = await poller(s, MemorySink()).poll("mycluster")
+    assert report.lines == 2 * source.batch + 7  # all of it in one poll
+    assert not [k for k in report.posted if k.startswith("source-behind")]
+    assert s.store.get("cursor|mycluster|nodo1|journal") == cursor
+    s.transport.assert_done()
+
+
+async def test_a_journal_still_full_after_the_catch_up_reads_is_a_backlog_alert() -> None:
+    s = scene_with()
+    watching(s)
+    since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+    source = JournalSource()
+    cursor, first = "s=0;i=0", 1
+    for _ in range(CATCH_UP_READS):
+        s.transport.expect(
+            "nodo1", source.argv(cursor, since), stdout=flood("nodo1", first, source.batch)
+        )
+        first += source.batch
+        cursor = f"s=1;i={first - 1}"
+    s.transport.expect("nodo2", source.argv("s=0;i=0", since), stdout=b"")
+    report = await poller(s, MemorySink()).poll("mycluster")
+    assert "source-behind:nodo1:journal" in report.posted
+    assert s.store.get("cursor|mycluster|nodo1|journal") == cursor  # what was read is kept
+    s.transport.assert_done()
