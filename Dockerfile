@@ -33,11 +33,13 @@ ENV PATH=/opt/habot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HABOT_CONFIG=/etc/habot/habot.yaml \
     HABOT_DB=/var/lib/habot/habot.sqlite3 \
-    HABOT_HTTP_HOST=0.0.0.0
+    HABOT_HTTP_HOST=0.0.0.0 \
+    HABOT_PROBES_HOST=0.0.0.0
 USER habot
 WORKDIR /var/lib/habot
-EXPOSE 3000
-# /healthz on HABOT_HTTP_PORT (build with `--format docker` under podman: OCI images drop it)
+# 3000: Slack's requests (HTTP mode); 9102: /healthz, /readyz, /metrics (keep it private)
+EXPOSE 3000 9102
+# /healthz on HABOT_PROBES_PORT (build with `--format docker` under podman: OCI images drop it)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["habot", "probe"]
 ENTRYPOINT ["habot"]
 CMD ["serve"]

@@ -118,10 +118,11 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    """GET /healthz (or /readyz) of the habot serve on HABOT_HTTP_HOST:HABOT_HTTP_PORT."""
+    """GET /healthz (or /readyz) of the habot serve on HABOT_PROBES_HOST:HABOT_PROBES_PORT."""
     settings = load_settings()
-    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host  # noqa: S104
-    url = f"http://{host}:{settings.http_port}/{'readyz' if args.ready else 'healthz'}"
+    host = settings.probes_host
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+    url = f"http://{host}:{settings.probes_port}/{'readyz' if args.ready else 'healthz'}"
     try:
         with urllib.request.urlopen(url, timeout=5) as answer:
             print(answer.read().decode(errors="replace").strip())
@@ -438,26 +439,25 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
     await announce_interrupted(bot)
     bot.start_background(alerts=settings.alerts)
+    checks = await probes.serve(bot.probes, settings.probes_host, settings.probes_port)
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
         handler = await slack_app.serve_socket_mode(
             bot.app, settings.slack_app_token.get_secret_value()
         )
-        runner = await probes.serve(bot.probes, settings.http_host, settings.http_port)
         await stop.wait()
         await handler.close_async()  # type: ignore[no-untyped-call]
     else:
         runner = await serve_http(bot, settings.http_host, settings.http_port)
         await stop.wait()
-    await runner.cleanup()
+        await runner.cleanup()
+    await checks.cleanup()
     await bot.close()
     return 0
 
 
 async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
-    """/slack/events, /healthz, /readyz and /metrics on one port."""
-    return await slack_app.serve_http(
-        bot.app, host, port, routes=bot.probes.routes(), middlewares=[probes.ack_timer]
-    )
+    """/slack/events alone: the probes and metrics have a port of their own."""
+    return await slack_app.serve_http(bot.app, host, port, middlewares=[probes.ack_timer])
 
 
 def _write(text: str) -> None:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(None, validation_alias="HABOT_DATABASE_URL")
     http_host: str = Field("127.0.0.1", validation_alias="HABOT_HTTP_HOST")
     http_port: int = Field(3000, ge=0, le=65535, validation_alias="HABOT_HTTP_PORT")
+    # /healthz, /readyz and /metrics: on an address and port of their own, never on the port
+    # Slack calls (public in HTTP mode)
+    probes_host: str = Field("127.0.0.1", validation_alias="HABOT_PROBES_HOST")
+    probes_port: int = Field(9102, ge=0, le=65535, validation_alias="HABOT_PROBES_PORT")
     alerts: bool = Field(True, validation_alias="HABOT_ALERTS")
     log_level: str = Field(
         "INFO", validation_alias="HABOT_LOG_LEVEL", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$"

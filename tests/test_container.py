@@ -130,4 +130,4 @@ async def test_serve_in_the_image_answers_and_polls(
     await served.wait_for_line("listening on")
     health = podman("healthcheck", "run", name, timeout=60)  # the image's own HEALTHCHECK
     assert health.returncode == 0, health.stdout + health.stderr
-    await check_served(served, fake_slack, port)
+    await check_served(served, fake_slack, port, int(env["HABOT_PROBES_PORT"]))

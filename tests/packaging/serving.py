@@ -14,7 +14,7 @@ import aiohttp
 
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.harness import SIGNING_SECRET, signed_headers, slash_payload
-from tests.ssh.server import Sshd
+from tests.ssh.server import Sshd, free_port
 
 
 def node_config(
@@ -52,6 +52,8 @@ def environment(fake: FakeSlack, config: Path, db: Path, port: int) -> dict[str,
         "HABOT_DB": str(db),
         "HABOT_HTTP_HOST": "127.0.0.1",
         "HABOT_HTTP_PORT": str(port),
+        "HABOT_PROBES_HOST": "127.0.0.1",
+        "HABOT_PROBES_PORT": str(free_port()),
         "HABOT_ALERTS": "true",
     }
 
@@ -121,7 +123,7 @@ async def ask_help(fake: FakeSlack, port: int) -> tuple[int, str]:
     raise AssertionError(f"nothing listens on {url}")
 
 
-async def check_served(served: Served, fake: FakeSlack, port: int) -> None:
+async def check_served(served: Served, fake: FakeSlack, port: int, probes_port: int) -> None:
     """It starts, answers a signed `/ha help`, and completes a poll of the cluster."""
     await served.wait_for_line("listening on")
     status, body = await ask_help(fake, port)
@@ -129,7 +131,7 @@ async def check_served(served: Served, fake: FakeSlack, port: int) -> None:
     assert "/ha status [CLUSTER]" in body
     line = await served.wait_for_line("poll of local:")
     assert "lines" in line
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{probes_port}"  # the probes' own port
     async with aiohttp.ClientSession() as session:
         for path, expected in (("/healthz", "ok"), ("/readyz", "ready"), ("/metrics", "habot_")):
             async with session.get(base + path) as r:

@@ -91,7 +91,7 @@ async def test_installed_serve_starts_answers_and_polls(
     env = environment(fake_slack, config, tmp_path / "habot.sqlite3", port)
     env["HABOT_LOG_FORMAT"] = "json"
     served = await serve([str(installed / "bin/habot"), "serve"], env)
-    await check_served(served, fake_slack, port)
+    await check_served(served, fake_slack, port, int(env["HABOT_PROBES_PORT"]))
     records = [json.loads(line) for line in served.log if line.strip()]  # every line is JSON
     polls = [r for r in records if r["message"].startswith("poll of local:")]
     assert polls

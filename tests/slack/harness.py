@@ -16,6 +16,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from habot import probes
 from habot.cli import Bot as HabotBot
 from habot.cli import build_bot, serve_http
 from habot.config import HabotConfig
@@ -38,6 +39,8 @@ class Bot:
     fake: FakeSlack
     url: str = ""
     runner: web.AppRunner | None = None
+    probes_url: str = ""  # /healthz, /readyz, /metrics: a port of their own
+    probes_runner: web.AppRunner | None = None
 
     @property
     def jobs(self) -> Jobs:
@@ -52,8 +55,9 @@ class Bot:
         return self.inner.deps.workflow
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
+        for runner in (self.runner, self.probes_runner):
+            if runner is not None:
+                await runner.cleanup()
         await self.inner.close()
 
 
@@ -89,6 +93,8 @@ async def start_http(bot: Bot) -> Bot:
     bot.runner = await serve_http(bot.inner, "127.0.0.1", 0)
     port = bot.runner.addresses[0][1]
     bot.url = f"http://127.0.0.1:{port}{slack_app.EVENTS_PATH}"
+    bot.probes_runner = await probes.serve(bot.inner.probes, "127.0.0.1", 0)
+    bot.probes_url = f"http://127.0.0.1:{bot.probes_runner.addresses[0][1]}"
     return bot
 
 

@@ -31,7 +31,7 @@ def cluster() -> Scene:
 
 
 def base(bot: Bot) -> str:
-    return bot.url.rsplit("/slack/events", 1)[0]
+    return bot.probes_url
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
@@ -83,6 +83,17 @@ async def test_readyz_asks_slack_at_most_once_a_minute_even_when_refused(
         assert asked == 1
     finally:
         await bot.stop()
+
+
+async def test_the_slack_port_serves_no_probe_and_no_metrics(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    """In HTTP mode the Slack port is public: metrics and readiness live elsewhere."""
+    slack_port = bot.url.rsplit("/slack/events", 1)[0]
+    for path in ("/metrics", "/readyz", "/healthz"):
+        status, _ = await get(session, slack_port + path)
+        assert status == 404, path
+    assert slack_port != base(bot)
 
 
 async def test_metrics_count_requests_and_reveal_no_secret(
