@@ -151,7 +151,7 @@ class FileTime:
 
     def at(self, stamp: str) -> float:
         """Seconds since the epoch, 0.0 when the stamp cannot be read."""
-        if stamp[:4].isdigit():
+        if re.match(r"[0-9]{4}-", stamp):
             return _rfc3339(stamp, self.zone)
         found = _CLASSIC.match(stamp)
         if found is None or found.group(1) not in MONTHS:

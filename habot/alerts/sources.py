@@ -6,6 +6,7 @@ were posted, so a restart neither loses nor re-posts lines.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -257,7 +258,7 @@ def _stats(output: bytes) -> dict[str, tuple[int, int]]:
     found = {}
     for line in output.decode(errors="replace").splitlines():
         parts = line.rsplit(" ", 2)
-        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        if len(parts) == 3 and all(re.fullmatch(r"[0-9]{1,20}", x) for x in parts[1:]):
             found[parts[0]] = (int(parts[1]), int(parts[2]))
     return found
 

@@ -7,6 +7,7 @@ and Master/Slave role names, clone instance suffixes (`WebData:0`), and INFINITY
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, tzinfo
 
@@ -113,7 +114,7 @@ def _int(el: Element | None, name: str, default: int = 0) -> int:
     if text is None or text == "":
         return default
     value = text.strip().removesuffix("ms")  # 1.1 writes intervals as "10000ms"
-    if not value.lstrip("-").isdigit():
+    if not re.fullmatch(r"-?[0-9]{1,18}", value):  # ASCII digits: "²" is a digit to isdigit()
         raise StatusParseError(f"crm_mon: <{el.tag!s}> {name}={text[:40]!r} is not a whole number")
     return int(value)
 
@@ -257,7 +258,7 @@ def _target_stopped(el: Element) -> bool:
 def base_id(resource_id: str) -> str:
     """`WebData:1` -> `WebData` (anonymous clone instances carry a suffix)."""
     base, sep, suffix = resource_id.rpartition(":")
-    return base if sep and suffix.isdigit() else resource_id
+    return base if sep and re.fullmatch(r"[0-9]{1,9}", suffix) else resource_id
 
 
 def _role(text: str) -> Role:

@@ -126,9 +126,12 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
         raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
     sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 2), b"", b""]
     crm_mon, constraints, name = sections[:3]
-    status = parse_crm_mon(crm_mon)
-    if constraints.strip():
-        status = with_constraints(status, constraints)
+    try:
+        status = parse_crm_mon(crm_mon)
+        if constraints.strip():
+            status = with_constraints(status, constraints)
+    except (ValueError, LookupError, TypeError) as e:  # whatever this node's answer held:
+        raise StatusParseError(f"{node.name}: unreadable status ({e})") from e  # ask the next
     return replace(status, cluster_name=name.decode(errors="replace").strip())
 
 

@@ -22,7 +22,7 @@ class OpKey:
 def parse_op_key(key: str, task: str = "") -> OpKey | None:
     """None when `key` is not `<resource>_<task>_<interval>` (nor a history id)."""
     head, sep, interval = key.rpartition("_")
-    if not sep or not head or not interval.isdigit():
+    if not sep or not head or not re.fullmatch(r"[0-9]{1,12}", interval):
         return None
     ms = int(interval)
     if task and head.endswith(f"_{task}") and len(head) > len(task) + 1:

@@ -49,3 +49,26 @@ async def test_no_node_answers() -> None:
         await read_status(t, "c", NODES, timeout=30, hedge_s=0.01)
     assert list(caught.value.reasons) == ["nodo1", "nodo2"]
     assert "not running there (crm_mon rc 102)" in caught.value.reasons["nodo1"]
+
+
+@pytest.mark.parametrize(
+    ("real", "odd"),
+    [
+        ('<nodes_configured number="2"/>', '<nodes_configured number="²"/>'),
+        ('<resources_configured number="6"', '<resources_configured number="٦"'),
+    ],
+    ids=["superscript", "arabic-indic"],
+)
+async def test_a_node_whose_answer_holds_a_non_ascii_digit_passes_to_the_next(
+    real: str, odd: str
+) -> None:
+    """Python's isdigit() says yes to "²", int() says no: that node's answer is its own
+    failure, and the next node answers."""
+    bad = GOOD.replace(real.encode(), odd.encode(), 1)
+    assert bad != GOOD
+    t = ScriptedTransport()
+    t.answer("nodo1", STATUS, stdout=bad)
+    t.answer("nodo2", STATUS, stdout=GOOD)
+    live = await read_status(t, "c", NODES, timeout=30, hedge_s=3600)
+    assert live.answered_by == "nodo2"
+    assert "not a whole number" in live.unreachable["nodo1"]
