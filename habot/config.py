@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,7 +116,11 @@ class ClusterConfig(_Strict):
     nodes: tuple[NodeConfig, ...] = Field(min_length=1)
     ssh_key: Path
     known_hosts: Path
-    alerts_channel: str | None = None
+    alerts_channel: str | None = Field(
+        default=None,
+        description="the alerts channel's ID (C0123ABCD), as Slack shows it in the channel's "
+        "details: a name cannot be found again after a restart",
+    )
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     read_sessions: int = Field(
@@ -144,6 +149,17 @@ class ClusterConfig(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"node names repeat: {names}")
         return self
+
+    @field_validator("alerts_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,31}", value):
+            raise ValueError(
+                f"{value[:40]!r} is not a channel ID: give the alerts channel's ID (C0123ABCD, "
+                "in the channel's details in Slack) — a name cannot be found again after a "
+                "restart, so a card could be posted twice"
+            )
+        return value
 
 
 class HabotConfig(_Strict):

@@ -181,3 +181,17 @@ def test_alert_polling_can_be_turned_off_per_replica() -> None:
 
     assert load_settings().alerts is True
     assert load_settings(HABOT_ALERTS="false").alerts is False
+
+
+def test_an_alerts_channel_must_be_an_id(tmp_path: Path) -> None:
+    """A name ("#ha-alerts") cannot be found again after a restart: refused, saying why."""
+    path = tmp_path / "habot.yaml"
+    path.write_text(
+        GOOD_CONFIG.replace("    nodes:", '    alerts_channel: "#ha-alerts"\n    nodes:')
+    )
+    with pytest.raises(ConfigError, match="not a channel ID"):
+        load_config(path)
+    path.write_text(
+        GOOD_CONFIG.replace("    nodes:", "    alerts_channel: C0456ALERTS\n    nodes:")
+    )
+    assert load_config(path).clusters["mycluster"].alerts_channel == "C0456ALERTS"

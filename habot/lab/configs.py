@@ -145,7 +145,7 @@ clusters:
   {CLUSTER_NAME}:
     ssh_key: {layout.ssh_dir}/id_ed25519
     known_hosts: {layout.ssh_dir}/known_hosts
-    alerts_channel: "#ha-alerts"
+    alerts_channel: C0HAALERTS
     nodes:
 {nodes}    runbook_params:
       hostlist: "{hostlist}"

@@ -35,7 +35,7 @@ from tests.slack.flows import wait_card
 from tests.slack.harness import Bot, click_payload, make_bot, post_click, start_http
 
 pytestmark = pytest.mark.lab
-ALERTS = "#ha-alerts"
+ALERTS = "C0HAALERTS"
 
 
 @pytest.fixture
