@@ -126,7 +126,13 @@ async def test_missing_stonith_one_card_run_the_remedy_and_it_resolves(
         click_payload(alert_bot.fake, message, ALERTS, "habot_approve", "UCAROL"),
     )
     await wait_card(alert_bot, message, "succeeded")
-    await alert_bot.inner.poller.poll("mycluster")
+    # resolved once the cluster has read its status long enough after the last complaint
+    # (resolve_after_s, 30 s): polled every 2 s until then, bounded
+    for _ in range(45):
+        await alert_bot.inner.poller.poll("mycluster")
+        if any("Resolved at" in u for u in updates(alert_bot, card)):
+            break
+        await asyncio.sleep(2)
     assert any("Resolved at" in u for u in updates(alert_bot, card))
     resolved = alert_bot.workflow.store.alert("mycluster", "no-stonith")
     assert resolved is not None
