@@ -124,7 +124,12 @@ def element_shape(text: str, parameters: Mapping[str, Parameter]) -> str:
         raise ShapeError(str(e)) from e
     pieces = _simple(tree, parameters)
     if pieces is not None:
-        return "".join(pieces)
+        shape = "".join(pieces)
+        whole = re.fullmatch(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}", text.strip())
+        spec = parameters.get(whole.group(1)) if whole else None
+        if spec is not None and spec.type is ParamType.STRING:
+            return "(?!-)" + shape  # a value never starts with "-": never an option to root
+        return shape
     return _enumerated(text, tree, parameters)
 
 

@@ -341,3 +341,20 @@ def test_a_repetition_count_sudo_would_refuse_is_caught(monkeypatch: pytest.Monk
     monkeypatch.setattr(sudoers, "CURSOR", "[A-Za-z0-9=;]{1,512}")
     with pytest.raises(sudoers.SudoersError, match="over 255"):  # (kept: POSIX tools too)
         sudoers.rules([])
+
+
+def test_a_string_parameter_never_reaches_the_node_as_an_option() -> None:
+    """A string value that is a whole argument cannot start with "-" at the node either
+    (habot's plan refuses it first; a stolen key meets the helper's rule)."""
+    runbook = Runbook.model_validate(
+        {
+            "name": "labelled",
+            "summary": "a free label",
+            "parameters": {"label": {"type": "string", "pattern": "[a-z-]{1,20}"}},
+            "steps": [{"name": "one", "run": ["pcs", "resource", "describe", "{{ label }}"]}],
+        }
+    )
+    found = sudoers.rules([runbook])
+    assert sudoers.allows(found, ("pcs", "resource", "describe", "web-site"))
+    assert not sudoers.allows(found, ("pcs", "resource", "describe", "-all"))
+    assert not sudoers.allows(found, ("pcs", "resource", "describe", "--force"))
