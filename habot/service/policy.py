@@ -91,15 +91,17 @@ def _defaults(runbook: Runbook | None) -> dict[str, object]:
 def _layers(
     config: HabotConfig, cluster: str, runbook: str | None
 ) -> Iterator[tuple[str, Permissions | _TopLevel]]:
+    """Least specific first: a rule about one runbook beats a rule about a whole cluster, so
+    a cluster-wide `approvers` never silently replaces what a runbook's own rule says."""
     yield "the config's top level", _TopLevel(config)
     yield "policy", config.policy
+    mine = config.clusters[cluster].policy if cluster in config.clusters else None
+    if mine is not None:
+        yield f"clusters.{cluster}.policy", mine
     if runbook is not None and runbook in config.policy.runbooks:
         yield f"policy.runbooks.{runbook}", config.policy.runbooks[runbook]
-    if cluster in config.clusters:
-        mine = config.clusters[cluster].policy
-        yield f"clusters.{cluster}.policy", mine
-        if runbook is not None and runbook in mine.runbooks:
-            yield f"clusters.{cluster}.policy.runbooks.{runbook}", mine.runbooks[runbook]
+    if mine is not None and runbook is not None and runbook in mine.runbooks:
+        yield f"clusters.{cluster}.policy.runbooks.{runbook}", mine.runbooks[runbook]
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,9 @@ def _state(alert: Alert, rule: Rule | None) -> list[Block]:
 
 
 def text(alert: Alert) -> str:
+    """The notification text (mrkdwn): a title made of log fields is escaped, so a line can
+    never mention @channel or make a link."""
+    title = escape(alert.title)
     if alert.rule == HISTORY_RULE:
-        return f"{alert.cluster}: {alert.title}"
-    return f"{alert.severity.upper()} {alert.cluster}: {alert.title} ({describe.how_long(alert)})"
+        return f"{alert.cluster}: {title}"
+    return f"{alert.severity.upper()} {alert.cluster}: {title} ({describe.how_long(alert)})"

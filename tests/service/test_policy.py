@@ -114,3 +114,25 @@ def test_describe_lists_every_rule_with_its_source() -> None:
     assert lines[0] == "policy for mycluster / fence-test:"
     assert "  approvals: 2  (from shipped default)" in lines
     assert "  requesters: <!subteam^S0OPS>  (from policy)" in lines
+
+
+def test_a_runbooks_own_rule_beats_a_cluster_wide_one() -> None:
+    """policy.runbooks.fence-test names its approvers for every cluster; mycluster's own
+    policy names approvers for everything there: for fence-test on mycluster, the runbook's
+    rule wins (the more specific), and the source says so."""
+    cfg = config(
+        approvers=["UBOB"],
+        allowed_channels=["COPS"],
+        policy={"runbooks": {"fence-test": {"approvers": ["S0SENIOR"]}}},
+    )
+    cluster = cfg.clusters["mycluster"].model_copy(
+        update={"policy": cfg.policy.model_copy(update={"approvers": ("UOPS",), "runbooks": {}})}
+    )
+    cfg = cfg.model_copy(update={"clusters": {"mycluster": cluster}})
+    fence = effective(cfg, "mycluster", RUNBOOKS["fence-test"])
+    assert (fence["approvers"].value, fence["approvers"].source) == (
+        ("S0SENIOR",),
+        "policy.runbooks.fence-test",
+    )
+    other = effective(cfg, "mycluster", RUNBOOKS["cleanup"])
+    assert other["approvers"].source == "clusters.mycluster.policy"
