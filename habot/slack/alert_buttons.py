@@ -73,7 +73,10 @@ async def _run(deps: Deps, client: AsyncWebClient, alert: Alert, user: str, chan
     except HabotError as e:
         await client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {e}")
         return
-    await post_request(deps, client, proposal, user, channel)
+    try:
+        await post_request(deps, client, proposal, user, channel)
+    except UsageError as e:
+        await client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {e}")
 
 
 async def _snooze(

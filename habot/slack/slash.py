@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.alerts.rules import Catalogue
@@ -187,9 +189,17 @@ async def post_request(
     """Store the request and post its approval card (from `/ha` or an alert's button)."""
     request = await deps.workflow.request(proposal, user, channel)
     card = approval_blocks.request_card(proposal, request)
-    posted = await client.chat_postMessage(
-        channel=channel,
-        text=f"{request.runbook} on {request.cluster}: approval needed",
-        blocks=card,
-    )
+    try:
+        posted = await client.chat_postMessage(
+            channel=channel,
+            text=f"{request.runbook} on {request.cluster}: approval needed",
+            blocks=card,
+        )
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
+        said = (
+            e.response.get("error", "refused") if isinstance(e, SlackApiError) else type(e).__name__
+        )
+        why = f"the approval card could not be posted here (Slack: {str(said)[:60]})"
+        await deps.workflow.withdraw(request, why)  # closed and audited: nobody can approve it
+        raise UsageError(f"{why}; nothing was requested (request {request.id} withdrawn)") from e
     await deps.workflow.posted(request.id, str(posted["ts"]), card)

@@ -119,3 +119,24 @@ async def test_alert_buttons_act_only_from_an_allowed_channel_on_their_card(
         ],
     )
     assert updates[0].params["ts"] == alert_card["ts"]
+
+
+async def test_a_card_slack_will_not_post_withdraws_the_request_and_says_so(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    """habot is not in the channel (or the blocks were refused): the requester is told, and
+    the request is withdrawn and audited — never left waiting with no card to approve."""
+    bot.fake.fail("chat.postMessage", "not_in_channel")
+    status, _, payload = await post_command(session, bot, "runbook cleanup resource=WebSite")
+    assert status == 200
+    key = payload["response_url"].rsplit("/", 1)[1]
+    said = await bot.fake.wait_for(
+        "the answer", lambda: [b for k, b in bot.fake.responses if k == key]
+    )
+    assert "could not be posted here (Slack: not_in_channel)" in str(said[0])
+    assert "nothing was requested" in str(said[0])
+    store = bot.workflow.store
+    assert store.requests_in(State.REQUESTED) == []
+    (withdrawn,) = store.requests_in(State.REFUSED)
+    events = [e.event for e in store.audit_log(10, request_id=withdrawn.id)]
+    assert events == ["requested", "refused"]
