@@ -89,6 +89,10 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
         result: RunOutcome | Busy | Refused = await deps.workflow.run(request, reporter)
     except HabotError as e:  # the store failed before the first command: nothing ran
         result = Refused(f"the run could not start ({e})")
+    except BaseException:  # a shutdown cancelled the run: nothing of it goes on detached
+        said.cancel()
+        await asyncio.gather(said, return_exceptions=True)
+        raise
     await said
     if isinstance(result, Busy):
         await reporter.say(
