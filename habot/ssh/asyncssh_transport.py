@@ -15,7 +15,7 @@ import asyncssh
 from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
 from habot.metrics import SSH_SECONDS
 from habot.node import EXIT_REFUSED, HELPER, HELPER_PATH
-from habot.ssh.session import ReadSession, SessionBroken
+from habot.ssh.session import ReadSession, ReplyTooLarge, SessionBroken
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,8 @@ class AsyncsshTransport:
         try:
             session = await self._reader(node, timeout)
             result = await session.run(argv, command, timeout + KILL_AFTER_S + 5)
+        except ReplyTooLarge as e:  # asked again on an exec channel, it would be read whole
+            raise TransportError(node.name, f"{argv[0]}: {e}; not read") from e
         except SessionBroken as e:
             log.info("%s: read session closed (%s); %s on an exec channel", node.name, e, argv[0])
             return await self._run(node, argv, timeout=timeout)

@@ -34,8 +34,11 @@ from habot.ssh.transport import CommandResult, NodeAddress
 _HEADER = re.compile(
     rb"^(?P<nonce>[0-9a-f]{32}) (?P<rc>\d{1,3}) (?P<out>\d{1,12}) (?P<err>\d{1,12}) ?$"
 )
+# The directory goes with the shell however it ends: a clean exit, or the signal a dropped
+# connection brings (SIGHUP, or SIGPIPE on its next write), which would skip an EXIT trap alone.
 _PREPARE = (
-    "D=$(mktemp -d /tmp/habot-read.XXXXXXXXXX) && trap 'rm -rf \"$D\"' EXIT && echo {ready}\n"
+    "D=$(mktemp -d /tmp/habot-read.XXXXXXXXXX) && trap 'rm -rf \"$D\"' EXIT && "
+    "trap 'exit 129' HUP && trap 'exit 141' PIPE && trap 'exit 143' TERM && echo {ready}\n"
 )
 MAX_OUTPUT = 256 * 1024 * 1024  # bytes of one reply; past it the session is not trusted
 
@@ -45,13 +48,20 @@ class SessionBroken(Exception):
 
 
 def framed(command: str, nonce: str) -> bytes:
-    """The shell text for one command (`command` is already one quoted command line)."""
+    """The shell text for one command (`command` is already one quoted command line). Its
+    output files are its own (named by the nonce) and removed once sent: a child left behind
+    by a timed-out command writes into a file nobody reads again, never into the next reply."""
+    out, err = f'"$D/o.{nonce}"', f'"$D/e.{nonce}"'
     return (
-        f'{command} </dev/null >"$D/o" 2>"$D/e"; rc=$?; '
-        'set -- $(stat -c %s "$D/o" "$D/e"); '
+        f"{command} </dev/null >{out} 2>{err}; rc=$?; "
+        f"set -- $(stat -c %s {out} {err}); "
         f'printf \'%s %s %s %s\\n\' {nonce} "$rc" "$1" "$2"; '
-        'cat "$D/o" "$D/e"\n'
+        f"cat {out} {err}; rm -f {out} {err}\n"
     ).encode()
+
+
+class ReplyTooLarge(SessionBroken):
+    """A reply over MAX_OUTPUT: not read here, and not asked again elsewhere either."""
 
 
 def parse_header(line: bytes, nonce: str) -> tuple[int, int, int]:
@@ -62,7 +72,7 @@ def parse_header(line: bytes, nonce: str) -> tuple[int, int, int]:
         raise SessionBroken(f"out of step: {line[:80]!r}")
     out, err = int(found.group("out")), int(found.group("err"))
     if out + err > MAX_OUTPUT:
-        raise SessionBroken(f"a reply of {out + err} bytes")
+        raise ReplyTooLarge(f"a reply of {out + err} bytes (more than {MAX_OUTPUT})")
     return int(found.group("rc")), out, err
 
 

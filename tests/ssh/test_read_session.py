@@ -7,12 +7,13 @@ import asyncio
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from habot.errors import CommandTimeout
 from habot.ssh.asyncssh_transport import AsyncsshTransport
-from habot.ssh.session import SessionBroken, parse_header
+from habot.ssh.session import MAX_OUTPUT, ReplyTooLarge, SessionBroken, parse_header
 from tests.ssh.conftest import node
 from tests.ssh.server import Sshd
 from tests.ssh.test_asyncssh_transport import HOSTILE
@@ -105,3 +106,54 @@ def test_a_header_without_the_nonce_breaks_the_session() -> None:
     for line in (b"", b"garbage\n", f"{'1' * 32} 0 3 0\n".encode(), f"{nonce} 0 x 0\n".encode()):
         with pytest.raises(SessionBroken):
             parse_header(line, nonce)
+
+
+def read_dirs() -> set[str]:
+    out = subprocess.run(
+        ["sh", "-c", "ls -d /tmp/habot-read.* 2>/dev/null"], capture_output=True, text=True
+    )
+    return set(out.stdout.split())
+
+
+async def test_a_dropped_connection_leaves_no_directory_behind(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    """The connection drops mid-command (sshd's session process dies): when the command ends,
+    the shell's next write meets a closed pipe (SIGPIPE), and its private directory goes too."""
+    dirs, shells = read_dirs(), set(session_shells())
+    await transport.read(node(sshd), ["true"], timeout=10)
+    (shell,) = set(session_shells()) - shells
+    (made,) = read_dirs() - dirs
+    reading = asyncio.create_task(
+        transport.read(node(sshd), ["sh", "-c", "sleep 1; echo done"], timeout=10)
+    )
+    await asyncio.sleep(0.3)
+    parent = int(Path(f"/proc/{shell}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(parent, signal.SIGKILL)  # the connection's sshd process
+    assert (await reading).stdout == b"done\n"  # asked again on a new connection
+    for _ in range(100):  # bounded: the shell ends once its command has
+        if made not in read_dirs():
+            break
+        await asyncio.sleep(0.05)
+    assert made not in read_dirs()
+
+
+async def test_a_child_left_by_a_timed_out_command_never_writes_into_the_next_reply(
+    transport: AsyncsshTransport, sshd: Sshd
+) -> None:
+    """The command times out; a child it started in a session of its own outlives it and
+    writes a moment later — into its own command's file, not the next command's reply."""
+    escaped = "setsid sh -c 'sleep 1.5; echo LATE; echo LATE >&2' & sleep 30"
+    with pytest.raises(CommandTimeout):
+        await transport.read(node(sshd), ["sh", "-c", escaped], timeout=1)
+    after = await transport.read(node(sshd), ["sh", "-c", "sleep 1; echo fresh"], timeout=10)
+    assert (after.stdout, after.stderr) == (b"fresh\n", b"")
+    await asyncio.sleep(1)  # the child has written by now
+    again = await transport.read(node(sshd), ["echo", "again"], timeout=10)
+    assert (again.stdout, again.stderr) == (b"again\n", b"")
+
+
+def test_a_reply_too_large_is_not_asked_again_elsewhere() -> None:
+    nonce = "0" * 32
+    with pytest.raises(ReplyTooLarge):
+        parse_header(f"{nonce} 0 {MAX_OUTPUT} 1\n".encode(), nonce)
