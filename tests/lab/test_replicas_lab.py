@@ -290,12 +290,15 @@ async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
         assert store.cluster_lock("mycluster") is None
         started = _started(store, request_id)
         runner.served.process.send_signal(signal.SIGCONT)
-        await asyncio.sleep(15)  # the move returns, the wait step polls, the clear would start
+        # the move returns, the wait step polls, then the clear step would start: it cannot
+        deadline = time.monotonic() + 120
+        while not any("run lost to a sweep" in line for line in runner.served.log):
+            assert time.monotonic() < deadline, runner.served.log[-20:]
+            await asyncio.sleep(0.5)
         assert _started(store, request_id) == started  # nothing after the sweep
         final = store.request(request_id)
         assert final is not None
         assert final.state.value == "interrupted"
-        assert any("run lost to a sweep" in line for line in runner.served.log)
     finally:
         if runner is not None:
             runner.served.process.send_signal(signal.SIGCONT)
