@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from habot.lab.lab import Lab
+from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -93,4 +94,74 @@ def test_console_runs_the_seed_runbooks_with_approval_at_the_prompt(
     assert "run succeeded" in out  # the audit lists them
     assert "habot@nodo2$ pcs cluster stop (sudo) → rc 0" in out  # who ran it on the node
     assert "root@" not in out
+    lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
+
+
+def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: Path) -> None:
+    """Every everyday runbook, as the node user through habot-node, on the seed's cluster with
+    fencing: typed as its verb where it has one, each approved at the prompt (the lab's
+    single-operator console), each refused before anything runs when its input is bad."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    other = "nodo2" if source == "nodo1" else "nodo1"
+    typed = [
+        f"/ha ban VirtualIP {source}",  # moves it away
+        f"/ha clear VirtualIP {source}",
+        f"/ha ban VirtualIP {other} PT2H",
+        "/ha clear VirtualIP",
+        "/ha restart WebSite",
+        "/ha cleanup WebSite",
+        f"/ha cleanup WebSite {source}",
+        "/ha runbook refresh resource=WebSite",
+        "/ha runbook unmanage resource=WebSite",
+        "/ha runbook manage resource=WebSite",
+        "/ha runbook disable resource=WebSite",
+        "/ha runbook enable resource=WebSite",
+        f"/ha runbook node-maintenance node={other} mode=on",
+        f"/ha runbook node-maintenance node={other} mode=off",
+        f"/ha runbook fence-history-cleanup node={other}",
+    ]
+    bad = [
+        "/ha ban NoSuchThing nodo2",  # unknown resource
+        "/ha ban VirtualIP nodo9",  # unknown node
+        "/ha ban VirtualIP nodo2 2hours",  # not an ISO 8601 duration
+        "/ha restart",  # usage
+    ]
+    lines = [line for command in typed for line in (command, "y")] + bad + ["quit"]
+    done = subprocess.run(
+        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    for runbook in (
+        "ban",
+        "clear-on-node",
+        "ban-for",
+        "clear",
+        "restart",
+        "cleanup",
+        "cleanup-on-node",
+        "refresh",
+        "unmanage",
+        "manage",
+        "disable",
+        "enable",
+        "node-maintenance",
+        "fence-history-cleanup",
+    ):
+        assert f"{runbook} succeeded" in out, (runbook, out[-4000:])
+    assert "no resource `NoSuchThing` in the cluster" in out
+    assert "no node `nodo9` in the cluster" in out
+    assert "'2hours' does not match" in out
+    assert "usage: `/ha restart RESOURCE [NODE]`" in out
+    assert "Traceback" not in out + done.stderr
+    assert "refused" not in out.replace("refused by", "")  # the node refused nothing
     lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)

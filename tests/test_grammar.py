@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,4 +86,42 @@ def test_every_verb_parses(text: str, command: object) -> None:
 @pytest.mark.parametrize("text", ["audit ²", "audit ٣", "audit 0", "audit 201", "audit 1 2"])
 def test_audit_numbers_are_plain_digits_in_range(text: str) -> None:
     with pytest.raises(UsageError, match="usage: `/ha audit"):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "runbook", "params"),
+    [
+        ("ban VirtualIP nodo2", "ban", (("resource", "VirtualIP"), ("node", "nodo2"))),
+        (
+            "ban VirtualIP nodo2 PT2H",
+            "ban-for",
+            (("resource", "VirtualIP"), ("node", "nodo2"), ("lifetime", "PT2H")),
+        ),
+        ("clear WebSite", "clear", (("resource", "WebSite"),)),
+        ("clear WebSite nodo1", "clear-on-node", (("resource", "WebSite"), ("node", "nodo1"))),
+        ("restart WebSite", "restart", (("resource", "WebSite"),)),
+        ("cleanup WebFS nodo1", "cleanup-on-node", (("resource", "WebFS"), ("node", "nodo1"))),
+    ],
+)
+def test_the_incident_verbs_pick_their_runbook_by_arity(
+    text: str, runbook: str, params: tuple[tuple[str, str], ...]
+) -> None:
+    parsed = parse(text)
+    assert isinstance(parsed, RunRunbook)
+    assert (parsed.name, parsed.params) == (runbook, params)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("ban VirtualIP", "usage: `/ha ban RESOURCE NODE [LIFETIME]`"),
+        ("clear", "usage: `/ha clear RESOURCE [NODE]`"),
+        ("restart a b c", "usage: `/ha restart RESOURCE [NODE]`"),
+        ("cleanup --force nodo1", "is not a valid resource name"),
+        ("ban VirtualIP nodo2 resource=x", "the names go by position"),
+    ],
+)
+def test_the_incident_verbs_say_how_they_are_used(text: str, said: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(said)):
         parse(text)

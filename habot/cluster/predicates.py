@@ -22,6 +22,9 @@ class Predicate(_Strict):
     fencing_configured: bool | str | None = None
     resource_exists: str | None = None
     resource_running: ResourceOn | None = None
+    resource_not_on: ResourceOn | None = Field(
+        None, description="the resource does not run on that node (banned, moved away)"
+    )
     resource_stopped: str | None = None
     node_online: str | None = None
     all_nodes_online: bool | str | None = None
@@ -138,6 +141,13 @@ def _running(want: ResourceOn, st: ClusterStatus) -> str | None:
     return f"{want.resource} is {want.role.lower()} {where}, not on {want.node}"
 
 
+def _not_on(want: ResourceOn, st: ClusterStatus) -> str | None:
+    nodes = _placed(want, st)
+    if nodes is None:
+        return f"resource {want.resource} does not exist"
+    return None if want.node not in nodes else f"{want.resource} still runs on {want.node}"
+
+
 def _stopped(name: str, st: ClusterStatus) -> str | None:
     res = st.resource(name)
     if res is None:
@@ -226,6 +236,7 @@ _CHECKS: dict[str, Any] = {
     "fencing_configured": _fencing,
     "resource_exists": _exists,
     "resource_running": _running,
+    "resource_not_on": _not_on,
     "resource_stopped": _stopped,
     "node_online": _node_online,
     "all_nodes_online": _all_online,

@@ -13,6 +13,10 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")
 USAGE = """\
 `/ha status [CLUSTER]` — nodes, resources, failed actions and warnings
 `/ha failover RESOURCE NODE [cluster=NAME]` — move a resource, after approval
+`/ha ban RESOURCE NODE [LIFETIME]` — keep it off a node (for PT2H, P1D, …), after approval
+`/ha clear RESOURCE [NODE]` — remove the move/ban constraints left on it, after approval
+`/ha restart RESOURCE [NODE]` — restart it (a clone's instance on NODE), after approval
+`/ha cleanup RESOURCE [NODE]` — clear its failures and fail counts, after approval
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
@@ -73,8 +77,8 @@ def parse(text: str) -> Command:
     verb, args = words[0].lower(), words[1:]
     if verb == "status":
         return Status(cluster=_optional_name(args, "status"))
-    if verb == "failover":
-        return _failover(args)
+    if verb in VERBS:
+        return _verb(verb, args)
     if verb == "runbook":
         return _runbook(args)
     if verb == "audit":
@@ -109,16 +113,46 @@ def name(text: str, what: str) -> str:
     return text
 
 
-def _failover(args: list[str]) -> RunRunbook:
-    positional = [a for a in args if "=" not in a]
-    if len(positional) != 2:
-        raise UsageError("usage: `/ha failover RESOURCE NODE`")
-    resource, node = name(positional[0], "resource"), name(positional[1], "node")
-    run = _runbook(["failover", *[a for a in args if "=" in a]])
+# The verbs a person types in an incident: each a runbook, chosen by how many positional
+# arguments were given (their names, in order).
+VERBS: dict[str, dict[int, tuple[str, tuple[str, ...]]]] = {
+    "failover": {2: ("failover", ("resource", "node"))},
+    "ban": {
+        2: ("ban", ("resource", "node")),
+        3: ("ban-for", ("resource", "node", "lifetime")),
+    },
+    "clear": {1: ("clear", ("resource",)), 2: ("clear-on-node", ("resource", "node"))},
+    "restart": {1: ("restart", ("resource",)), 2: ("restart-on-node", ("resource", "node"))},
+    "cleanup": {1: ("cleanup", ("resource",)), 2: ("cleanup-on-node", ("resource", "node"))},
+}
+VERB_USAGE = {
+    "failover": "`/ha failover RESOURCE NODE`",
+    "ban": "`/ha ban RESOURCE NODE [LIFETIME]` (LIFETIME: an ISO 8601 duration, PT2H, P1D)",
+    "clear": "`/ha clear RESOURCE [NODE]`",
+    "restart": "`/ha restart RESOURCE [NODE]`",
+    "cleanup": "`/ha cleanup RESOURCE [NODE]`",
+}
+
+
+def _verb(verb: str, args: list[str]) -> RunRunbook:
+    positional = [a for a in args if "=" not in a and a != "--dry-run"]
+    chosen = VERBS[verb].get(len(positional))
+    if chosen is None:
+        raise UsageError(f"usage: {VERB_USAGE[verb]}")
+    runbook, names = chosen
+    values = [
+        value if key == "lifetime" else name(value, key)
+        for key, value in zip(names, positional, strict=True)
+    ]
+    extra = [a for a in args if "=" in a or a == "--dry-run"]
+    run = _runbook([runbook, *extra])
     assert isinstance(run, RunRunbook)
+    given = {k for k, _ in run.params}
+    if given & set(names):
+        raise UsageError(f"usage: {VERB_USAGE[verb]} (the names go by position)")
     return RunRunbook(
-        "failover",
-        (("resource", resource), ("node", node), *run.params),
+        runbook,
+        (*zip(names, values, strict=True), *run.params),
         cluster=run.cluster,
         dry_run=run.dry_run,
     )

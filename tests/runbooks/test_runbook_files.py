@@ -21,6 +21,21 @@ EXPECTED = {
     "standby",
     "unstandby",
     "maintenance",
+    # the on-call week's everyday actions
+    "ban",
+    "ban-for",
+    "clear",
+    "clear-on-node",
+    "enable",
+    "disable",
+    "restart",
+    "restart-on-node",
+    "cleanup-on-node",
+    "refresh",
+    "unmanage",
+    "manage",
+    "node-maintenance",
+    "fence-history-cleanup",
 }
 
 
