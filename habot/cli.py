@@ -27,6 +27,8 @@ from habot.console import config_check, repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
+from habot.runbooks.model import Runbook
+from habot.runbooks.replay import may_edit
 from habot.service import sudoers
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
@@ -226,11 +228,23 @@ def _runbooks(args: argparse.Namespace) -> int:
             failed += 1
             print(e, file=sys.stderr)
             continue
-        print(f"ok  {path}: {runbook.name} ({len(runbook.steps)} steps)")
+        print(f"ok  {path}: {runbook.name} ({len(runbook.steps)} steps; {previewed(runbook)})")
     if not files:
         print("no runbook files found", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def previewed(runbook: Runbook) -> str:
+    """How the runbook's card shows what the cluster will do."""
+    if runbook.preview:
+        return f"preview: by hand, {len(runbook.preview)} edits"
+    replayable = [s.name for s in runbook.steps if s.cib or (s.run and may_edit(s.run))]
+    others = [s.name for s in runbook.steps if s.run and not may_edit(s.run)]
+    if not replayable:
+        return "preview: none (not simulated: " + (", ".join(others) or "no command") + ")"
+    tail = f"; not simulated: {', '.join(others)}" if others else ""
+    return f"preview: from its steps ({', '.join(replayable)}){tail}"
 
 
 def build_ops(config: HabotConfig) -> Ops:

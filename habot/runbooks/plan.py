@@ -4,7 +4,7 @@ checked, every argv rendered and every target resolved — what the approver see
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from habot.errors import HabotError
 from habot.runbooks.model import Parameter, ParamType, Runbook, Step
 from habot.runbooks.predicates import render_predicate
 from habot.runbooks.render import RenderError, render, render_argv
+from habot.runbooks.replay import edit_of, shown
 
 MAX_VALUE_LENGTH = 200
 TARGET_KEYWORDS = ("any", "all", "dc")
@@ -61,6 +62,9 @@ class Plan:
     preview_edits: tuple[tuple[str, ...], ...]
     approvals_needed: int
     destructive: bool
+    # With no `preview:` of its own, the edits are the steps' (habot.runbooks.replay), and
+    # what cannot be replayed is named here: "step name (`pcs cluster stop …`)".
+    unsimulated: tuple[str, ...] = ()
 
     @property
     def param_map(self) -> dict[str, str]:
@@ -99,6 +103,9 @@ def make_plan(
         preview = tuple(render_argv(e, context) for e in runbook.preview)
     except RenderError as e:
         raise PlanError(runbook.name, [str(e)]) from e
+    unsimulated: tuple[str, ...] = ()
+    if not runbook.preview:
+        preview, unsimulated = replayed(steps)
     return Plan(
         runbook=runbook.name,
         cluster=cluster,
@@ -108,7 +115,26 @@ def make_plan(
         preview_edits=preview,
         approvals_needed=runbook.approvals_needed,
         destructive=runbook.destructive,
+        unsimulated=unsimulated,
     )
+
+
+def replayed(
+    steps: Sequence[PlannedStep],
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """(the steps' CIB edits, in order; the steps that cannot be simulated)."""
+    edits: list[tuple[str, ...]] = []
+    unsimulated: list[str] = []
+    for step in steps:
+        if step.edits:
+            edits += step.edits
+        elif step.argv:
+            edit = edit_of(step.argv)
+            if edit is None:
+                unsimulated.append(f"{step.name} (`{shown(step.argv)}`)")
+            else:
+                edits.append(edit)
+    return tuple(edits), tuple(unsimulated)
 
 
 def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from jinja2 import meta, nodes
 from habot.errors import HabotError
 from habot.runbooks.model import Parameter, ParamType, Runbook, Step
 from habot.runbooks.render import RenderError, parse, render
+from habot.runbooks.replay import may_edit
 
 RESOURCE = "[A-Za-z_][A-Za-z0-9_.:-]{0,127}"
 NODE = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -71,6 +72,9 @@ def runbook_shapes(runbook: Runbook) -> Iterator[tuple[Step | None, tuple[str, .
     for step in (*runbook.steps, *runbook.rollback):
         if step.run is not None:
             yield step, step.run
+            replayed = may_edit(step.run)
+            if replayed is not None and not runbook.preview:  # its preview, on a shadow CIB
+                yield step, ("pcs", "-f", "\0SHADOW", *replayed)
         for edit in step.cib or ():
             yield step, ("pcs", "-f", "\0SHADOW", *edit)
     for edit in runbook.preview:

@@ -53,21 +53,41 @@ def plan_lines(proposal: Proposal) -> list[str]:
     return lines
 
 
+PREVIEW_SHOWN = 15  # lines of a transition shown on a card; the rest summed up
+
+
 def preview_lines(proposal: Proposal) -> list[str]:
+    """What the cluster would do (crm_simulate on the shadow CIB), the steps that cannot be
+    simulated, and what would be left with nowhere to run — at most PREVIEW_SHOWN actions."""
+    lines: list[str] = []
     if proposal.preview_error:
-        return [f"preview unavailable: {proposal.preview_error}"]
-    if proposal.preview is None:
-        return []
-    if not proposal.preview:
-        return ["the cluster would change nothing"]
-    return [a.describe() for a in proposal.preview]
+        lines = [f"preview unavailable: {proposal.preview_error}"]
+    elif proposal.preview is not None and not proposal.preview:
+        lines = ["the cluster would change nothing"]
+    elif proposal.preview is not None:
+        named = set(proposal.plan.param_map.values())
+        actions = [
+            a.describe() + ("" if a.resource in named else " (not named: collateral)")
+            for a in proposal.preview
+        ]
+        lines = actions[:PREVIEW_SHOWN]
+        if len(actions) > PREVIEW_SHOWN:
+            lines.append(
+                f"… and {len(actions) - PREVIEW_SHOWN} more actions ({len(actions)} in all)"
+            )
+    for resource in proposal.left_stopped:
+        lines.append(f"⚠ {resource} would be left with nowhere to run")
+    lines += [f"not simulated: {step}" for step in proposal.plan.unsimulated]
+    return lines
 
 
 def collateral_line(proposal: Proposal) -> str | None:
     others = sorted({a.resource for a in proposal.collateral})
     if not others:
         return None
-    return f"Other resources move too: {', '.join(others)}"
+    return f"Also moves: {', '.join(others[:20])}" + (
+        f" and {len(others) - 20} more" if len(others) > 20 else ""
+    )
 
 
 def step_line(outcome: StepOutcome) -> str:

@@ -33,6 +33,7 @@ from habot.service.policy import Actor, Directory, Effective, NoGroups
 from habot.store import ClusterLock, Store, StoreError
 
 log = logging.getLogger(__name__)
+STARTS = ("start", "move", "migrate", "restart", "recover", "promote")
 HEARTBEAT_S = 5.0  # a running replica says its runs are alive this often
 STALE_AFTER_S = 20.0  # a run silent this long lost its replica: any survivor interrupts it
 
@@ -56,6 +57,14 @@ class Proposal:
         """Previewed actions on resources the runbook's parameters do not name."""
         named = set(self.plan.param_map.values())
         return tuple(a for a in self.preview or () if a.resource not in named)
+
+    @property
+    def left_stopped(self) -> tuple[str, ...]:
+        """Resources the cluster would stop and start nowhere: left with nowhere to run."""
+        started = {a.resource for a in self.preview or () if a.action in STARTS}
+        return tuple(
+            sorted({a.resource for a in self.preview or () if a.action == "stop"} - started)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +182,7 @@ class Workflow:
             configured=[n.name for n in handle.config.nodes],
         )
         runs_as = node_users(handle.config.nodes)
-        if not (preview and runbook.preview):
+        if not (preview and plan.preview_edits):
             return Proposal(runbook, plan, live=live, runs_as=runs_as)
         node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
         try:
