@@ -314,6 +314,7 @@ def _fail_counts(root: Element) -> tuple[FailCount, ...]:
                         resource=base_id(history.get("id", "")),
                         node=node.get("name", ""),
                         count=score(count),
+                        threshold=score(history.get("migration-threshold") or "INFINITY"),
                     )
                 )
     return tuple(found)

@@ -134,6 +134,7 @@ class FailCount:
     resource: str
     node: str
     count: int  # INFINITY for "INFINITY"
+    threshold: int = 1_000_000  # migration-threshold: at it, the resource leaves the node
 
 
 @dataclass(frozen=True, slots=True)

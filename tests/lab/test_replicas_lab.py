@@ -256,18 +256,16 @@ async def _run_started(store: Store, request_id: str, timeout: float = 60) -> Au
 async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
     lab: Lab, fleet: Fleet, session: aiohttp.ClientSession
 ) -> None:
-    """SIGSTOP the replica running a failover as its first command starts (a VM freeze, swap,
-    Ctrl-Z): a survivor's sweep marks the run interrupted and frees the cluster; SIGCONT it —
-    the move it had sent comes back, and not one command more starts (the clear step, the
-    rollback): each needs the fencing token it lost."""
+    """SIGSTOP the replica running failover-test as its first command starts (a VM freeze,
+    swap, Ctrl-Z): a survivor's sweep marks the run interrupted and frees the cluster; SIGCONT
+    it — the move it had sent comes back, and not one command more starts (the site check,
+    the move back): each needs the fencing token it lost."""
     lab.reset()
     configure_seed_fencing(lab)
     wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
-    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
-    target = "nodo2" if source == "nodo1" else "nodo1"
     first = fleet.replicas[0]
     before = len(fleet.fake.calls_to("chat.postMessage"))
-    assert await command(session, fleet.fake, first, f"failover VirtualIP {target}") == 200
+    assert await command(session, fleet.fake, first, "runbook failover-test") == 200
     posts = await fleet.fake.wait_for(
         "the approval card",
         lambda: [
@@ -290,7 +288,7 @@ async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
         assert store.cluster_lock("mycluster") is None
         started = _started(store, request_id)
         runner.served.process.send_signal(signal.SIGCONT)
-        # the move returns, the wait step polls, then the clear step would start: it cannot
+        # the move returns, the wait step polls, then the site check would start: it cannot
         deadline = time.monotonic() + 120
         while not any("run lost to a sweep" in line for line in runner.served.log):
             assert time.monotonic() < deadline, runner.served.log[-20:]
