@@ -17,6 +17,7 @@ USAGE = """\
 `/ha clear RESOURCE [NODE]` — remove the move/ban constraints left on it, after approval
 `/ha restart RESOURCE [NODE]` — restart it (a clone's instance on NODE), after approval
 `/ha cleanup RESOURCE [NODE]` — clear its failures and fail counts, after approval
+`/ha why RESOURCE [CLUSTER]` — where it runs and, in plain words, why not elsewhere
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
@@ -66,7 +67,13 @@ class ShowPolicy:
     runbook: str | None = None
 
 
-Command = Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit | ShowPolicy
+@dataclass(frozen=True, slots=True)
+class WhyResource:
+    resource: str
+    cluster: str | None = None
+
+
+Command = Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit | ShowPolicy | WhyResource
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -79,6 +86,8 @@ def parse(text: str) -> Command:
         return Status(cluster=_optional_name(args, "status"))
     if verb in VERBS:
         return _verb(verb, args)
+    if verb == "why":
+        return _why(args)
     if verb == "runbook":
         return _runbook(args)
     if verb == "audit":
@@ -156,6 +165,13 @@ def _verb(verb: str, args: list[str]) -> RunRunbook:
         cluster=run.cluster,
         dry_run=run.dry_run,
     )
+
+
+def _why(args: list[str]) -> WhyResource:
+    if not 1 <= len(args) <= 2:
+        raise UsageError("usage: `/ha why RESOURCE [CLUSTER]`")
+    cluster = name(args[1], "cluster") if len(args) == 2 else None
+    return WhyResource(name(args[0], "resource"), cluster)
 
 
 def _runbook(args: list[str]) -> Command:

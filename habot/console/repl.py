@@ -20,6 +20,7 @@ from habot.commands.grammar import (
     RunRunbook,
     ShowPolicy,
     Status,
+    WhyResource,
     parse,
 )
 from habot.console import text
@@ -101,6 +102,9 @@ class Console:
             return text.audit(await self.workflow.audit_log(command.limit, None))
         if isinstance(command, ShowPolicy):
             return "\n".join(policy.describe(self.workflow.rules(command.cluster, command.runbook)))
+        if isinstance(command, WhyResource):
+            report = await self.ops.why(command.cluster, command.resource)
+            return "\n".join(describe.why_lines(report))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

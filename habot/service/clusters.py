@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from habot.cluster.health import Finding, Severity, assess
 from habot.cluster.live import LiveStatus, read_status
+from habot.cluster.why import Why, explain, parse_scores
 from habot.config import ClusterConfig
-from habot.errors import UsageError
+from habot.errors import TransportError, UsageError
 from habot.ssh.transport import Transport
 
 
@@ -30,6 +31,16 @@ class StatusReport:
         if any(f.severity is Severity.CRITICAL for f in self.findings):
             return Severity.CRITICAL
         return Severity.WARNING if self.findings else None
+
+
+SCORES = ("crm_simulate", "--live-check", "--show-scores")  # the placement scores
+
+
+@dataclass(frozen=True, slots=True)
+class WhyReport:
+    cluster: str
+    why: Why
+    answered_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,28 @@ class Ops:
         handle = self.cluster(cluster)
         live = await self.read(handle)
         return StatusReport(cluster=handle.name, live=live, findings=assess(live.status))
+
+    async def why(self, cluster: str | None, resource: str) -> WhyReport:
+        """Where `resource` runs and why not elsewhere: the live status, and the placement
+        scores `crm_simulate -Ls` computes on the node that answered."""
+        handle = self.cluster(cluster)
+        live = await self.read(handle)
+        found = live.status.resource(resource)
+        if found is None:
+            known = ", ".join(r.id for r in live.status.resources[:20])
+            raise UsageError(f"no resource `{resource[:40]}` in {handle.name} (there are: {known})")
+        node = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
+        scores: dict[str, int] = {}
+        try:
+            read = await handle.transport.read(
+                node, SCORES, timeout=handle.config.command_timeout_s
+            )
+            if read.ok:
+                for name in (found.id, *found.primitive_ids):
+                    scores = scores or parse_scores(read.stdout_text, name)
+        except TransportError:
+            pass  # the reasons stand without the scores
+        return WhyReport(handle.name, explain(live.status, found.id, scores), live.answered_by)
 
     async def close(self) -> None:
         for handle in self.clusters.values():

@@ -8,6 +8,7 @@ from habot.alerts.lifecycle import Alert, State, began, ended
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
+from habot.service.clusters import WhyReport
 from habot.service.workflow import Proposal
 
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
@@ -151,3 +152,27 @@ def how_long(alert: Alert) -> str:
     if alert.state is State.RESOLVED:
         return f"resolved; lasted {span(last - start)}"
     return f"for {span(max(alert.last_seen, last) - start)}, last seen {_when(last)}"
+
+
+def why_lines(report: WhyReport) -> list[str]:
+    """`/ha why`, as lines: where it runs, each reason with its fix, the placement scores."""
+    why = report.why
+    where = ", ".join(why.running_on) if why.running_on else "nowhere"
+    lines = [f"{why.resource} runs on {where} ({report.cluster}, read from {report.answered_by})"]
+    if why.reasons:
+        lines.append("Why:")
+        for reason in why.reasons:
+            fix = f" → `{reason.fix}`" if reason.fix else ""
+            lines.append(f"  • {reason.text}{fix}")
+    elif not why.running_on:
+        lines.append("No constraint, node state or failure explains it: see the scores.")
+    if why.scores:
+        shown = ", ".join(f"{node} {_score_text(score)}" for node, score in why.scores)
+        lines.append(f"Placement scores: {shown}")
+    return lines
+
+
+def _score_text(score: int) -> str:
+    if score >= 1_000_000:
+        return "INFINITY"
+    return "-INFINITY" if score <= -1_000_000 else str(score)

@@ -28,6 +28,7 @@ from habot.errors import HabotError
 from habot.node import HELPER_PATH, helper
 from habot.runbooks.model import Runbook
 from habot.runbooks.shapes import DUP_MAX, CommandShape, ShapeError, literal, shapes
+from habot.service.clusters import SCORES
 
 # Where Debian, Ubuntu, RHEL and SUSE put them (merged /usr); `--path NAME=PATH` for others.
 PATHS = {
@@ -72,7 +73,7 @@ class Rule:
 def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[CommandShape]:
     """habot's own commands on a node, whatever the runbooks: journal and log files (the
     status read and the shadow CIB are the helper's own steps)."""
-    found = []
+    found = [_fixed(SCORES, "why: the placement scores (crm_simulate -Ls)")]
     if journal:
         source = JournalSource()
         for journal_argv in (source.argv("\0CURSOR", 0), source.argv(None, 0)):

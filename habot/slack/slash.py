@@ -22,12 +22,13 @@ from habot.commands.grammar import (
     RunRunbook,
     ShowPolicy,
     Status,
+    WhyResource,
     parse,
 )
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.jobs import Jobs
 from habot.runbooks.plan import PlanError
-from habot.service import policy
+from habot.service import describe, policy
 from habot.service.alert_actions import AlertActions
 from habot.service.alert_poller import Poller
 from habot.service.clusters import Ops
@@ -113,7 +114,9 @@ async def _run(
         if isinstance(command, RunRunbook):
             await _request(deps, command, respond, client, actor)
             return
-        cluster = command.cluster if isinstance(command, Status | ShowPolicy) else None
+        cluster = (
+            command.cluster if isinstance(command, Status | ShowPolicy | WhyResource) else None
+        )
         runbook = command.name if isinstance(command, RunbookHelp) else None
         if not isinstance(command, Audit):  # the audit log is filtered cluster by cluster
             await deps.workflow.may("view", actor, cluster, runbook)
@@ -149,6 +152,9 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
     if isinstance(command, ShowPolicy):
         rules = deps.workflow.rules(command.cluster, command.runbook)
         return "```" + "\n".join(policy.describe(rules)) + "```"
+    if isinstance(command, WhyResource):
+        report = await deps.ops.why(command.cluster, command.resource)
+        return blocks.escape("\n".join(describe.why_lines(report)))
     return blocks.usage()
 
 

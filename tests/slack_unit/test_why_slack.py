@@ -1,0 +1,59 @@
+"""`/ha why` on signed Slack requests into the real endpoint (scripted transport, fake Slack):
+an answer for a viewer, a refusal for someone else, a usage message for an unknown name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from habot.service.clusters import SCORES
+from tests.fakes.cluster import Scene, scene
+from tests.slack.flows import CHANNEL
+from tests.slack.harness import Bot, post_command
+
+SCORES_TEXT = (
+    Path(__file__).parents[1] / "fixtures" / "crm_simulate" / "crm_simulate_Ls_lab_fenced.txt"
+).read_bytes()
+
+
+@pytest.fixture
+def cluster() -> Scene:
+    s = scene(
+        approvers=["UBOB"],
+        allowed_channels=[CHANNEL],
+        capture="lab_nodo1_stopped.xml",
+        policy={"viewers": ["UVIEW"]},
+    )
+    s.transport.answer(None, SCORES, stdout=SCORES_TEXT)
+    return s
+
+
+async def answer(bot: Bot, session: aiohttp.ClientSession, text: str, user: str) -> str:
+    status, _body, payload = await post_command(session, bot, text, user=user)
+    assert status == 200
+    key = payload["response_url"].rsplit("/", 1)[1]
+    found = await bot.fake.wait_for(
+        f"the answer to {text!r}", lambda: [b for k, b in bot.fake.responses if k == key]
+    )
+    return str(found[0].get("text", ""))
+
+
+async def test_why_answers_a_viewer_with_reasons_fixes_and_scores(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    said = await answer(bot, session, "why WebSite", "UVIEW")
+    assert "WebSite runs on nodo2" in said
+    assert "node nodo1 is offline" in said
+    assert "Placement scores: nodo1 0, nodo2 -INFINITY" in said
+
+
+async def test_why_refuses_who_may_not_view_and_says_so_for_unknown_names(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    assert "you may not view here" in await answer(bot, session, "why WebSite", "UNOBODY")
+    assert "no resource `NoSuchThing`" in await answer(bot, session, "why NoSuchThing", "UVIEW")
+    status, body, _ = await post_command(session, bot, "why", user="UVIEW")
+    assert status == 200
+    assert "usage: `/ha why RESOURCE [CLUSTER]`" in body
