@@ -18,6 +18,7 @@ USAGE = """\
 `/ha restart RESOURCE [NODE]` — restart it (a clone's instance on NODE), after approval
 `/ha cleanup RESOURCE [NODE]` — clear its failures and fail counts, after approval
 `/ha why RESOURCE [CLUSTER]` — where it runs and, in plain words, why not elsewhere
+`/ha whatif node-fail NODE` / `/ha whatif standby NODE` — what the cluster would do then
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
@@ -73,7 +74,24 @@ class WhyResource:
     cluster: str | None = None
 
 
-Command = Help | Status | ListRunbooks | RunbookHelp | RunRunbook | Audit | ShowPolicy | WhyResource
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    event: str  # node-fail | standby
+    node: str
+    cluster: str | None = None
+
+
+Command = (
+    Help
+    | Status
+    | ListRunbooks
+    | RunbookHelp
+    | RunRunbook
+    | Audit
+    | ShowPolicy
+    | WhyResource
+    | WhatIf
+)
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -88,6 +106,8 @@ def parse(text: str) -> Command:
         return _verb(verb, args)
     if verb == "why":
         return _why(args)
+    if verb == "whatif":
+        return _whatif(args)
     if verb == "runbook":
         return _runbook(args)
     if verb == "audit":
@@ -172,6 +192,15 @@ def _why(args: list[str]) -> WhyResource:
         raise UsageError("usage: `/ha why RESOURCE [CLUSTER]`")
     cluster = name(args[1], "cluster") if len(args) == 2 else None
     return WhyResource(name(args[0], "resource"), cluster)
+
+
+def _whatif(args: list[str]) -> WhatIf:
+    if not 2 <= len(args) <= 3 or args[0] not in ("node-fail", "standby"):
+        raise UsageError(
+            "usage: `/ha whatif node-fail NODE [CLUSTER]` or `/ha whatif standby NODE`"
+        )
+    cluster = name(args[2], "cluster") if len(args) == 3 else None
+    return WhatIf(args[0], name(args[1], "node"), cluster)
 
 
 def _runbook(args: list[str]) -> Command:

@@ -20,6 +20,7 @@ from habot.commands.grammar import (
     RunRunbook,
     ShowPolicy,
     Status,
+    WhatIf,
     WhyResource,
     parse,
 )
@@ -105,6 +106,9 @@ class Console:
         if isinstance(command, WhyResource):
             report = await self.ops.why(command.cluster, command.resource)
             return "\n".join(describe.why_lines(report))
+        if isinstance(command, WhatIf):
+            happened = await self.ops.whatif(command.cluster, command.event, command.node)
+            return "\n".join(describe.whatif_lines(happened))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

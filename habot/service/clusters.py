@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from habot.cluster.health import Finding, Severity, assess
-from habot.cluster.live import LiveStatus, read_status
+from habot.cluster.live import LiveStatus, read_status, simulate
+from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.cluster.why import Why, explain, parse_scores
 from habot.config import ClusterConfig
 from habot.errors import TransportError, UsageError
@@ -34,6 +35,24 @@ class StatusReport:
 
 
 SCORES = ("crm_simulate", "--live-check", "--show-scores")  # the placement scores
+
+
+def node_fail(node: str) -> tuple[str, ...]:
+    """crm_simulate of the live cluster with `node` failed (nothing changes for real)."""
+    return ("crm_simulate", "--live-check", "--simulate", f"--node-fail={node}", "--output-as=xml")
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIfReport:
+    cluster: str
+    event: str
+    node: str
+    actions: tuple[PlannedAction, ...]
+
+    @property
+    def left_stopped(self) -> tuple[str, ...]:
+        started = {a.resource for a in self.actions if a.action != "stop"}
+        return tuple(sorted({a.resource for a in self.actions if a.action == "stop"} - started))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,28 @@ class Ops:
         except TransportError:
             pass  # the reasons stand without the scores
         return WhyReport(handle.name, explain(live.status, found.id, scores), live.answered_by)
+
+    async def whatif(self, cluster: str | None, event: str, node: str) -> WhatIfReport:
+        """What the cluster would do if `node` failed, or were put in standby: crm_simulate
+        on the live state (a shadow copy for standby); nothing changes for real."""
+        handle = self.cluster(cluster)
+        live = await self.read(handle)
+        if live.status.node(node) is None:
+            known = ", ".join(n.name for n in live.status.nodes)
+            raise UsageError(f"no node `{node[:40]}` in {handle.name} (nodes: {known})")
+        answering = next(n.address() for n in handle.config.nodes if n.name == live.answered_by)
+        timeout = handle.config.command_timeout_s
+        if event == "standby":
+            actions = await simulate(
+                handle.transport, answering, [("node", "standby", node)], timeout=timeout
+            )
+        else:
+            result = await handle.transport.read(answering, node_fail(node), timeout=timeout)
+            if not result.ok:
+                said = (result.stderr_text or result.stdout_text).strip()[-200:]
+                raise TransportError(answering.name, f"crm_simulate failed: {said}")
+            actions = parse_actions(result.stdout)
+        return WhatIfReport(handle.name, event, node, actions)
 
     async def close(self) -> None:
         for handle in self.clusters.values():

@@ -8,7 +8,7 @@ from habot.alerts.lifecycle import Alert, State, began, ended
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
-from habot.service.clusters import WhyReport
+from habot.service.clusters import WhatIfReport, WhyReport
 from habot.service.workflow import Proposal
 
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
@@ -176,3 +176,16 @@ def _score_text(score: int) -> str:
     if score >= 1_000_000:
         return "INFINITY"
     return "-INFINITY" if score <= -1_000_000 else str(score)
+
+
+def whatif_lines(report: WhatIfReport) -> list[str]:
+    """`/ha whatif`, as lines: what would stop, start or move, and what would be left."""
+    what = "failed" if report.event == "node-fail" else "were put in standby"
+    head = f"If {report.node} {what} ({report.cluster}):"
+    if not report.actions:
+        return [head, "  the cluster would change nothing"]
+    lines = [head] + [f"  • {a.describe()}" for a in report.actions[:PREVIEW_SHOWN]]
+    if len(report.actions) > PREVIEW_SHOWN:
+        lines.append(f"  … and {len(report.actions) - PREVIEW_SHOWN} more actions")
+    lines += [f"  ⚠ {r} would be left with nowhere to run" for r in report.left_stopped]
+    return lines

@@ -27,8 +27,8 @@ from habot.alerts.sources import JournalSource, dd_argv, stat_argv
 from habot.errors import HabotError
 from habot.node import HELPER_PATH, helper
 from habot.runbooks.model import Runbook
-from habot.runbooks.shapes import DUP_MAX, CommandShape, ShapeError, literal, shapes
-from habot.service.clusters import SCORES
+from habot.runbooks.shapes import DUP_MAX, NODE, CommandShape, ShapeError, literal, shapes
+from habot.service.clusters import SCORES, node_fail
 
 # Where Debian, Ubuntu, RHEL and SUSE put them (merged /usr); `--path NAME=PATH` for others.
 PATHS = {
@@ -73,7 +73,15 @@ class Rule:
 def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[CommandShape]:
     """habot's own commands on a node, whatever the runbooks: journal and log files (the
     status read and the shadow CIB are the helper's own steps)."""
-    found = [_fixed(SCORES, "why: the placement scores (crm_simulate -Ls)")]
+    failed = node_fail("\0NODE")
+    found = [
+        _fixed(SCORES, "why: the placement scores (crm_simulate -Ls)"),
+        CommandShape(
+            failed[0],
+            tuple(f"--node-fail={NODE}" if "\0" in a else literal(a) for a in failed[1:]),
+            "whatif node-fail: crm_simulate of a node's failure",
+        ),
+    ]
     if journal:
         source = JournalSource()
         for journal_argv in (source.argv("\0CURSOR", 0), source.argv(None, 0)):

@@ -22,6 +22,7 @@ from habot.commands.grammar import (
     RunRunbook,
     ShowPolicy,
     Status,
+    WhatIf,
     WhyResource,
     parse,
 )
@@ -155,6 +156,9 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
     if isinstance(command, WhyResource):
         report = await deps.ops.why(command.cluster, command.resource)
         return blocks.escape("\n".join(describe.why_lines(report)))
+    if isinstance(command, WhatIf):
+        happened = await deps.ops.whatif(command.cluster, command.event, command.node)
+        return blocks.escape("\n".join(describe.whatif_lines(happened)))
     return blocks.usage()
 
 

@@ -103,3 +103,17 @@ async def test_fail_count_at_migration_threshold_and_standby(lab: Lab, ops: Ops)
             pcs(lab, "node", "unstandby", name)
         pcs(lab, "resource", "meta", "VirtualIP", "migration-threshold=")
         pcs(lab, "resource", "cleanup", "VirtualIP")
+
+
+async def test_whatif_a_node_fails_or_goes_to_standby(lab: Lab, ops: Ops) -> None:
+    """Checked before maintenance: what moves where, nothing changed for real."""
+    node = fenced(lab)
+    other = "nodo2" if node == "nodo1" else "nodo1"
+    before = crm_mon(lab, "nodo1")
+    for event in ("node-fail", "standby"):
+        report = await ops.whatif(None, event, node)
+        moved = {a.resource: a for a in report.actions}
+        assert "VirtualIP" in moved, report
+        assert moved["VirtualIP"].target == other
+    assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [node]  # nothing happened
+    assert resource_nodes(before, "VirtualIP") == [node]
