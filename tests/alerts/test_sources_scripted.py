@@ -7,7 +7,7 @@ from pathlib import Path
 
 from habot.alerts.lifecycle import State
 from habot.alerts.logline import LogLine
-from habot.alerts.sources import CATCH_UP_READS, JournalSource
+from habot.alerts.sources import CATCH_UP_READS, JournalSource, dd_argv
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
 from tests.fakes.cluster import Scene, journal, scene, watching
 
@@ -232,3 +232,27 @@ async def test_a_journal_still_full_after_the_catch_up_reads_is_a_backlog_alert(
     assert "source-behind:nodo1:journal" in report.posted
     assert s.store.get("cursor|mycluster|nodo1|journal") == cursor  # what was read is kept
     s.transport.assert_done()
+
+
+async def test_a_planned_stop_read_from_two_files_is_quiet_in_time_order() -> None:
+    """`pcs cluster stop nodo1` and, 17 s later, its return — read from pacemaker.log and
+    corosync.log in one poll. File by file, nodo2's "link down" (corosync.log, 11:44:09)
+    comes after nodo1's return (pacemaker.log, 11:44:21); by the lines' own times it comes
+    between the clean stop and the return: quiet, as the journal is."""
+    case = LAB / "lab_planned_stop_and_return"
+    s = scene(
+        capture="lab_seed_fenced.xml",
+        alerts={"sources": ["file"], "log_files": [PACEMAKER_LOG, COROSYNC_LOG]},
+    )
+    watching(s, f"file:{PACEMAKER_LOG}", f"file:{COROSYNC_LOG}")
+    for node in ("nodo1", "nodo2"):  # both files read at once: answers in any order
+        for path, name in ((PACEMAKER_LOG, "pacemaker.log"), (COROSYNC_LOG, "corosync.log")):
+            data = (case / f"{node}_{name}").read_bytes()
+            stat = ["stat", "-L", "-c", "%n %i %s", path, f"{path}.1"]
+            s.transport.answer(node, stat, stdout=f"{path} 1234 {len(data)}\n".encode())
+            s.transport.answer(node, dd_argv(path, 0, len(data)), stdout=data)
+    corosync = (case / "nodo2_corosync.log").read_text()
+    assert "link: host: 1 link: 0 is down" in corosync  # what used to raise a card
+    report = await poller(s, MemorySink()).poll("mycluster")
+    assert report.lines > 1000
+    assert not [k for k in report.posted if k.startswith(("corosync-link-down", "node-lost"))]
