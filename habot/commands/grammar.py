@@ -19,6 +19,7 @@ USAGE = """\
 `/ha cleanup RESOURCE [NODE]` — clear its failures and fail counts, after approval
 `/ha why RESOURCE [CLUSTER]` — where it runs and, in plain words, why not elsewhere
 `/ha whatif node-fail NODE` / `/ha whatif standby NODE` — what the cluster would do then
+`/ha history [CLUSTER] [SINCE]` — the last hours (6h; 30m, 2h, 1d) as a timeline, newest first
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
@@ -81,6 +82,12 @@ class WhatIf:
     cluster: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ShowHistory:
+    cluster: str | None = None
+    since_s: float = 6 * 3600
+
+
 Command = (
     Help
     | Status
@@ -91,6 +98,7 @@ Command = (
     | ShowPolicy
     | WhyResource
     | WhatIf
+    | ShowHistory
 )
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -108,6 +116,8 @@ def parse(text: str) -> Command:
         return _why(args)
     if verb == "whatif":
         return _whatif(args)
+    if verb == "history":
+        return _history(args)
     if verb == "runbook":
         return _runbook(args)
     if verb == "audit":
@@ -201,6 +211,28 @@ def _whatif(args: list[str]) -> WhatIf:
         )
     cluster = name(args[2], "cluster") if len(args) == 3 else None
     return WhatIf(args[0], name(args[1], "node"), cluster)
+
+
+SINCE = re.compile(r"^([0-9]{1,3})([mhd])$")
+UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _history(args: list[str]) -> ShowHistory:
+    """`history`, `history CLUSTER`, `history 2h`, `history CLUSTER 2h` (at most 7 days)."""
+    if len(args) > 2:
+        raise UsageError("usage: `/ha history [CLUSTER] [SINCE]` (SINCE: 30m, 2h, 1d)")
+    since = [a for a in args if SINCE.match(a)]
+    names = [a for a in args if not SINCE.match(a)]
+    if len(since) > 1 or len(names) > 1:
+        raise UsageError("usage: `/ha history [CLUSTER] [SINCE]` (SINCE: 30m, 2h, 1d)")
+    seconds = 6 * 3600.0
+    if since:
+        found = SINCE.match(since[0])
+        assert found is not None
+        seconds = int(found.group(1)) * UNIT_S[found.group(2)]
+        if not 0 < seconds <= 7 * 86400:
+            raise UsageError("`/ha history` looks back 1 minute to 7 days")
+    return ShowHistory(name(names[0], "cluster") if names else None, seconds)
 
 
 def _runbook(args: list[str]) -> Command:

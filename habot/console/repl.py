@@ -18,6 +18,7 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    ShowHistory,
     ShowPolicy,
     Status,
     WhatIf,
@@ -109,6 +110,9 @@ class Console:
         if isinstance(command, WhatIf):
             happened = await self.ops.whatif(command.cluster, command.event, command.node)
             return "\n".join(describe.whatif_lines(happened))
+        if isinstance(command, ShowHistory):
+            past = await self.workflow.history(command.cluster, command.since_s, None)
+            return "\n".join(describe.history_lines(past))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

@@ -9,6 +9,7 @@ from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
 from habot.service.clusters import WhatIfReport, WhyReport
+from habot.service.history import History
 from habot.service.workflow import Proposal
 
 APPROVAL = {0: "no approval", 1: "one approver", 2: "two distinct approvers"}
@@ -188,4 +189,16 @@ def whatif_lines(report: WhatIfReport) -> list[str]:
     if len(report.actions) > PREVIEW_SHOWN:
         lines.append(f"  … and {len(report.actions) - PREVIEW_SHOWN} more actions")
     lines += [f"  ⚠ {r} would be left with nowhere to run" for r in report.left_stopped]
+    return lines
+
+
+def history_lines(history: History) -> list[str]:
+    hours = round((history.until - history.since) / 3600, 2)
+    lines = [f"{history.cluster}: the last {hours:g} h, newest first"]
+    if not history.events:
+        return [*lines, "  nothing happened that the cluster or habot recorded"]
+    for event in history.events:
+        lines.append(f"  {_when(event.at)}  {event.kind:<8} {event.text}")
+    if history.more:
+        lines.append(f"  … and {history.more} earlier events (ask for a shorter SINCE)")
     return lines

@@ -28,6 +28,7 @@ from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
 from habot.service import policy
 from habot.service.audit import AuditRecord, RunAudit
 from habot.service.clusters import Ops
+from habot.service.history import History, timeline
 from habot.service.off_loop import off_loop
 from habot.service.policy import Actor, Directory, Effective, NoGroups
 from habot.store import ClusterLock, Store, StoreError
@@ -433,6 +434,24 @@ class Workflow:
             await self.may("view", actor, None)  # refused: said as for the default cluster
         entries = await off_loop(self.store.audit_log, limit, None, visible)
         return [AuditRecord.of(e) for e in entries]
+
+    async def history(self, cluster: str | None, since_s: float, actor: Actor | None) -> History:
+        """The cluster's last `since_s` seconds as a timeline (the `viewers` policy)."""
+        handle = self.ops.cluster(cluster)
+        if actor is not None:
+            await self.may("view", actor, handle.name)
+        live = await self.ops.read(handle)
+        alerts = await off_loop(self.store.alerts, handle.name, active_only=False)
+        entries = await off_loop(self.store.audit_log, 2000, None, (handle.name,))
+        return timeline(
+            handle.name,
+            live.status,
+            alerts,
+            [AuditRecord.of(e) for e in entries],
+            since=self.clock() - since_s,
+            until=self.clock(),
+            zone=handle.config.alerts.log_timezone,
+        )
 
     async def database_answers(self) -> bool:
         """The readiness probe's question: does the store answer now?"""

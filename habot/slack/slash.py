@@ -20,6 +20,7 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    ShowHistory,
     ShowPolicy,
     Status,
     WhatIf,
@@ -159,6 +160,9 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
     if isinstance(command, WhatIf):
         happened = await deps.ops.whatif(command.cluster, command.event, command.node)
         return blocks.escape("\n".join(describe.whatif_lines(happened)))
+    if isinstance(command, ShowHistory):
+        past = await deps.workflow.history(command.cluster, command.since_s, actor)
+        return "```" + blocks.escape("\n".join(describe.history_lines(past))) + "```"
     return blocks.usage()
 
 
