@@ -165,3 +165,54 @@ def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: P
     assert "Traceback" not in out + done.stderr
     assert "refused" not in out.replace("refused by", "")  # the node refused nothing
     lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
+
+
+def test_the_seeds_last_chapter_a_load_balancer_in_front_of_both_web_servers(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """Fencing, GFS2 active-active, then the haproxy runbook (active-passive, the VIP's node):
+    requests to the VIP are answered by both web servers in turn, and still answered while
+    one node is in standby."""
+    lab.reset()
+    lines = [
+        "/ha runbook stonith-libvirt",
+        "y",
+        "/ha runbook gfs2-activate",
+        "y",
+        "/ha runbook haproxy port=8080",
+        "y",
+        "quit",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    for runbook in ("stonith-libvirt", "gfs2-activate", "haproxy"):
+        assert f"{runbook} succeeded" in out, (runbook, out[-4000:])
+    vip = f"http://{lab.layout.vip}:8080/"
+
+    def served_by(node: str) -> list[str]:
+        answers = []
+        for _ in range(6):  # bounded: six requests
+            head = lab.exec(node, ["curl", "-s", "-D", "-", "-o", "/dev/null", vip]).stdout
+            answers += [
+                ln.split(":", 1)[1].strip()
+                for ln in head.splitlines()
+                if ln.lower().startswith("x-served-by:")
+            ]
+        return answers
+
+    assert set(served_by("nodo1")) == {"web1", "web2"}  # both web servers, in turn
+    try:
+        lab.exec("nodo1", ["pcs", "node", "standby", "nodo2"], timeout=120)
+        wait_for("nodo2 drained", lambda: len(set(served_by("nodo1"))) == 1, 90)
+        assert set(served_by("nodo1")) == {"web1"}  # still answered, by the one left
+    finally:
+        lab.exec("nodo1", ["pcs", "node", "unstandby", "nodo2"], check=False, timeout=120)

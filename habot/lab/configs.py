@@ -18,6 +18,7 @@ from habot.node import HELPER_PATH
 
 NODE_DIRS = (
     "etc/corosync",
+    "etc/haproxy",
     "etc/pacemaker",
     "var/lib/pacemaker/cib",
     "var/lib/pacemaker/pengine",
@@ -134,6 +135,7 @@ def habot_config(layout: LabLayout) -> str:
         for n in layout.nodes
     )
     hostlist = ",".join(f"{n.name}:{n.domain}" for n in layout.nodes)
+    backends = ",".join(f"{n.address}:80" for n in layout.nodes)  # both nodes' apache
     return f"""# habot configuration for the lab cluster (written by `habot lab up`)
 # The lab has one operator and no real Slack workspace: anyone may approve, anywhere, and the
 # console's operator approves their own requests. habot logs in as the unprivileged `habot`,
@@ -151,6 +153,7 @@ clusters:
       hostlist: "{hostlist}"
       hypervisor_uri: "{HYPERVISOR_URI}"
       address: "{layout.vip}"
+      backends: "{backends}"
 """
 
 

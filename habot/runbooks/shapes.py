@@ -6,9 +6,9 @@ parameters' declared types — never wider than what the plan would accept.
     "hostlist={{ hostlist }}"     -> hostlist= and the parameter's own pattern, translated
     "{{ 'true' if mode == 'on' else 'false' }}" with mode a choice -> (true|false)
 
-Every shape is one argument that cannot contain whitespace (sudo joins arguments with spaces
-before matching, so a shape that could hold a space could also hold two arguments). What
-cannot be bounded that way is refused with the reason, not widened.
+Every shape is one argument, matched on its own by habot-node (never joined with its
+neighbours, as sudo would): a fixed argument may hold spaces, a parameter's shape may not.
+What cannot be bounded that way is refused with the reason, not widened.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ def shapes(runbook: Runbook, shadow: str) -> list[CommandShape]:
         where = f'step "{step.name}"' if step is not None else "preview"
         origin = f"{runbook.name}: {where}"
         try:
-            _check_split(argv)
             args = tuple(
                 shadow if element == "\0SHADOW" else element_shape(element, runbook.parameters)
                 for element in argv[1:]
@@ -101,21 +100,6 @@ def shapes(runbook: Runbook, shadow: str) -> list[CommandShape]:
             raise ShapeError(f"{origin}: the command must be a fixed name, not {command!r}")
         found.append(CommandShape(command, args, origin))
     return found
-
-
-def _check_split(argv: tuple[str, ...]) -> None:
-    """sudo matches the arguments joined by spaces, so a fixed argument with a space in it
-    could be passed as two. That is allowed only for a `sh -c` script: any split of it runs a
-    prefix of the script at a word boundary, which the runbook's author can see is harmless."""
-    for index, element in enumerate(argv[1:], 1):
-        if "{" in element or not any(c in string.whitespace for c in element):
-            continue
-        if argv[0] in ("sh", "bash") and argv[index - 1] == "-c":
-            continue
-        raise ShapeError(
-            f"the fixed argument {element[:40]!r} holds whitespace: sudo matches the joined "
-            "command line, so it could be split into other arguments (put it in a script)"
-        )
 
 
 def element_shape(text: str, parameters: Mapping[str, Parameter]) -> str:

@@ -41,6 +41,7 @@ PATHS = {
     "mkfs.gfs2": "/usr/sbin/mkfs.gfs2",
     "pcs": "/usr/sbin/pcs",
     "stonith_admin": "/usr/sbin/stonith_admin",
+    "haproxy": "/usr/sbin/haproxy",
     "curl": "/usr/bin/curl",
     "dd": "/usr/bin/dd",
     "journalctl": "/usr/bin/journalctl",

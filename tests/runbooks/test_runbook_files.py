@@ -36,6 +36,8 @@ EXPECTED = {
     "manage",
     "node-maintenance",
     "fence-history-cleanup",
+    # the seed's last chapter
+    "haproxy",
 }
 
 

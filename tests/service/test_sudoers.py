@@ -21,7 +21,7 @@ from habot.node import HELPER_PATH
 from habot.runbooks.loader import load_all, load_file
 from habot.runbooks.model import Parameter, Runbook
 from habot.runbooks.plan import make_plan
-from habot.runbooks.shapes import ShapeError, element_shape, pattern_ere, shapes
+from habot.runbooks.shapes import ShapeError, element_shape, pattern_ere
 from habot.service import sudoers
 from habot.ssh.transport import NodeAddress
 
@@ -35,6 +35,7 @@ CURSOR = (
     "m=5aa623c6;t=661951e593e56;x=573298b05b5a63ef"
 )
 LOG = "/var/log/pacemaker/pacemaker.log"
+VIP = "10.1.1.100"
 STATUS_SCRIPT = ("sh", "-c", "crm_mon --one-shot; cibadmin --query", "habot-status", "x")
 # Parameters for a plan of every shipped runbook (a new runbook fails the test until added).
 PARAMS: dict[str, list[dict[str, str]]] = {
@@ -60,6 +61,10 @@ PARAMS: dict[str, list[dict[str, str]]] = {
     "manage": [{"resource": "WebSite"}],
     "node-maintenance": [{"node": "nodo2", "mode": "on"}, {"node": "nodo2", "mode": "off"}],
     "fence-history-cleanup": [{"node": "nodo2"}],
+    "haproxy": [
+        {"mode": mode, "port": "8080", "backends": "10.1.1.101:80,10.1.1.102:80", "address": VIP}
+        for mode in ("active-passive", "active-active")
+    ],
     "stonith-libvirt": [
         {
             "hostlist": "nodo1:06-HA-IPFailover-Apache2DRBDGFS2_nodo1,nodo2:vm2",
@@ -221,7 +226,10 @@ def test_the_node_rules_hold_no_shell_for_habots_own_reads(rules: list[sudoers.R
     """The status read is the helper's own step; the only script is a runbook's fixed one."""
     document = json.loads(sudoers.node_rules(rules))
     scripts = [r for r in document["commands"] if r["command"] == "sh"]
-    assert [r["origins"] for r in scripts] == [['gfs2-activate: step "index page"']]
+    assert sorted(o for r in scripts for o in r["origins"]) == [
+        'gfs2-activate: step "index page"',
+        'haproxy: step "write the configuration on every node"',
+    ]
     assert not any("cibadmin" in json.dumps(r) for r in document["commands"])
     assert document["paths"]["pcs"] == "/usr/sbin/pcs"
 
@@ -299,11 +307,14 @@ def _runbook(run: list[str]) -> Runbook:
     )
 
 
-def test_a_fixed_argument_with_a_space_is_refused_outside_a_script() -> None:
-    with pytest.raises(ShapeError, match="holds whitespace"):
-        shapes(_runbook(["pcs", "resource", "update", "{{ resource }}", "description=a b"]), "")
-    script = shapes(_runbook(["sh", "-c", "echo a b", "x", "{{ resource }}"]), "")
-    assert script[0].args[1] == "echo a b"
+def test_a_fixed_argument_with_a_space_is_one_argument_at_the_node() -> None:
+    """habot-node matches each argument on its own: a fixed argument may hold spaces, and
+    the same words split or merged are refused."""
+    runbook = _runbook(["pcs", "resource", "update", "{{ resource }}", "description=a b"])
+    found = sudoers.rules([runbook])
+    assert sudoers.allows(found, ("pcs", "resource", "update", "WebSite", "description=a b"))
+    assert not sudoers.allows(found, ("pcs", "resource", "update", "WebSite", "description=a", "b"))
+    assert not sudoers.allows(found, ("pcs", "resource update", "WebSite", "description=a b"))
 
 
 # -- the command ------------------------------------------------------------------------------

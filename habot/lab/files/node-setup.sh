@@ -28,7 +28,7 @@ ln -s /run/systemd/journal/dev-log /dev/log
 ln -s "$LAB/shared/drbd1.img" /dev/drbd1
 
 # The node's own configuration, state and logs.
-for dir in etc/corosync etc/pacemaker var/lib/pacemaker var/lib/corosync \
+for dir in etc/corosync etc/haproxy etc/pacemaker var/lib/pacemaker var/lib/corosync \
            var/log/pacemaker var/log/corosync var/log/apache2 var/log/journal; do
 	mount --bind "$NODE_DIR/fs/$dir" "/$dir"
 done
