@@ -201,7 +201,7 @@ async def test_a_crash_never_says_resolved_while_the_node_is_down(lab: Lab, aler
     wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
     store = alert_bot.workflow.store
     await alert_bot.inner.poller.poll("mycluster")  # habot is watching
-    crashed_at = time.time()  # cards opened from here on are this crash's
+    crashed_at = time.time()  # cards seen from here on are this crash's
     lab.crash("nodo2")
     started, back_at, seen_gone = time.monotonic(), None, False
     while time.monotonic() - started < 150:  # bounded: fenced, rebooted, resolved
@@ -211,7 +211,7 @@ async def test_a_crash_never_says_resolved_while_the_node_is_down(lab: Lab, aler
         crash = [  # the cluster's own state: habot reaching nodo2's sshd again is no news
             a
             for a in store.alerts("mycluster", active_only=False)
-            if a.first_seen >= crashed_at
+            if a.last_seen >= crashed_at  # opened or updated by this crash
             and a.rule not in ("node-unreachable", "source-unreadable")
         ]
         resolved = [a.key for a in crash if a.state.value == "resolved"]
