@@ -15,6 +15,22 @@ from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, w
 pytestmark = pytest.mark.lab
 
 
+def console(lab: Lab, typed: list[str], db: Path, timeout: float = 1200) -> str:
+    """`habot console` on the lab, fed `typed` line by line; what it printed (exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
+        input="\n".join(typed) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "HABOT_DB": str(db)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    return done.stdout
+
+
 def test_console_status_help_and_bad_input(lab: Lab) -> None:
     lines = "/ha status\nstatus\n/ha help\n/ha nonsense\n/ha status nowhere\nquit\n"
     done = subprocess.run(
@@ -130,17 +146,7 @@ def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: P
         "/ha restart",  # usage
     ]
     lines = [line for command in typed for line in (command, "y")] + bad + ["quit"]
-    done = subprocess.run(
-        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
-    )
-    out = done.stdout
-    assert done.returncode == 0, done.stderr
+    out = console(lab, lines, tmp_path / "habot.sqlite3")
     for runbook in (
         "ban",
         "clear-on-node",
@@ -162,7 +168,6 @@ def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: P
     assert "no node `nodo9` in the cluster" in out
     assert "'2hours' does not match" in out
     assert "usage: `/ha restart RESOURCE [NODE]`" in out
-    assert "Traceback" not in out + done.stderr
     assert "refused" not in out.replace("refused by", "")  # the node refused nothing
     lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)
 
@@ -183,17 +188,7 @@ def test_the_seeds_last_chapter_a_load_balancer_in_front_of_both_web_servers(
         "y",
         "quit",
     ]
-    done = subprocess.run(
-        [sys.executable, "-m", "habot", "console", "--config", str(lab.layout.config_file)],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-        env={**os.environ, "HABOT_DB": str(tmp_path / "habot.sqlite3")},
-    )
-    out = done.stdout
-    assert done.returncode == 0, done.stderr
+    out = console(lab, lines, tmp_path / "habot.sqlite3")
     for runbook in ("stonith-libvirt", "gfs2-activate", "haproxy"):
         assert f"{runbook} succeeded" in out, (runbook, out[-4000:])
     vip = f"http://{lab.layout.vip}:8080/"

@@ -148,6 +148,24 @@ async def click(session: aiohttp.ClientSession, replica: Replica, payload: dict[
         return response.status
 
 
+async def approval_card(
+    session: aiohttp.ClientSession, fleet: Fleet, replica: Replica, text: str
+) -> tuple[dict[str, Any], str]:
+    """`/ha TEXT` to one replica: the approval card it posted, and its request id."""
+    before = len(fleet.fake.calls_to("chat.postMessage"))
+    assert await command(session, fleet.fake, replica, text) == 200
+    posts = await fleet.fake.wait_for(
+        "the approval card",
+        lambda: [
+            c
+            for c in fleet.fake.calls_to("chat.postMessage")[before:]
+            if c.params.get("channel") == OPS and "request `" in json.dumps(c.params)
+        ],
+    )
+    card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
+    return card, json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
+
+
 def alert_cards(fake: FakeSlack, key: str) -> list[Any]:
     return [
         c
@@ -190,18 +208,7 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
     source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
     target = "nodo2" if source == "nodo1" else "nodo1"
     first = fleet.replicas[0]
-    before = len(fleet.fake.calls_to("chat.postMessage"))
-    assert await command(session, fleet.fake, first, f"failover VirtualIP {target}") == 200
-    posts = await fleet.fake.wait_for(
-        "the approval card",
-        lambda: [
-            c
-            for c in fleet.fake.calls_to("chat.postMessage")[before:]
-            if c.params.get("channel") == OPS and "request `" in json.dumps(c.params)
-        ],
-    )
-    card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
-    request_id = json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
+    card, request_id = await approval_card(session, fleet, first, f"failover VirtualIP {target}")
     clicks = [  # three approvers at once, one on each replica
         click(session, replica, click_payload(fleet.fake, card, OPS, APPROVE, user))
         for replica, user in zip(fleet.replicas, ("UBOB", "UCAROL", "UDAVE"), strict=True)
@@ -264,18 +271,7 @@ async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
     configure_seed_fencing(lab)
     wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
     first = fleet.replicas[0]
-    before = len(fleet.fake.calls_to("chat.postMessage"))
-    assert await command(session, fleet.fake, first, "runbook failover-test") == 200
-    posts = await fleet.fake.wait_for(
-        "the approval card",
-        lambda: [
-            c
-            for c in fleet.fake.calls_to("chat.postMessage")[before:]
-            if c.params.get("channel") == OPS and "request `" in json.dumps(c.params)
-        ],
-    )
-    card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"]}
-    request_id = json.dumps(card["blocks"]).split("request `")[1].split("`")[0]
+    card, request_id = await approval_card(session, fleet, first, "runbook failover-test")
     payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")
     store = Store(fleet.database)
     runner: Replica | None = None

@@ -13,6 +13,17 @@ from tests.slack.harness import Bot, click_payload, post_click, post_command
 CHANNEL = "COPS"
 
 
+async def answer(bot: Bot, session: aiohttp.ClientSession, text: str, user: str) -> str:
+    """`/ha TEXT` from `user`: the answer habot sent to the command's response URL."""
+    status, _body, payload = await post_command(session, bot, text, user=user)
+    assert status == 200
+    key = payload["response_url"].rsplit("/", 1)[1]
+    found = await bot.fake.wait_for(
+        f"the answer to {text!r}", lambda: [b for k, b in bot.fake.responses if k == key]
+    )
+    return str(found[0].get("text", "")) + str(found[0].get("blocks", ""))
+
+
 async def request_card(
     session: aiohttp.ClientSession, bot: Bot, text: str, user: str = "UALICE"
 ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from habot.approvals.model import State
 from tests.fakes.cluster import Scene, scene
 from tests.fakes.slack_server import FakeSlack
-from tests.slack.flows import CHANNEL, ephemerals_to
+from tests.slack.flows import CHANNEL, answer, ephemerals_to
 from tests.slack.harness import Bot, click_payload, make_bot, post_click, post_command, start_http
 
 POLICY = {
@@ -36,16 +36,6 @@ async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
     )
     yield the_bot
     await the_bot.stop()
-
-
-async def answer(bot: Bot, session: aiohttp.ClientSession, text: str, user: str) -> str:
-    status, _body, payload = await post_command(session, bot, text, user=user)
-    assert status == 200
-    key = payload["response_url"].rsplit("/", 1)[1]
-    found = await bot.fake.wait_for(
-        f"the answer to {text!r}", lambda: [b for k, b in bot.fake.responses if k == key]
-    )
-    return str(found[0].get("text", "")) + str(found[0].get("blocks", ""))
 
 
 async def test_who_may_see(bot: Bot, session: aiohttp.ClientSession) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from habot.service.clusters import SCORES, node_fail
 from tests.fakes.cluster import Scene, scene
-from tests.slack.flows import CHANNEL
+from tests.slack.flows import CHANNEL, answer
 from tests.slack.harness import Bot, post_command
 
 SCORES_TEXT = (
@@ -28,16 +28,6 @@ def cluster() -> Scene:
     )
     s.transport.answer(None, SCORES, stdout=SCORES_TEXT)
     return s
-
-
-async def answer(bot: Bot, session: aiohttp.ClientSession, text: str, user: str) -> str:
-    status, _body, payload = await post_command(session, bot, text, user=user)
-    assert status == 200
-    key = payload["response_url"].rsplit("/", 1)[1]
-    found = await bot.fake.wait_for(
-        f"the answer to {text!r}", lambda: [b for k, b in bot.fake.responses if k == key]
-    )
-    return str(found[0].get("text", ""))
 
 
 async def test_why_answers_a_viewer_with_reasons_fixes_and_scores(
