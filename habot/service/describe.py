@@ -79,7 +79,32 @@ def preview_lines(proposal: Proposal) -> list[str]:
             )
     for resource in proposal.left_stopped:
         lines.append(f"⚠ {resource} would be left with nowhere to run")
+    lines += constraint_lines(proposal)
     lines += [f"not simulated: {step}" for step in proposal.plan.unsimulated]
+    return lines
+
+
+def constraint_lines(proposal: Proposal) -> list[str]:
+    """The move and ban constraints the plan adds or removes, by name (read off its steps
+    and, for what a clear removes, the live status)."""
+    live = proposal.live.status.constraints if proposal.live else ()
+    lines = []
+    for step in proposal.plan.steps:
+        argv = step.argv
+        if argv[:3] == ("pcs", "resource", "ban") and len(argv) >= 5:
+            lasts = [a.split("=", 1)[1] for a in argv[5:] if a.startswith("lifetime=")]
+            until = f", expiring after {lasts[0]}" if lasts else ""
+            lines.append(f"adds cli-ban-{argv[3]}-on-{argv[4]}{until}")
+        elif argv[:3] == ("pcs", "resource", "clear") and len(argv) >= 4 and not step.unless:
+            node = argv[4] if len(argv) >= 5 else None
+            gone = [
+                c.id
+                for c in live
+                if c.is_move_leftover and c.resource == argv[3] and node in (None, c.node)
+            ]
+            lines.append(
+                f"removes {', '.join(gone)}" if gone else "removes no constraint (none is left)"
+            )
     return lines
 
 

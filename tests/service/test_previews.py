@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from habot.cluster.crm_mon import parse_crm_mon
+from habot.cluster.live import LiveStatus
+from habot.cluster.model import LocationConstraint
 from habot.cluster.scratch import MKTEMP
 from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.runbooks.loader import load_all
@@ -128,3 +130,21 @@ def test_a_step_that_cannot_be_simulated_is_named_on_the_card() -> None:
     p = replace(p, preview=None)
     lines = describe.preview_lines(p)
     assert lines == ["not simulated: restart (`pcs resource restart …`)"]
+
+
+def test_ban_and_clear_name_the_constraints_they_add_and_remove() -> None:
+    ban = seed_proposal("ban-for", (), resource="VirtualIP", node="nodo1", lifetime="PT2H")
+    assert "adds cli-ban-VirtualIP-on-nodo1, expiring after PT2H" in describe.preview_lines(ban)
+    left = replace(
+        SEED,
+        constraints=(
+            LocationConstraint("cli-prefer-VirtualIP", "VirtualIP", "nodo2", 1_000_000),
+            LocationConstraint("location-WebSite", "WebSite", "nodo1", 50),
+        ),
+    )
+    plan = make_plan(load_all()["clear"], {"resource": "VirtualIP"}, left, cluster="mycluster")
+    live = LiveStatus(left, "nodo1", {})
+    clear = Proposal(load_all()["clear"], plan, preview=(), live=live)
+    assert "removes cli-prefer-VirtualIP" in describe.preview_lines(clear)
+    nothing = Proposal(load_all()["clear"], plan, preview=(), live=LiveStatus(SEED, "nodo1", {}))
+    assert "removes no constraint (none is left)" in describe.preview_lines(nothing)
