@@ -80,6 +80,7 @@ def preview_lines(proposal: Proposal) -> list[str]:
     for resource in proposal.left_stopped:
         lines.append(f"⚠ {resource} would be left with nowhere to run")
     lines += constraint_lines(proposal)
+    lines += fail_count_lines(proposal)
     lines += [f"not simulated: {step}" for step in proposal.plan.unsimulated]
     return lines
 
@@ -105,6 +106,29 @@ def constraint_lines(proposal: Proposal) -> list[str]:
             lines.append(
                 f"removes {', '.join(gone)}" if gone else "removes no constraint (none is left)"
             )
+    return lines
+
+
+def fail_count_lines(proposal: Proposal) -> list[str]:
+    """For a cleanup or refresh: the fail counts it clears, as they are now (the run's last
+    step shows them gone)."""
+    if proposal.live is None:
+        return []
+    lines = []
+    for step in proposal.plan.steps:
+        argv = step.argv
+        if argv[:3] not in (("pcs", "resource", "cleanup"), ("pcs", "resource", "refresh")):
+            continue
+        if len(argv) < 4:
+            continue
+        node = next((a.split("=", 1)[1] for a in argv[4:] if a.startswith("node=")), None)
+        counts = [
+            f"{f.count if f.count < 1_000_000 else 'INFINITY'} on {f.node}"
+            for f in proposal.live.status.fail_counts
+            if f.resource == argv[3] and node in (None, f.node)
+        ]
+        now = ", ".join(counts) if counts else "none"
+        lines.append(f"fail counts of {argv[3]} now: {now} (cleared by this run)")
     return lines
 
 

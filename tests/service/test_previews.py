@@ -11,7 +11,7 @@ from pathlib import Path
 
 from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.live import LiveStatus
-from habot.cluster.model import LocationConstraint
+from habot.cluster.model import FailCount, LocationConstraint
 from habot.cluster.scratch import MKTEMP
 from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.runbooks.loader import load_all
@@ -148,3 +148,13 @@ def test_ban_and_clear_name_the_constraints_they_add_and_remove() -> None:
     assert "removes cli-prefer-VirtualIP" in describe.preview_lines(clear)
     nothing = Proposal(load_all()["clear"], plan, preview=(), live=LiveStatus(SEED, "nodo1", {}))
     assert "removes no constraint (none is left)" in describe.preview_lines(nothing)
+
+
+def test_a_cleanup_card_shows_the_fail_counts_it_clears() -> None:
+    failed = replace(SEED, fail_counts=(FailCount("WebSite", "nodo1", 3, 3),))
+    plan = make_plan(load_all()["cleanup"], {"resource": "WebSite"}, failed, cluster="mycluster")
+    cleanup = Proposal(load_all()["cleanup"], plan, live=LiveStatus(failed, "nodo1", {}))
+    assert "fail counts of WebSite now: 3 on nodo1 (cleared by this run)" in (
+        describe.preview_lines(cleanup)
+    )
+    assert plan.steps[-1].name == "no failures left"  # the thread shows them gone after
