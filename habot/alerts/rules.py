@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from habot.alerts.logline import LogLine, agent_of
-from habot.alerts.patterns import MAX_MATCHED, bounded_field, unbounded
+from habot.alerts.patterns import MAX_MATCHED, LinearPattern, bounded_field, linear, unbounded
 from habot.cluster.predicates import Predicate
 from habot.errors import ConfigError
 
@@ -40,6 +40,11 @@ class Rule(BaseModel):
     severity: Severity
     title: str
     patterns: tuple[str, ...] = ()
+    unless: dict[str, str] = Field(
+        {},
+        description="field: pattern — a match whose field is wholly this pattern does not count "
+        "(what a lookahead would say, in linear time)",
+    )
     finding: str | None = Field(None, description="a status finding code instead of patterns")
     synthetic: bool = Field(False, description="raised by habot itself (node unreachable)")
     identifiers: tuple[str, ...] = Field((), description="only lines from these programs")
@@ -70,10 +75,12 @@ class Rule(BaseModel):
         sources = [bool(self.patterns), self.finding is not None, self.synthetic]
         if sum(sources) != 1:
             raise ValueError("a rule has patterns, a finding, or synthetic: true (one of them)")
-        for pattern in self.patterns:
+        for pattern in (*self.patterns, *self.unless.values()):
             why = unbounded(pattern)
             if why is not None:
                 raise ValueError(f"pattern {pattern!r}: {why}")
+        if self.unless and not self.patterns:
+            raise ValueError("`unless:` needs patterns")
         return self
 
 
@@ -88,7 +95,7 @@ class Match:
 class Catalogue:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._compiled = [(r, [re.compile(p) for p in r.patterns]) for r in rules if r.patterns]
+        self._compiled = [_Compiled.of(r) for r in rules if r.patterns]
 
     @property
     def false_friends(self) -> tuple[str, ...]:
@@ -99,12 +106,13 @@ class Catalogue:
 
     def match(self, line: LogLine) -> Match | None:
         head = line.head[:MAX_MATCHED]
-        for rule, patterns in self._compiled:
+        for compiled in self._compiled:
+            rule = compiled.rule
             if rule.identifiers and line.identifier not in rule.identifiers:
                 continue
-            for pattern in patterns:
+            for pattern in compiled.patterns:
                 found = pattern.search(head)
-                if found is not None:
+                if found is not None and not _excluded(found.groupdict(), compiled.unless):
                     fields = {
                         "node": bounded_field(line.node),
                         **_agent_fields(line.identifier),
@@ -114,6 +122,28 @@ class Catalogue:
                         fields["resource"] = _CLONE_SUFFIX.sub("", fields["resource"])
                     return Match(rule, fill(rule.key, rule.id, fields), fields, line)
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    patterns: tuple[LinearPattern, ...]
+    unless: tuple[tuple[str, LinearPattern], ...]
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Compiled:
+        return cls(
+            rule,
+            tuple(linear(p) for p in rule.patterns),
+            tuple((field, linear(p)) for field, p in rule.unless.items()),
+        )
+
+
+def _excluded(fields: dict[str, str | None], unless: tuple[tuple[str, LinearPattern], ...]) -> bool:
+    return any(
+        (value := fields.get(name)) is not None and pattern.fullmatch(value) is not None
+        for name, pattern in unless
+    )
 
 
 def _agent_fields(identifier: str) -> dict[str, str]:
