@@ -244,10 +244,11 @@ def whatif_lines(report: WhatIfReport) -> list[str]:
 def history_lines(history: History) -> list[str]:
     hours = round((history.until - history.since) / 3600, 2)
     lines = [f"{history.cluster}: the last {hours:g} h, newest first"]
+    lines += [f"  ⚠ logs not read: {u}" for u in history.unread]
     if not history.events:
         return [*lines, "  nothing happened that the cluster or habot recorded"]
     for event in history.events:
-        lines.append(f"  {_when(event.at)}  {event.kind:<8} {event.text}")
+        lines.append(f"  {_when(event.at)}  {event.kind:<10} {event.text}")
     if history.more:
         lines.append(f"  … and {history.more} earlier events (ask for a shorter SINCE)")
     return lines

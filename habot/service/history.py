@@ -1,6 +1,7 @@
-"""`/ha history`: the last hours of a cluster as one timeline, newest first — fencing and
-failed operations as the cluster records them, the problems habot's alerts saw (nodes lost
-and back, failures) with when they began and ended, and habot's own requests and runs."""
+"""`/ha history`: the last hours of a cluster as one timeline, newest first — transitions with
+what they did and nodes leaving and joining (from the cluster's logs), fencing and failed
+operations as the cluster records them, the problems habot's alerts saw with when they began
+and ended, and habot's own requests and runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from habot.alerts.lifecycle import HISTORY_RULE, Alert, State, began, ended
+from habot.alerts.transitions import ClusterEvent
 from habot.cluster.crm_mon import crm_time
 from habot.cluster.model import ClusterStatus
 from habot.service.audit import AuditRecord
@@ -41,6 +43,7 @@ class History:
     until: float
     events: tuple[Event, ...]  # newest first, at most SHOWN
     more: int  # older events left out
+    unread: tuple[str, ...] = ()  # logs that could not be read ("nodo2: connection refused")
 
 
 def timeline(
@@ -52,15 +55,19 @@ def timeline(
     since: float,
     until: float,
     zone: str = "UTC",
+    logged: Sequence[ClusterEvent] = (),
+    unread: Sequence[str] = (),
 ) -> History:
     events = [
+        *(Event(e.at, e.kind, e.text) for e in logged),
         *_fencing(status),
         *_failures(status, zone),
         *_alerts(alerts),
         *_runs(audit),
     ]
-    kept = sorted((e for e in events if e.at >= since), key=lambda e: -e.at)
-    return History(cluster, since, until, tuple(kept[:SHOWN]), max(0, len(kept) - SHOWN))
+    kept = sorted((e for e in events if since <= e.at <= until), key=lambda e: -e.at)
+    shown, more = tuple(kept[:SHOWN]), max(0, len(kept) - SHOWN)
+    return History(cluster, since, until, shown, more, tuple(unread))
 
 
 def _fencing(st: ClusterStatus) -> list[Event]:

@@ -29,6 +29,7 @@ from habot.service import policy
 from habot.service.audit import AuditRecord, RunAudit
 from habot.service.clusters import Ops
 from habot.service.history import History, timeline
+from habot.service.log_window import events_since
 from habot.service.off_loop import off_loop
 from habot.service.policy import Actor, Directory, Effective, NoGroups
 from habot.store import ClusterLock, Store, StoreError
@@ -440,7 +441,10 @@ class Workflow:
         handle = self.ops.cluster(cluster)
         if actor is not None:
             await self.may("view", actor, handle.name)
-        live = await self.ops.read(handle)
+        now = self.clock()
+        live, (logged, unread) = await asyncio.gather(
+            self.ops.read(handle), events_since(handle, now - since_s, now)
+        )
         alerts = await off_loop(self.store.alerts, handle.name, active_only=False)
         entries = await off_loop(self.store.audit_log, 2000, None, (handle.name,))
         return timeline(
@@ -448,9 +452,11 @@ class Workflow:
             live.status,
             alerts,
             [AuditRecord.of(e) for e in entries],
-            since=self.clock() - since_s,
-            until=self.clock(),
+            since=now - since_s,
+            until=now,
             zone=handle.config.alerts.log_timezone,
+            logged=logged,
+            unread=unread,
         )
 
     async def database_answers(self) -> bool:

@@ -9,9 +9,10 @@ import aiohttp
 import pytest
 
 from habot.alerts.lifecycle import Alert, State
+from habot.alerts.sources import JournalSource
 from habot.cluster.crm_mon import parse_crm_mon
 from habot.commands.grammar import ShowHistory, parse
-from habot.errors import UsageError
+from habot.errors import TransportError, UsageError
 from habot.service import describe
 from habot.service.audit import AuditRecord
 from habot.service.history import SHOWN, timeline
@@ -21,6 +22,7 @@ from tests.slack.flows import CHANNEL
 from tests.slack.harness import make_bot, post_command, start_http
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "crm_mon"
+LOGS = Path(__file__).parents[1] / "fixtures" / "logs"
 CRASHED = parse_crm_mon((FIXTURES / "lab_after_crash_nodo2.xml").read_bytes())
 FENCED_AT = 1796143078.0  # 2026-12-01 16:37:58Z, the capture's fence event
 
@@ -94,8 +96,14 @@ def test_a_window_out_of_bounds_is_a_usage_error(text: str) -> None:
 async def test_history_through_slack_for_a_viewer(
     session: aiohttp.ClientSession, fake_slack: FakeSlack
 ) -> None:
+    """The cluster's own logs (the crash's real journal from nodo1; nodo2 does not answer),
+    its fence history, habot's alert: one timeline, and the node not read is named."""
     s = scene(approvers=["UBOB"], allowed_channels=[CHANNEL], capture="lab_after_crash_nodo2.xml")
     s.clock.now = FENCED_AT + 600
+    since = JournalSource().argv(None, s.clock.now - 3600)
+    crash = LOGS / "lab_crash_vs_stop" / "nodo1_journal.json"
+    s.transport.answer("nodo1", since, stdout=crash.read_bytes())
+    s.transport.answer("nodo2", since, raises=TransportError("nodo2", "connection refused"))
     bot = await start_http(make_bot(s.config, fake_slack, ops=s.ops, clock=s.clock))
     try:
         bot.inner.deps.workflow.store.save_poll([lost(FENCED_AT)], {})
@@ -108,5 +116,11 @@ async def test_history_through_slack_for_a_viewer(
         text = str(said[0]["text"])
         assert "nodo2 reboot success by nodo1" in text
         assert "HIGH nodo2 left the cluster" in text
+        assert "node       nodo2 left the cluster (seen by nodo1)" in text
+        assert "transition #1 (DC nodo1): Fence (reboot) nodo2" in text
+        assert "Move VirtualIP nodo2 -&gt; nodo1" in text  # escaped for mrkdwn
+        assert "⚠ logs not read: nodo2 journal: connection refused" in text
+        order = [text.index(t) for t in ("transition #1", "reboot success", "left the cluster (")]
+        assert order == sorted(order)  # newest first
     finally:
         await bot.stop()
