@@ -15,6 +15,7 @@ from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, ssh, wait_for
 from tests.slack.flows import (
+    answer,
     card_updates,
     click,
     ephemerals_to,
@@ -265,3 +266,43 @@ async def test_undecided_requests_expire_on_schedule(
     assert "habot_approve" not in final
     assert "pcs resource cleanup WebSite" in final  # the card keeps its plan
     assert commands_run(http_bot, request_id) == []
+
+
+async def test_an_incident_told_through_the_verbs_and_questions(
+    lab: Lab, http_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    """The README's incident through signed Slack requests on the lab: ban (card names the
+    constraint and what moves), why (names the ban and its fix), whatif, history (the run and
+    the transition it caused), clear; a lifetime that is not ISO 8601 refused before anything."""
+    fenced_lab(lab)
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    target = "nodo2" if source == "nodo1" else "nodo1"
+    try:
+        refused = await answer(http_bot, session, f"ban VirtualIP {target} 2hours", "UALICE")
+        assert "'2hours' does not match" in refused
+        card = await request_card(session, http_bot, f"ban VirtualIP {source}")
+        text = str(card["blocks"])
+        assert f"adds cli-ban-VirtualIP-on-{source}" in text
+        assert f"VirtualIP: move {source} → {target}" in text
+        assert await click(session, http_bot, card, APPROVE, "UBOB") == 200
+        await wait_card(http_bot, card, "succeeded")
+        assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [target]
+
+        why = await answer(http_bot, session, "why VirtualIP", "UALICE")
+        assert f"banned from {source} by cli-ban-VirtualIP-on-{source}" in why
+        assert f"/ha clear VirtualIP {source}" in why
+        whatif = await answer(http_bot, session, f"whatif standby {target}", "UALICE")
+        assert f"If {target} were put in standby" in whatif
+        assert "VirtualIP would be left with nowhere to run" in whatif  # banned from the other
+        history = await answer(http_bot, session, "history 1h", "UALICE")
+        assert f"[{request_id_of(card)}] succeeded by UBOB" in history
+        assert f"Move VirtualIP {source} -&gt; {target}" in history  # the transition it caused
+
+        clear = await request_card(session, http_bot, "clear VirtualIP")
+        assert f"removes cli-ban-VirtualIP-on-{source}" in str(clear["blocks"])
+        assert await click(session, http_bot, clear, APPROVE, "UBOB") == 200
+        await wait_card(http_bot, clear, "succeeded")
+        constraints = ssh(lab, "nodo1", "cibadmin --query --scope constraints").stdout
+        assert "cli-ban" not in constraints
+    finally:
+        ssh(lab, "nodo1", "pcs resource clear VirtualIP")
