@@ -295,8 +295,10 @@ async def test_an_incident_told_through_the_verbs_and_questions(
         assert f"If {target} were put in standby" in whatif
         assert "VirtualIP would be left with nowhere to run" in whatif  # banned from the other
         history = await answer(http_bot, session, "history 1h", "UALICE")
-        assert f"[{request_id_of(card)}] succeeded by UBOB" in history
-        assert f"Move VirtualIP {source} -&gt; {target}" in history  # the transition it caused
+        rid = request_id_of(card)
+        assert f"[{rid}] approved by UBOB" in history, history
+        assert f"[{rid}] succeeded ban" in history, history
+        assert f"Move VirtualIP {source} -&gt; {target}" in history, history  # what it caused
 
         clear = await request_card(session, http_bot, "clear VirtualIP")
         assert f"removes cli-ban-VirtualIP-on-{source}" in str(clear["blocks"])
