@@ -65,6 +65,16 @@ class AlertsConfig(_Strict):
     lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
     unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
     rules: tuple[Path, ...] = Field(default=(), description="more alert rule files (YAML)")
+    daily_check: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM in log_timezone: once a day from then, simulate each online node's "
+        "failure and alert on what would have nowhere to run, and on move/ban constraints "
+        "left longer than left_behind_h (null: no daily check)",
+    )
+    left_behind_h: float = Field(
+        default=24, gt=0, le=24 * 365, description="the daily check's age for a move constraint"
+    )
 
     @property
     def files(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ def parse_constraints(xml: bytes) -> tuple[LocationConstraint, ...]:
                 node=node,
                 score=score(points),
                 role=role,
+                expires=_expires(rule),
             )
         )
     return tuple(found)
@@ -46,6 +47,16 @@ def parse_colocations(xml: bytes) -> tuple[Colocation, ...]:
 
 def with_constraints(status: ClusterStatus, xml: bytes) -> ClusterStatus:
     return replace(status, constraints=parse_constraints(xml), colocations=parse_colocations(xml))
+
+
+def _expires(rule: Element | None) -> str:
+    """A lifetime (`pcs resource ban … lifetime=PT2H`) is a date expression `lt` its end."""
+    if rule is None:
+        return ""
+    for expr in rule.iter("date_expression"):
+        if expr.get("operation") == "lt" and expr.get("end"):
+            return expr.get("end", "")
+    return ""
 
 
 def _rule_node(rule: Element | None) -> str:

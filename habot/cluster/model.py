@@ -144,6 +144,7 @@ class LocationConstraint:
     node: str
     score: int
     role: str = ""
+    expires: str = ""  # a ban or move given a lifetime: its rule's end (ISO 8601), else ""
 
     @property
     def is_move_leftover(self) -> bool:

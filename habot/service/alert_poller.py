@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from habot.alerts import lifecycle, planned
+from habot.alerts import daily, lifecycle, planned
 from habot.alerts.lifecycle import Alert, Change, Delivery, State
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
@@ -226,13 +226,16 @@ class Poller:
         silent, readable = await off_loop(self._silent, handle, batches, cursors)
         matches += down + silent
         status = await self._status(handle)
+        daily_gone: set[str] = set()
         if status is not None:
             matches = [_canonical(m, status) for m in matches] + self._findings(status)
+            checked, daily_gone = await self._daily(handle, status, cursors, now)
+            matches += checked
         matches = await off_loop(self._quiet, handle.name, matches, cursors, now)
         seen = Seen(
             status=status,
             at=_status_time(status, handle.config.alerts.log_timezone, now),
-            gone=reachable | readable,  # habot's own conditions that no longer hold
+            gone=reachable | readable | daily_gone,  # habot's own conditions that no longer hold
             first=all(stored[key] is None for key in keys),
         )
         if not await off_loop(self._save, handle.name, matches, seen, cursors, now):
@@ -379,6 +382,52 @@ class Poller:
         except (ClusterError, HabotError) as e:
             log.info("%s: no status this poll (%s)", handle.name, e)
             return None
+
+    async def _daily(
+        self, handle: ClusterHandle, status: ClusterStatus, cursors: dict[str, str], now: float
+    ) -> tuple[list[Match], set[str]]:
+        """Every poll notes when each move constraint was first seen; once a day (from
+        `alerts.daily_check`), each online node's failure is simulated: what would have
+        nowhere to run, and the move constraints left longer than `left_behind_h`. Returns
+        the findings, and the keys of the daily alerts that no longer hold."""
+        config = handle.config.alerts
+        key = f"constraint-seen|{handle.name}"  # {constraint id: first seen}, those present
+        stored = daily.parse_seen(await off_loop(self.store.get, key))
+        seen = daily.first_seen(status, stored, now)
+        if seen != stored:  # a constraint new, or gone (a new one of the same id starts anew)
+            cursors[key] = json.dumps(seen, sort_keys=True)
+        nowhere = self.catalogue.rule("nowhere-to-run")
+        behind = self.catalogue.rule("move-left-behind")
+        if config.daily_check is None or nowhere is None or behind is None:
+            return [], set()
+        last = await off_loop(self.store.get, f"daily|{handle.name}")
+        day = daily.due(last, now, config.daily_check, config.log_timezone)
+        if day is None:
+            return [], set()
+        cursors[f"daily|{handle.name}"] = day
+        found, unsure = [], False
+        for node in status.online_nodes:
+            try:
+                report = await self.ops.whatif(handle.name, "node-fail", node)
+            except HabotError as e:
+                log.warning("%s: daily check: no simulation of %s failing: %s", handle, node, e)
+                unsure = True
+                continue
+            for resource in report.left_stopped:
+                text = f"crm_simulate --node-fail={node}: {resource} stops and starts nowhere"
+                found.append(_synthetic(nowhere, {"resource": resource}, node, text))
+        for left in daily.left_too_long(status, seen, now, config.left_behind_h):
+            c = left.constraint
+            fields = {"constraint": c.id, "resource": c.resource, "age": left.age}
+            text = f"{c.id} ({c.resource}, {c.node}, score {c.score}) seen for {left.age}"
+            found.append(_synthetic(behind, fields, "", text))
+        log.info("%s: daily check for %s: %d findings", handle.name, day, len(found))
+        if unsure:  # a node not simulated: what it would have found is not known to be gone
+            return found, set()
+        open_keys = await off_loop(self.store.alerts, handle.name)
+        raised = {m.key for m in found}
+        gone = {a.key for a in open_keys if a.rule == nowhere.id and a.key not in raised}
+        return found, gone
 
     def _findings(self, status: ClusterStatus) -> list[Match]:
         codes = {f.code: f for f in assess(status)}

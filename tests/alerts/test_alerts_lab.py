@@ -459,3 +459,49 @@ async def test_a_users_look_alike_lines_are_never_read(lab: Lab, alert_bot: Bot)
     assert not [k for k in report.posted if k.startswith("node-lost")]
     assert store.alert("mycluster", "node-lost:nodo2") == earlier  # not even counted
     assert report.lines < 300
+
+
+async def test_the_daily_check_finds_nowhere_to_go_and_a_ban_left_behind(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A lab cluster made to have a resource with nowhere to go (VirtualIP banned from the
+    node it does not run on): the daily check simulates each node's failure and alerts once;
+    a day later the ban, still there, is a move left behind; cleared, both resolve."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    (source,) = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")
+    other = "nodo2" if source == "nodo1" else "nodo1"
+    ssh(lab, "nodo1", f"pcs resource ban VirtualIP {other}")
+    config = with_alerts(lab_config, daily_check="00:00", left_behind_h=24, lookback_s=0)
+    clock = SkewedClock()
+    bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3", clock=clock)
+    nowhere, behind = (
+        f"nowhere-to-run:VirtualIP:{source}",
+        f"move-left-behind:cli-ban-VirtualIP-on-{other}",
+    )
+    try:
+        await bot.inner.poller.poll("mycluster")
+        (card,) = cards(bot, nowhere)
+        assert f"If {source} failed, VirtualIP would have nowhere to run" in json.dumps(card.params)
+        assert not cards(bot, behind)  # just seen: not left behind yet
+        assert not cards(bot, f"nowhere-to-run:VirtualIP:{other}")  # its failure moves nothing
+        await bot.inner.poller.poll("mycluster")  # the same day: no second check
+        assert len(cards(bot, nowhere)) == 1
+        clock.advance(86400 + 2 * 3600)
+        await bot.inner.poller.poll("mycluster")
+        assert len(cards(bot, nowhere)) == 1  # still true: the same card, never a second
+        (old,) = cards(bot, behind)
+        text = json.dumps(old.params)
+        assert f"cli-ban-VirtualIP-on-{other} has been left behind for 26 h" in text
+        assert "Run clear" in text
+        ssh(lab, "nodo1", "pcs resource clear VirtualIP")
+        clock.advance(86400)
+        await bot.inner.poller.poll("mycluster")
+        for key in (nowhere, behind):
+            alert = bot.workflow.store.alert("mycluster", key)
+            assert alert is not None
+            assert alert.state.value == "resolved", key
+    finally:
+        ssh(lab, "nodo1", "pcs resource clear VirtualIP")
+        await bot.stop()
