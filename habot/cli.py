@@ -284,7 +284,8 @@ def _console(args: argparse.Namespace) -> int:
             ask=repl.ask,
             approvers=_approvers_text(config),
         )
-        poller = Poller(ops, store, catalogue, repl.ConsoleAlertSink(_write, catalogue))
+        sink = repl.ConsoleAlertSink(_write, catalogue)
+        poller = Poller(ops, store, catalogue, sink, runbooks=runbooks)
         scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
         try:
             return await repl.run(console)
@@ -410,7 +411,15 @@ def build_bot(
     )
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)
-    poller = Poller(ops, store, catalogue, sink, clock=clock, replica=workflow.replica)
+    poller = Poller(
+        ops,
+        store,
+        catalogue,
+        sink,
+        clock=clock,
+        replica=workflow.replica,
+        runbooks=workflow.runbooks,
+    )
     deps = slash.Deps(
         ops=ops,
         jobs=Jobs(),

@@ -63,6 +63,13 @@ class Alert:
     # 0 for what habot observes itself (a node it cannot reach, a status finding).
     line_first: float = 0.0
     line_last: float = 0.0
+    # Raised while an approved run changed the cluster, about what the run names: the run,
+    # where its card is (channel, ts), and whether the run expected it (then the card goes
+    # to the run's thread as progress; otherwise to the alerts channel, and a note to it).
+    run: str = ""
+    run_channel: str = ""
+    run_ts: str = ""
+    run_expected: bool = False
 
     @property
     def field_map(self) -> dict[str, str]:

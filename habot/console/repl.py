@@ -140,7 +140,8 @@ class Console:
             return f"refused: {result.lock.runbook} [{result.lock.request_id}] holds the cluster"
         if isinstance(result, Refused):
             return f"refused: {result.reason}"
-        return _outcome(result)
+        raised = await self.workflow.alerts_of_run(decision.request)
+        return "\n".join([_outcome(result), *(f"  alert during the run: {a}" for a in raised)])
 
 
 def _outcome(outcome: RunOutcome) -> str:

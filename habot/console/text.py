@@ -93,6 +93,8 @@ def audit(entries: list[AuditRecord]) -> str:
 
 def alert(a: Alert, rule: Rule | None, *, new: bool) -> str:
     head = "ALERT" if new else "alert"
+    if a.run:  # raised during a run about what it acts on: expected (progress), or not
+        head = f"expected by run {a.run}" if a.run_expected else f"{head} during run {a.run}"
     state = f" [{a.state.value}]" if a.state is not AlertState.OPEN else ""
     where = f"/{a.node}" if a.node else ""
     lines = [

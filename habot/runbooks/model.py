@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from habot.cluster.predicates import Predicate
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,47}$")]  # an alert rule's id
 RunbookName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
 ArgvElement = Annotated[str, Field(max_length=1000)]
 
@@ -100,6 +101,12 @@ class Runbook(_Strict):
         (), description="pcs edits (as with `pcs -f SHADOW`) whose effect crm_simulate shows"
     )
     steps: tuple[Step, ...] = Field(min_length=1)
+    expects: tuple[RuleId, ...] = Field(
+        (),
+        description="alert rules a run of this runbook causes on purpose, for what its "
+        "parameters name (the node it fences, the resource it moves): while it runs, those "
+        "alerts go to its thread as progress, not to the alerts channel",
+    )
     on_failure: Literal["stop", "rollback"] = "stop"
     rollback: tuple[Step, ...] = ()
 

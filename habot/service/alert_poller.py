@@ -9,18 +9,19 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from habot.alerts import daily, lifecycle, planned
+from habot.alerts import daily, lifecycle, planned, runs
 from habot.alerts.lifecycle import Alert, Change, Delivery, State
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
+from habot.approvals.model import State as RequestState
 from habot.cluster.crm_mon import crm_time
 from habot.cluster.health import assess
 from habot.cluster.model import ClusterStatus, ResourceKind
@@ -28,6 +29,7 @@ from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
 from habot.log_format import CLUSTER
 from habot.metrics import ALERTS, LEADER, POLL_LAST, POLL_SECONDS
+from habot.runbooks.model import Runbook
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.off_loop import off_loop
@@ -80,6 +82,7 @@ class Poller:
     sink: AlertSink
     clock: Callable[[], float] = time.time
     replica: str = "single"
+    runbooks: Mapping[str, Runbook] = field(default_factory=dict)  # what a run `expects:`
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
@@ -276,6 +279,8 @@ class Poller:
         resolved is history, not news: one summary card instead of one card each."""
         for _ in range(SAVE_TRIES):
             changed = self._fold(cluster, matches, now)
+            active = self._active_runs(cluster)
+            changed = {k: runs.tie(a, active) for k, a in changed.items()}
             changed.update(self._resolve(cluster, seen, changed, now))
             past = [a for a in changed.values() if seen.first and _only_history(a, now)]
             staged = [lifecycle.to_deliver(a, now) for a in changed.values() if a not in past]
@@ -437,6 +442,20 @@ class Poller:
             if rule.finding is not None and rule.finding in codes
         ]
 
+    def _active_runs(self, cluster: str) -> list[runs.ActiveRun]:
+        """The runs changing the cluster now (any replica's), with what each names and
+        expects; none when the store cannot say."""
+        books = {b.name: b for b in self.runbooks.values()}
+        found = []
+        for r in self.store.requests_in(RequestState.RUNNING):
+            book = books.get(r.runbook)
+            if r.cluster != cluster:
+                continue
+            expects = frozenset(book.expects) if book is not None else frozenset()
+            names = frozenset(v for _, v in r.params if v)
+            found.append(runs.ActiveRun(r.id, r.runbook, r.channel, r.message_ts, names, expects))
+        return found
+
     def _fold(self, cluster: str, matches: Sequence[Match], now: float) -> dict[str, Alert]:
         changed: dict[str, Alert] = {}
         kinds: dict[str, Change] = {}
@@ -540,7 +559,8 @@ def _cleared(rule: Rule, alert: Alert, status: ClusterStatus) -> bool:
 
 
 def _fresh(alert: Alert) -> Alert:
-    return replace(alert, message_ts="", channel="", delivery=Delivery.NONE, token="")
+    fresh = replace(alert, message_ts="", channel="", delivery=Delivery.NONE, token="")
+    return runs.untied(fresh)
 
 
 def _match_all(catalogue: Catalogue, lines: Sequence[LogLine]) -> list[Match]:

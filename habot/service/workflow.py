@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from habot.alerts import runs
 from habot.approvals import model
 from habot.approvals.model import Decision, Request, State
 from habot.cluster.live import LiveStatus, simulate
@@ -412,6 +413,18 @@ class Workflow:
             await off_loop(self.store.release_cluster, request.cluster, request.id)
         except StoreError as e:
             log.error("%s: lock of request %s not released: %s", request.cluster, request.id, e)
+
+    async def alerts_of_run(self, request: Request) -> list[str]:
+        """What a run's thread should say at its end: the alerts raised while it ran about
+        what it acts on — expected (its progress) or not (in the alerts channel)."""
+        try:
+            known = await off_loop(self.store.alerts, request.cluster, active_only=False)
+        except StoreError as e:
+            return [f"(alerts not read: {e})"]
+        return [
+            f"{a.title} ({'expected' if a.run_expected else 'in the alerts channel'})"
+            for a in runs.caused(known, request.id)
+        ]
 
     async def request_of(self, request_id: str) -> Request | None:
         return await off_loop(self.store.request, request_id)

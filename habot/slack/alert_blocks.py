@@ -34,6 +34,7 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
     where = f" · node {alert.node}" if alert.node else ""
     blocks = [
         header(f"{alert.severity.upper()}: {alert.title}"),
+        *_run(alert),
         section(f"{icon} *{escape(alert.title)}*\ncluster *{alert.cluster}*{where}"),
         context(f"{describe.lasted(alert)} · `{alert.key}`"),
         section("```" + truncate("\n".join(alert.lines), 2800).replace("```", "'''") + "```"),
@@ -41,6 +42,21 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
     if rule is not None:
         blocks.append(section(f"*Remedy:* {escape(fill(rule.remedy, rule.id, fields))}"))
     return blocks + _state(alert, rule)
+
+
+def _run(alert: Alert) -> list[Block]:
+    if not alert.run:
+        return []
+    if alert.run_expected:
+        return [
+            context(f":arrow_right: Expected by run `{alert.run}`: its progress, not an incident")
+        ]
+    return [context(f":warning: Raised during run `{alert.run}`, about what that run acts on")]
+
+
+def run_note(alert: Alert, channel: str) -> str:
+    """Told in a run's thread of an alert the run did not expect (posted in `channel`)."""
+    return f":warning: Alert during this run, in <#{channel}>: {escape(alert.title)}"
 
 
 def _state(alert: Alert, rule: Rule | None) -> list[Block]:
@@ -99,4 +115,6 @@ def text(alert: Alert) -> str:
     title = escape(alert.title)
     if alert.rule == HISTORY_RULE:
         return f"{alert.cluster}: {title}"
+    if alert.run_expected:
+        return f"Expected by this run: {title} ({describe.how_long(alert)})"
     return f"{alert.severity.upper()} {alert.cluster}: {title} ({describe.how_long(alert)})"

@@ -34,10 +34,15 @@ class SlackAlertSink:
     _ids: dict[str, str] = field(default_factory=dict)  # cluster -> the channel's ID
 
     async def post(self, alert: Alert) -> tuple[str, str]:
-        channel = self.channels[alert.cluster]
+        """In the alerts channel; an alert a run expected, in that run's thread instead; an
+        alert about what a run acts on that it did not expect, in the channel and told in
+        the run's thread (best effort: the card itself is what must not be lost)."""
+        expected = alert.run_expected and alert.run_ts
+        channel = alert.run_channel if expected else self.channels[alert.cluster]
         posted = await _call(
             self.client.chat_postMessage(
                 channel=channel,
+                thread_ts=alert.run_ts if expected else None,
                 text=alert_blocks.text(alert),
                 blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
                 metadata={
@@ -46,8 +51,22 @@ class SlackAlertSink:
                 },
             )
         )
-        self._ids[alert.cluster] = str(posted.get("channel") or channel)
-        return self._ids[alert.cluster], str(posted["ts"])
+        where = str(posted.get("channel") or channel)
+        if expected:
+            return where, str(posted["ts"])
+        self._ids[alert.cluster] = where
+        if alert.run_ts:
+            try:
+                await _call(
+                    self.client.chat_postMessage(
+                        channel=alert.run_channel,
+                        thread_ts=alert.run_ts,
+                        text=alert_blocks.run_note(alert, where),
+                    )
+                )
+            except DeliveryError as e:
+                log.warning("alert %s: not told in run %s's thread: %s", alert.key, alert.run, e)
+        return where, str(posted["ts"])
 
     async def update(self, alert: Alert) -> None:
         await _call(
@@ -60,12 +79,20 @@ class SlackAlertSink:
         )
 
     async def find(self, alert: Alert) -> tuple[str, str] | None:
-        channel = self._ids.get(alert.cluster) or alert.channel or self.channels[alert.cluster]
-        history = await _call(
-            self.client.conversations_history(
-                channel=channel, limit=LOOKBACK, include_all_metadata=True
+        if alert.run_expected and alert.run_ts:  # posted in the run's thread
+            channel = alert.run_channel
+            history = await _call(
+                self.client.conversations_replies(
+                    channel=channel, ts=alert.run_ts, limit=LOOKBACK, include_all_metadata=True
+                )
             )
-        )
+        else:
+            channel = self._ids.get(alert.cluster) or alert.channel or self.channels[alert.cluster]
+            history = await _call(
+                self.client.conversations_history(
+                    channel=channel, limit=LOOKBACK, include_all_metadata=True
+                )
+            )
         for message in history.get("messages") or []:
             if _token(message) == alert.token:
                 return channel, str(message["ts"])

@@ -219,3 +219,9 @@ def audit(entries: list[AuditRecord]) -> str:
     if not entries:
         return "The audit log is empty."
     return _code([describe.audit_line(e) for e in entries])
+
+
+def alerts_of_run(raised: list[str], succeeded: bool) -> str:
+    """The run's last thread message when alerts were raised while it ran."""
+    head = "Alerts raised during this run" if succeeded else ":x: This run failed; alerts it raised"
+    return f"{head}:\n" + "\n".join(f"• {escape(a)}" for a in raised[:20])

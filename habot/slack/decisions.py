@@ -108,6 +108,9 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
             text=approval_blocks.outcome_text(result),
             blocks=approval_blocks.outcome_blocks(result),
         )
+        raised = await deps.workflow.alerts_of_run(request)
+        if raised:
+            await reporter.say(approval_blocks.alerts_of_run(raised, result.succeeded))
     outcome = None if isinstance(result, Busy | Refused) else result
     await _update(deps, client, click, await deps.workflow.request_of(request.id), outcome)
 

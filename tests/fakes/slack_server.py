@@ -152,10 +152,16 @@ class FakeSlack:
             return {"files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
         if method == "conversations.history":  # newest first, with each post's metadata
             return {"messages": self.messages.get(str(params.get("channel")), [])[::-1]}
+        if method == "conversations.replies":  # the parent's thread, oldest first
+            thread = f"{params.get('channel')}/{params.get('ts')}"
+            return {"messages": self.messages.get(thread, [])}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             ts = params.get("ts") or f"{1700000000 + next(self._ts)}.000100"
-            if method == "chat.postMessage" and not params.get("thread_ts"):
-                self.messages.setdefault(str(params.get("channel", "")), []).append(
+            if method == "chat.postMessage":
+                where = str(params.get("channel", ""))
+                if params.get("thread_ts"):
+                    where += f"/{params['thread_ts']}"
+                self.messages.setdefault(where, []).append(
                     {"ts": ts, "text": params.get("text", ""), "metadata": params.get("metadata")}
                 )
             return {

@@ -109,3 +109,15 @@ def test_malformed_runbooks_name_file_and_line(text: str, problem: str, tmp_path
     )
     assert done.returncode == 1
     assert problem in done.stderr
+
+
+def test_what_each_runbook_expects_is_a_rule_of_the_catalogue() -> None:
+    """`expects:` names alert rules a run causes on purpose: a misspelt one would let the
+    real alert through as an incident (safe) but say nothing of it (a test instead)."""
+    from habot.alerts.rules import load_catalogue
+
+    ids = {r.id for r in load_catalogue().rules}
+    expecting = [load_file(p) for p in SHIPPED if load_file(p).expects]
+    assert {b.name for b in expecting} >= {"fence-test", "failover", "ban"}
+    for book in expecting:
+        assert set(book.expects) <= ids, (book.name, set(book.expects) - ids)

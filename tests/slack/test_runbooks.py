@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -237,11 +238,32 @@ async def test_fence_test_needs_two_approvers_and_the_node_returns(
     await http_bot.fake.wait_for("a refusal", lambda: ephemerals_to(http_bot, "UBOB"))
     assert "needs another approver" in ephemerals_to(http_bot, "UBOB")[0]
     await click(session, http_bot, card, APPROVE, "UCAROL")
+    # While it runs, habot polls the logs: the fencing the run causes on purpose is its
+    # progress, in its thread; a failure of something else during it still alerts.
+    rid, poller, fake = request_id_of(card), http_bot.inner.poller, http_bot.fake
+    await fake.wait_for(
+        "the run", lambda: http_bot.workflow.store.request(rid).state.value == "running"
+    )
+    unrelated = "Result of monitor operation for Unrelated on nodo1: not running"
+    lab.exec("nodo1", ["logger", "-t", "pacemaker-controld", f"notice: {unrelated}"])
+    for _ in range(150):  # bounded: the run takes about 30 s
+        await poller.poll("mycluster")
+        if any("succeeded" in u for u in card_updates(http_bot, card)):
+            break
+        await asyncio.sleep(2)
     final = await wait_card(http_bot, card, "succeeded", timeout=300)
     assert "<@UBOB>, <@UCAROL>" in final
     assert "nodo2" in lab.online_nodes(via="nodo1")
     fence_log = lab.layout.fence_log.read_text()
     assert "06-HA-IPFailover-Apache2DRBDGFS2_nodo2" in fence_log
+    posts = fake.calls_to("chat.postMessage")
+    in_thread = [json.dumps(c.params) for c in posts if c.params.get("thread_ts") == card["ts"]]
+    in_channel = [json.dumps(c.params) for c in posts if c.params.get("channel") == "C0HAALERTS"]
+    assert any("Expected by this run: nodo2 was fenced" in t for t in in_thread), in_thread
+    assert not any("nodo2 was fenced" in t for t in in_channel)  # never an incident card
+    assert any("Unrelated monitor failed on nodo1" in t for t in in_channel)  # still alerts
+    assert not any("Unrelated" in t for t in in_thread)  # none of the run's business
+    assert any("Alerts raised during this run" in t and "(expected)" in t for t in in_thread)
 
 
 async def _response(bot: Bot, payload: dict[str, str]) -> str:
