@@ -177,6 +177,11 @@ def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict
                     if "file" in c.alerts.sources
                     for f in c.alerts.files
                 }
+                | {
+                    c.alerts.agent_file
+                    for c in config.clusters.values()
+                    if "agent" in c.alerts.sources
+                }
             )
         )
     found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)
@@ -205,12 +210,16 @@ def _node_files(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, text, mode in (
         ("habot-node", sudoers.helper_text(), 0o755),
+        ("habot-alert", sudoers.agent_text(), 0o755),  # Pacemaker's alert agent (as hacluster)
         ("rules.json", sudoers.node_rules(found, paths), 0o644),
         ("habot.sudoers", sudoers.render(user), 0o440),
     ):
         (out / name).write_text(text)
         (out / name).chmod(mode)
-    print(f"wrote {out}/habot-node, rules.json and habot.sudoers (see habot.sudoers to install)")
+    print(
+        f"wrote {out}/habot-node, habot-alert, rules.json and habot.sudoers "
+        "(see habot.sudoers to install)"
+    )
     return 0
 
 

@@ -40,11 +40,17 @@ LogPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]{1,255}$")]
 
 
 class AlertsConfig(_Strict):
-    sources: tuple[Literal["journal", "file"], ...] = Field(
+    sources: tuple[Literal["journal", "file", "agent"], ...] = Field(
         default=("journal",),
         min_length=1,
         description="journal: journald (Debian/RHEL nodes); file: "
-        "pacemaker.log with an inode+offset cursor",
+        "pacemaker.log with an inode+offset cursor; agent: the records of habot's alert "
+        "agent (the alert-agent runbook installs it), with the same cursor",
+    )
+    agent_file: str = Field(
+        default="/var/log/pacemaker/habot-events.jsonl",
+        pattern=r"^/var/log/pacemaker/[A-Za-z0-9_.-]{1,64}\.jsonl$",
+        description="where the alert agent writes its records (the alert's recipient)",
     )
     log_file: str = Field(
         default="/var/log/pacemaker/pacemaker.log",

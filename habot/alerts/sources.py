@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from habot.alerts.agent_records import parse_record
 from habot.alerts.logline import (
     FileTime,
     JournalBatch,
@@ -216,10 +217,16 @@ class FileSource:
     path: str = "/var/log/pacemaker/pacemaker.log"
     first_read: int = 1024 * 1024
     zone: str = "UTC"  # the nodes' local time zone, in which the file's stamps are written
+    records: bool = False  # the alert agent's JSON records, not a log
 
     @property
     def name(self) -> str:
-        return f"file:{self.path}"
+        return f"{'agent' if self.records else 'file'}:{self.path}"
+
+    def parse(self, node: str, raw: bytes, clock: FileTime) -> LogLine | None:
+        if self.records:
+            return parse_record(node, raw)
+        return parse_file_line(node, raw, clock)
 
     async def read(
         self,
@@ -246,7 +253,7 @@ class FileSource:
             used, chunk = _complete_lines(
                 data, first=read.offset > 0 and position is None and cursor is None
             )
-            lines += [ln for raw in chunk if (ln := parse_file_line(node.name, raw, clock))]
+            lines += [ln for raw in chunk if (ln := self.parse(node.name, raw, clock))]
             position = FileCursor(read.inode, read.offset + used)
             budget -= length
             if budget <= 0 or used < len(data):

@@ -8,6 +8,18 @@ scheduler logs "Resource start-up disabled since no STONITH resources have been 
 from __future__ import annotations
 
 from habot.lab.layout import DRBD_DEVICE, LabLayout
+from habot.node import AGENT_FILE, AGENT_PATH
+
+
+AGENT_ALERT = ("alert", "create", f"path={AGENT_PATH}", "id=habot", "meta", "timeout=10s")
+AGENT_RECIPIENT = (
+    "alert",
+    "recipient",
+    "add",
+    "habot",
+    f"value={AGENT_FILE}",
+    "id=habot-recipient",
+)
 
 
 def seed_commands(layout: LabLayout) -> list[list[str]]:
@@ -81,6 +93,10 @@ def seed_commands(layout: LabLayout) -> list[list[str]]:
         ["constraint", "colocation", "add", "WebSite", "with", "WebFS", "INFINITY"],
         ["constraint", "order", "WebFS", "then", "WebSite"],
         ["property", "set", "stonith-enabled=true"],
+        # not the seed's: habot's alert agent (installed beside habot-node), as the
+        # alert-agent runbook registers it
+        [*AGENT_ALERT],
+        [*AGENT_RECIPIENT],
     ]
     return [
         ["pcs", "cluster", "cib", shadow],

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from habot.alerts import daily, lifecycle, planned, runs
+from habot.alerts import agent_records, daily, lifecycle, planned, runs
 from habot.alerts.lifecycle import Alert, Change, Delivery, State
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
@@ -63,6 +63,8 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
     if "file" in chosen:
         zone = handle.config.alerts.log_timezone
         found += [FileSource(path=path, zone=zone) for path in handle.config.alerts.files]
+    if "agent" in chosen:
+        found.append(FileSource(path=handle.config.alerts.agent_file, records=True))
     return found
 
 
@@ -223,6 +225,7 @@ class Poller:
                     cursors[key] = result.cursor
             else:
                 unreachable[key.split("|")[2]] = result
+        lines = agent_records.once(lines)  # node and fencing events come from every node
         # Matching a big batch is CPU work: off the event loop, which keeps answering Slack.
         matches = await asyncio.to_thread(_match_all, self.catalogue, lines)
         down, reachable = await off_loop(self._unreachable, handle, unreachable, cursors)

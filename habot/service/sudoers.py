@@ -190,6 +190,11 @@ def helper_text() -> str:
     return (resources.files("habot.node") / "helper.py").read_text()
 
 
+def agent_text() -> str:
+    """habot-alert, Pacemaker's alert agent for habot, as shipped in the package."""
+    return (resources.files("habot.node") / "alert_agent.py").read_text()
+
+
 def render(user: str, helper: str = HELPER_PATH) -> str:
     """The sudoers file: the node user may run the helper as root, and nothing else."""
     if not USER.fullmatch(user):
@@ -204,6 +209,8 @@ def render(user: str, helper: str = HELPER_PATH) -> str:
             f"#   install -d -m 0755 -o root -g root {helper.rsplit('/', 1)[0]}",
             f"#   install -m 0755 -o root -g root habot-node {helper}",
             f"#   install -m 0644 -o root -g root rules.json {helper.rsplit('/', 1)[0]}/",
+            "#   (and, for the agent alert source, Pacemaker's alert agent, run as hacluster:)",
+            f"#   install -m 0755 -o root -g root habot-alert {helper.rsplit('/', 1)[0]}/",
             "#   visudo -cf habot.sudoers && install -m 0440 -o root -g root habot.sudoers "
             "/etc/sudoers.d/habot",
             f"Defaults!{helper} !requiretty",
