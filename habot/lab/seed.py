@@ -10,7 +10,6 @@ from __future__ import annotations
 from habot.lab.layout import DRBD_DEVICE, LabLayout
 from habot.node import AGENT_FILE, AGENT_PATH
 
-
 AGENT_ALERT = ("alert", "create", f"path={AGENT_PATH}", "id=habot", "meta", "timeout=10s")
 AGENT_RECIPIENT = (
     "alert",
