@@ -505,3 +505,42 @@ async def test_the_daily_check_finds_nowhere_to_go_and_a_ban_left_behind(
     finally:
         ssh(lab, "nodo1", "pcs resource clear VirtualIP")
         await bot.stop()
+
+
+async def test_the_alert_agent_record_written_while_habot_is_down_is_read_after(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The lab registers habot's alert agent (as the alert-agent runbook does): Pacemaker runs
+    it as hacluster for every event; habot, reading only the agent's file (through habot-node,
+    as its node user), turns an injected failure into one card — written while habot was
+    down, read when it is back."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
+    (node,) = resource_nodes(crm_mon(lab, "nodo1"), "WebSite")
+    config = with_alerts(lab_config, sources=("agent",))
+    db = tmp_path / "habot.sqlite3"
+    bot = make_bot(config, fake_slack, db=db)
+    try:
+        await bot.inner.poller.poll("mycluster")  # the cursor: what is there now is read
+    finally:
+        await bot.stop()
+    lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
+    key = f"resource-failed:WebSite:{node}"
+    wait_for(
+        "the agent's record",
+        lambda: (
+            '"asyncmon"' in lab.exec(node, ["cat", "/var/log/pacemaker/habot-events.jsonl"]).stdout
+        ),
+    )
+    bot = make_bot(config, fake_slack, db=db)  # habot is back
+    try:
+        report = await bot.inner.poller.poll("mycluster")
+        assert key in report.posted, report
+        (card,) = cards(bot, key)
+        assert f"WebSite asyncmon failed on {node}: error" in json.dumps(card.params)
+        await bot.inner.poller.poll("mycluster")
+        assert len(cards(bot, key)) == 1  # read once
+    finally:
+        await bot.stop()
+        lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], check=False, timeout=120)
