@@ -26,6 +26,7 @@ from habot.config import HabotConfig, load_config, require_closed
 from habot.console import config_check, repl
 from habot.errors import ConfigError
 from habot.jobs import Jobs
+from habot.node import AGENT_FILE
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.runbooks.model import Runbook
 from habot.runbooks.replay import may_edit
@@ -165,7 +166,7 @@ def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict
     users = {n.user for c in (config.clusters.values() if config else ()) for n in c.nodes}
     user = args.user or next(iter(users - {"root"}), "habot")
     paths = dict(p.split("=", 1) for p in args.path if "=" in p)
-    files: tuple[str, ...] = ()
+    files: tuple[str, ...] = (AGENT_FILE,)
     journal = True
     if config is not None:
         journal = any("journal" in c.alerts.sources for c in config.clusters.values())
@@ -177,11 +178,9 @@ def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict
                     if "file" in c.alerts.sources
                     for f in c.alerts.files
                 }
-                | {
-                    c.alerts.agent_file
-                    for c in config.clusters.values()
-                    if "agent" in c.alerts.sources
-                }
+                # the alert agent's records (no secret in them): readable whether or not
+                # the agent source is on yet, so turning it on needs no new node rules
+                | {c.alerts.agent_file for c in config.clusters.values()}
             )
         )
     found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)

@@ -241,6 +241,8 @@ class FileSource:
         stat = await transport.read(node, stat_argv(self.path), timeout=timeout)
         stats = _stats(stat.stdout)
         if self.path not in stats:
+            if self.records and "No such file" in stat.stderr_text:
+                return Batch((), None)  # the agent writes its file at its first event
             said = stat.stderr_text.strip().splitlines()[:1] or ["not found"]
             return Batch((), None, problem=said[0][:200])
         reads = plan_reads(self.path, FileCursor.parse(cursor), stats, self.first_read)
