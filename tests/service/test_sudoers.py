@@ -39,6 +39,7 @@ VIP = "10.1.1.100"
 STATUS_SCRIPT = ("sh", "-c", "crm_mon --one-shot; cibadmin --query", "habot-status", "x")
 # Parameters for a plan of every shipped runbook (a new runbook fails the test until added).
 PARAMS: dict[str, list[dict[str, str]]] = {
+    "alert-agent": [{}, {"file": "/var/log/pacemaker/events.jsonl"}],
     "cleanup": [{"resource": "VirtualIP"}],
     "failover": [{"resource": "VirtualIP", "node": "nodo2"}],
     "failover-test": [{"resource": "VirtualIP", "address": "10.1.1.100"}],
