@@ -293,7 +293,7 @@ def _console(args: argparse.Namespace) -> int:
             approvers=_approvers_text(config),
         )
         sink = repl.ConsoleAlertSink(_write, catalogue)
-        poller = Poller(ops, store, catalogue, sink, runbooks=runbooks)
+        poller = Poller(ops, store, catalogue, sink, runbooks=runbooks, follow=True)
         scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
         try:
             return await repl.run(console)
@@ -427,6 +427,7 @@ def build_bot(
         clock=clock,
         replica=workflow.replica,
         runbooks=workflow.runbooks,
+        follow=True,
     )
     deps = slash.Deps(
         ops=ops,

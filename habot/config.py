@@ -68,6 +68,12 @@ class AlertsConfig(_Strict):
         "no year or offset, and the file source orders lines by it",
     )
     interval_s: float = Field(default=30, ge=1, le=3600)
+    follow: bool = Field(
+        default=True,
+        description="journal source: follow each node's journal (journalctl --follow) "
+        "between polls, so a problem is posted within about a second; the poll stays the "
+        "catch-up (and reads a node's journal whenever its stream is down)",
+    )
     lookback_s: float = Field(default=3600, ge=0, description="how far back the first poll reads")
     unreachable_after: int = Field(default=3, ge=1, description="polls in a row before an alert")
     rules: tuple[Path, ...] = Field(default=(), description="more alert rule files (YAML)")

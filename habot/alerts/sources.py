@@ -86,6 +86,16 @@ class JournalSource:
             argv += [f"--after-cursor={cursor}", "-n", str(self.batch)]
         else:
             argv += [f"--since=@{int(since)}"]
+        return argv + self.matches()
+
+    def follow_argv(self, cursor: str | None) -> list[str]:
+        """`journalctl --follow` from the cursor (else from now on), the same records."""
+        argv = ["journalctl", "-o", "json", "--no-pager", "--quiet", "--follow"]
+        argv += [f"--after-cursor={cursor}"] if cursor else ["--lines=0"]
+        return argv + self.matches()
+
+    def matches(self) -> list[str]:
+        argv: list[str] = []
         # the daemons' names, written by root ...
         argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers] + ["_UID=0"]
         # ... or by the daemons' own programs (those that run as hacluster)

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from habot.alerts import agent_records, daily, lifecycle, planned, runs
 from habot.alerts.lifecycle import Alert, Change, Delivery, State
-from habot.alerts.logline import LogLine
+from habot.alerts.logline import LogLine, parse_journal
 from habot.alerts.rules import Catalogue, Match, Rule, fill, fill_predicate
 from habot.alerts.sources import Batch, FileSource, JournalSource
 from habot.approvals.model import State as RequestState
@@ -32,6 +32,7 @@ from habot.metrics import ALERTS, LEADER, POLL_LAST, POLL_SECONDS
 from habot.runbooks.model import Runbook
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.clusters import ClusterHandle, Ops
+from habot.service.journal_follow import JournalFollower
 from habot.service.off_loop import off_loop
 from habot.store import Store, StoreError
 
@@ -85,10 +86,16 @@ class Poller:
     clock: Callable[[], float] = time.time
     replica: str = "single"
     runbooks: Mapping[str, Runbook] = field(default_factory=dict)  # what a run `expects:`
+    follow: bool = False  # follow the journals of the clusters it leads (alerts.follow)
+    _live: set[tuple[str, str]] = field(default_factory=set)  # (cluster, node) followed now
+    _statuses: dict[str, ClusterStatus] = field(default_factory=dict)  # the last poll's
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
     _counted: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.follower = JournalFollower(self._follow_from, self.push, self._follow_down)
 
     def leads(self, cluster: str) -> bool:
         return cluster in self._leading
@@ -97,7 +104,18 @@ class Poller:
         """Take or renew the cluster's polling lease; poll when it is ours and a poll is due.
         None when another replica leads (or no poll was due)."""
         async with self._locks.setdefault(cluster, asyncio.Lock()):  # idle() waits for it
-            return await self._lead(cluster)
+            report = await self._lead(cluster)
+        handle = self.ops.cluster(cluster)
+        wanted = (
+            self.follow
+            and handle.config.alerts.follow
+            and "journal" in handle.config.alerts.sources
+        )
+        if wanted and self.leads(cluster):
+            self.follower.follow(handle)
+        elif self.follower.following(cluster):
+            await self.follower.stop(cluster)
+        return report
 
     async def _lead(self, cluster: str) -> PollReport | None:
         handle = self.ops.cluster(cluster)
@@ -154,6 +172,7 @@ class Poller:
     async def resign(self) -> None:
         """A clean stop: the leases go at once, so another replica takes over at its next
         check instead of waiting for them to expire."""
+        await self.follower.stop()
         for cluster in list(self._leading):
             await off_loop(self.store.release_lease, f"poll:{cluster}", self.replica)
             LEADER.labels(cluster).set(0)
@@ -164,7 +183,9 @@ class Poller:
         return Courier(self.store, self.sink, self.clock)
 
     async def idle(self) -> None:
-        """Wait for the polls under way to end (at shutdown: none is cut in the middle)."""
+        """Wait for the polls under way to end (at shutdown: none is cut in the middle); the
+        journal streams end."""
+        await self.follower.stop()
         for lock in list(self._locks.values()):
             async with lock:
                 pass
@@ -211,7 +232,9 @@ class Poller:
         stored = await off_loop(lambda: {key: self.store.get(key) for key in keys})
         batches = await asyncio.gather(
             *(
-                self._read(handle, node, source, stored[key], now)
+                self._followed(key)
+                if isinstance(source, JournalSource) and (handle.name, node) in self._live
+                else self._read(handle, node, source, stored[key], now)
                 for (node, source), key in zip(reads, keys, strict=True)
             )
         )
@@ -234,6 +257,7 @@ class Poller:
         status = await self._status(handle)
         daily_gone: set[str] = set()
         if status is not None:
+            self._statuses[handle.name] = status
             matches = [_canonical(m, status) for m in matches] + self._findings(status)
             checked, daily_gone = await self._daily(handle, status, cursors, now)
             matches += checked
@@ -266,6 +290,63 @@ class Poller:
             unreachable,
             tuple(done.failed),
         )
+
+    async def _followed(self, key: str) -> tuple[str, Batch | str]:
+        """A followed journal: its stream reads it, not the poll."""
+        return key, Batch((), None)
+
+    async def _follow_from(self, cluster: str, node: str) -> str | None:
+        """A stream starts: from now on it reads the node's journal, from the stored cursor
+        (taken under the cluster's lock: no poll is reading that journal meanwhile)."""
+        async with self._locks.setdefault(cluster, asyncio.Lock()):
+            self._live.add((cluster, node))
+            return await off_loop(self.store.get, _cursor_key(cluster, node, JournalSource()))
+
+    def _follow_down(self, cluster: str, node: str) -> None:
+        self._live.discard((cluster, node))
+
+    async def push(self, cluster: str, node: str, raw: Sequence[bytes]) -> PollReport | None:
+        """Journal records a stream brought: matched, saved with the stream's cursor and
+        delivered at once, as a poll would (the status of the last poll names the clones);
+        None when this replica no longer leads the cluster."""
+        async with self._locks.setdefault(cluster, asyncio.Lock()):
+            if not self.leads(cluster):
+                return None
+            source = JournalSource()
+            batch = parse_journal(
+                node, b"".join(r if r.endswith(b"\n") else r + b"\n" for r in raw)
+            )
+            lines = agent_records.once([ln for ln in batch.lines if source.wanted(ln)])
+            cursors = {_cursor_key(cluster, node, source): batch.cursor} if batch.cursor else {}
+            now = self.clock()
+            matches = _match_all(self.catalogue, lines)
+            status = self._statuses.get(cluster)
+            if status is not None:
+                matches = [_canonical(m, status) for m in matches]
+            matches = await off_loop(self._quiet, cluster, matches, cursors, now)
+            seen = Seen(status=None, at=now, gone=set(), first=False)
+            if not await off_loop(self._save, cluster, matches, seen, cursors, now):
+                log.warning("%s: alerts kept changing under a pushed batch; dropped", cluster)
+                return None
+            done = await self.courier.deliver(cluster, self._lease_keeper(cluster))
+            if matches:
+                log.info(
+                    "%s %s: pushed %d lines, %d matches, %d posted",
+                    cluster,
+                    node,
+                    len(lines),
+                    len(matches),
+                    len(done.posted),
+                )
+            return PollReport(
+                cluster,
+                len(lines),
+                len(matches),
+                tuple(done.posted),
+                tuple(done.updated),
+                {},
+                tuple(done.failed),
+            )
 
     def _save(
         self,

@@ -85,7 +85,13 @@ def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[Com
     ]
     if journal:
         source = JournalSource()
-        for journal_argv in (source.argv("\0CURSOR", 0), source.argv(None, 0)):
+        shapes = (
+            source.argv("\0CURSOR", 0),
+            source.argv(None, 0),
+            source.follow_argv("\0CURSOR"),
+            source.follow_argv(None),
+        )
+        for journal_argv in shapes:
             found.append(
                 CommandShape(journal_argv[0], _journal_args(journal_argv), "alerts: the journal")
             )

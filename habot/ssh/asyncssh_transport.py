@@ -6,7 +6,7 @@ import asyncio
 import logging
 import shlex
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -110,6 +110,29 @@ class AsyncsshTransport:
         """A read-only command on a long-lived session; if that session fails in any way, it
         is closed and the command runs once more on its own exec channel."""
         return await _observed(node, self._read(node, argv, timeout=timeout))
+
+    async def follow(
+        self, node: NodeAddress, argv: Sequence[str], *, limit_s: float
+    ) -> AsyncIterator[bytes]:
+        command = remote_command(argv, limit_s, sudo=node.sudo)
+        conn = await self._connection(node)
+        try:
+            process = await conn.create_process(command, encoding=None)
+        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError) as e:
+            self._drop(node, conn)
+            raise TransportError(node.name, f"no channel to follow on: {_reason(e)}") from e
+        try:
+            while True:
+                try:
+                    line = await process.stdout.readline()
+                except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as e:
+                    self._drop(node, conn)
+                    raise TransportError(node.name, f"connection lost: {_reason(e)}") from e
+                if not line:
+                    break
+                yield _bytes(line)
+        finally:
+            process.close()  # the channel closes: the command's next write ends it
 
     async def _run(
         self, node: NodeAddress, argv: Sequence[str], *, timeout: float

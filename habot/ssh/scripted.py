@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from habot.errors import TransportError
@@ -54,6 +54,33 @@ class ScriptedTransport:
     unexpected: list[str] = field(default_factory=list)
     cancelled: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     reads: int = 0  # how many of the calls came through `read`
+    # per node, one entry per `follow` call, in order: the lines it yields before it ends,
+    # or the error it raises after them; with none left, a follow waits, like a quiet journal
+    streams: dict[str, deque[tuple[list[bytes], TransportError | None]]] = field(
+        default_factory=dict
+    )
+    followed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def stream(
+        self, node: str, lines: list[bytes], then: TransportError | None = None
+    ) -> ScriptedTransport:
+        self.streams.setdefault(node, deque()).append((lines, then))
+        return self
+
+    async def follow(
+        self, node: NodeAddress, argv: Sequence[str], *, limit_s: float
+    ) -> AsyncIterator[bytes]:
+        self.followed.append((node.name, tuple(argv)))
+        queue = self.streams.get(node.name)
+        if not queue:
+            await asyncio.Event().wait()  # nothing happens on this node, until cancelled
+            return
+        lines, then = queue.popleft()
+        for line in lines:
+            await asyncio.sleep(0)
+            yield line
+        if then is not None:
+            raise then
 
     def expect(self, node: str | None, argv: Sequence[str], **reply: object) -> ScriptedTransport:
         """The next command, in order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,5 +60,12 @@ class Transport(Protocol):
         self, node: NodeAddress, argv: Sequence[str], *, timeout: float
     ) -> CommandResult:
         """A read-only command; it may share a long-lived session with other reads."""
+
+    def follow(
+        self, node: NodeAddress, argv: Sequence[str], *, limit_s: float
+    ) -> AsyncIterator[bytes]:
+        """The output lines of a long-running read-only command (`journalctl --follow`), as
+        they come, on its own channel; it ends when the command does (killed on the node
+        after `limit_s`); TransportError when the connection drops."""
 
     async def close(self) -> None: ...

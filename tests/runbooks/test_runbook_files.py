@@ -38,6 +38,8 @@ EXPECTED = {
     "fence-history-cleanup",
     # the seed's last chapter
     "haproxy",
+    # events pushed by the cluster: habot's alert agent registered
+    "alert-agent",
 }
 
 

@@ -1,0 +1,73 @@
+"""Following each node's journal between polls (scripted transport): a record is posted as
+soon as its stream brings it, with no poll; a stream that breaks starts again from its cursor
+(nothing lost, nothing twice); while a node is followed the poll leaves its journal alone,
+and reads it again once the streams stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from habot.alerts.sources import JournalSource
+from habot.errors import TransportError
+from habot.service.alert_poller import Poller
+from tests.alerts.test_delivery import CATALOGUE, FAILED_MONITOR, MemorySink, cluster, feed
+from tests.fakes.cluster import journal
+
+LOST = [("pacemaker-controld", "notice: Node nodo2 state is now lost | nodeid=2")]
+
+
+async def until(what: str, check: Callable[[], bool]) -> None:
+    for _ in range(250):  # bounded: 5 s at most
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never: {what}")
+
+
+def journal_reads(calls: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    return [node for node, argv in calls if argv[0] == "journalctl"]
+
+
+async def test_streams_post_at_once_resume_from_their_cursor_and_leave_the_poll_alone() -> None:
+    s, sink = cluster(), MemorySink()
+    p = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, follow=True)
+    first = journal("nodo1", FAILED_MONITOR, first=1, at=s.clock.now)
+    second = journal("nodo1", LOST, first=2, at=s.clock.now + 1)
+    s.transport.stream("nodo1", first.splitlines(), then=TransportError("nodo1", "reset"))
+    s.transport.stream("nodo1", second.splitlines())  # then it ends: started once more
+    feed(s)  # the first poll reads both journals (nothing in them)
+    try:
+        await p.lead("mycluster")
+        await until("both cards", lambda: len(sink.posts) == 2)
+        assert [a.key for a in sink.posts] == ["resource-failed:WebSite:nodo1", "node-lost:nodo2"]
+        followed = [argv for node, argv in s.transport.followed if node == "nodo1"]
+        assert followed[0] == tuple(JournalSource().follow_argv(None))  # from now on
+        assert followed[1] == tuple(JournalSource().follow_argv("s=1;i=1"))  # after the break
+        await until("the third start", lambda: len(s.transport.followed) >= 4)
+        assert s.transport.followed[-1][1] == tuple(JournalSource().follow_argv("s=1;i=2"))
+        assert s.store.get("cursor|mycluster|nodo1|journal") == "s=1;i=2"
+        reads = len(journal_reads(s.transport.calls))
+        s.clock.now += 30
+        await p.lead("mycluster")  # a poll while both nodes are followed
+        assert len(journal_reads(s.transport.calls)) == reads  # it read no journal
+        assert len(sink.posts) == 2  # and posted nothing twice
+    finally:
+        await p.idle()  # the streams stop
+    s.clock.now += 30
+    feed(s)  # now the poll reads both journals again, from the streams' cursors
+    await p.poll("mycluster")
+    s.transport.assert_done()
+    assert len(sink.posts) == 2
+
+
+async def test_a_replica_that_does_not_lead_follows_nothing() -> None:
+    s, sink = cluster(), MemorySink()
+    other = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, replica="b")
+    assert s.store.lease("poll:mycluster", "b", s.clock.now, 3600)  # another replica leads
+    p = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, replica="a", follow=True)
+    assert await p.lead("mycluster") is None
+    await asyncio.sleep(0.05)
+    assert s.transport.followed == []
+    assert not p.follower.following("mycluster")
+    assert other.replica == "b"
