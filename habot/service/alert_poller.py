@@ -87,6 +87,7 @@ class Poller:
     replica: str = "single"
     runbooks: Mapping[str, Runbook] = field(default_factory=dict)  # what a run `expects:`
     follow: bool = False  # follow the journals of the clusters it leads (alerts.follow)
+    polls: int = 0  # polls done (a journal stream's cards come between them)
     _live: set[tuple[str, str]] = field(default_factory=set)  # (cluster, node) followed now
     _statuses: dict[str, ClusterStatus] = field(default_factory=dict)  # the last poll's
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -195,6 +196,7 @@ class Poller:
             return await self._timed_poll(cluster)
 
     async def _timed_poll(self, cluster: str) -> PollReport:
+        self.polls += 1
         started = time.monotonic()
         context = CLUSTER.set(cluster)
         try:

@@ -544,3 +544,32 @@ async def test_the_alert_agent_record_written_while_habot_is_down_is_read_after(
     finally:
         await bot.stop()
         lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], check=False, timeout=120)
+
+
+async def test_a_followed_journal_posts_a_failure_with_no_poll_in_between(
+    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Polling every 30 s, following each node's journal: a failure injected by hand
+    (`crm_resource --fail`) is posted from the stream — no poll ran between the failure and
+    its card (timings are in benchmarks/bench_events.py)."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
+    (node,) = resource_nodes(crm_mon(lab, "nodo1"), "WebSite")
+    bot = make_bot(with_alerts(lab_config, interval_s=30), fake_slack, db=tmp_path / "h.db")
+    bot.inner.start_background()
+    poller = bot.inner.poller
+    try:
+        for _ in range(100):  # bounded: both nodes followed within 10 s
+            if poller.polls and len(poller._live) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(poller._live) == 2
+        polls = poller.polls
+        lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
+        key = f"resource-failed:WebSite:{node}"
+        await fake_slack.wait_for("the card", lambda: cards(bot, key), timeout=20)
+        assert poller.polls == polls  # it came from the stream
+    finally:
+        await bot.stop()
+        lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], check=False, timeout=120)
