@@ -101,6 +101,10 @@ class Poller:
     def leads(self, cluster: str) -> bool:
         return cluster in self._leading
 
+    def followed(self, cluster: str) -> set[str]:
+        """The nodes whose journal stream is up now (the poll leaves their journal alone)."""
+        return {node for c, node in self._live if c == cluster}
+
     async def lead(self, cluster: str) -> PollReport | None:
         """Take or renew the cluster's polling lease; poll when it is ours and a poll is due.
         None when another replica leads (or no poll was due)."""

@@ -561,10 +561,10 @@ async def test_a_followed_journal_posts_a_failure_with_no_poll_in_between(
     poller = bot.inner.poller
     try:
         for _ in range(100):  # bounded: both nodes followed within 10 s
-            if poller.polls and len(poller._live) == 2:
+            if poller.polls and len(poller.followed("mycluster")) == 2:
                 break
             await asyncio.sleep(0.1)
-        assert len(poller._live) == 2
+        assert poller.followed("mycluster") == {"nodo1", "nodo2"}
         polls = poller.polls
         lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
         key = f"resource-failed:WebSite:{node}"
