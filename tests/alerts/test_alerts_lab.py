@@ -507,55 +507,20 @@ async def test_the_daily_check_finds_nowhere_to_go_and_a_ban_left_behind(
         await bot.stop()
 
 
-async def test_the_alert_agent_record_written_while_habot_is_down_is_read_after(
+async def test_events_reach_slack_from_the_journal_stream_and_from_the_agent_after_a_stop(
     lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    """The lab registers habot's alert agent (as the alert-agent runbook does): Pacemaker runs
-    it as hacluster for every event; habot, reading only the agent's file (through habot-node,
-    as its node user), turns an injected failure into one card — written while habot was
-    down, read when it is back."""
+    """Failures injected by hand (`crm_resource --fail`). Polling every 30 s and following
+    each node's journal: the card comes from the stream, no poll ran in between (timings are
+    in benchmarks/bench_events.py). Then habot is stopped, and reading only habot's alert agent
+    file (registered by the lab, as the alert-agent runbook does; read through habot-node as
+    the node user): a failure recorded while habot was down is one card when it is back."""
     lab.reset()
     configure_seed_fencing(lab)
     wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
     (node,) = resource_nodes(crm_mon(lab, "nodo1"), "WebSite")
-    config = with_alerts(lab_config, sources=("agent",))
-    db = tmp_path / "habot.sqlite3"
-    bot = make_bot(config, fake_slack, db=db)
-    try:
-        await bot.inner.poller.poll("mycluster")  # the cursor: what is there now is read
-    finally:
-        await bot.stop()
-    lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
     key = f"resource-failed:WebSite:{node}"
-    wait_for(
-        "the agent's record",
-        lambda: (
-            '"asyncmon"' in lab.exec(node, ["cat", "/var/log/pacemaker/habot-events.jsonl"]).stdout
-        ),
-    )
-    bot = make_bot(config, fake_slack, db=db)  # habot is back
-    try:
-        report = await bot.inner.poller.poll("mycluster")
-        assert key in report.posted, report
-        (card,) = cards(bot, key)
-        assert f"WebSite asyncmon failed on {node}: error" in json.dumps(card.params)
-        await bot.inner.poller.poll("mycluster")
-        assert len(cards(bot, key)) == 1  # read once
-    finally:
-        await bot.stop()
-        lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], check=False, timeout=120)
-
-
-async def test_a_followed_journal_posts_a_failure_with_no_poll_in_between(
-    lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
-) -> None:
-    """Polling every 30 s, following each node's journal: a failure injected by hand
-    (`crm_resource --fail`) is posted from the stream — no poll ran between the failure and
-    its card (timings are in benchmarks/bench_events.py)."""
-    lab.reset()
-    configure_seed_fencing(lab)
-    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
-    (node,) = resource_nodes(crm_mon(lab, "nodo1"), "WebSite")
+    fail = ["crm_resource", "--fail", "--resource", "WebSite", "--node", node]
     bot = make_bot(with_alerts(lab_config, interval_s=30), fake_slack, db=tmp_path / "h.db")
     bot.inner.start_background()
     poller = bot.inner.poller
@@ -566,10 +531,39 @@ async def test_a_followed_journal_posts_a_failure_with_no_poll_in_between(
             await asyncio.sleep(0.1)
         assert poller.followed("mycluster") == {"nodo1", "nodo2"}
         polls = poller.polls
-        lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
-        key = f"resource-failed:WebSite:{node}"
+        lab.exec("nodo1", fail)
         await fake_slack.wait_for("the card", lambda: cards(bot, key), timeout=20)
         assert poller.polls == polls  # it came from the stream
     finally:
         await bot.stop()
-        lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], check=False, timeout=120)
+    lab.exec("nodo1", ["pcs", "resource", "cleanup", "WebSite"], timeout=120)
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
+
+    agent = with_alerts(lab_config, sources=("agent",))
+    db = tmp_path / "agent.db"
+    bot = make_bot(agent, fake_slack, db=db)
+    try:
+        await bot.inner.poller.poll("mycluster")  # the cursor: what is there now is read
+    finally:
+        await bot.stop()
+    (node,) = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")  # a key not seen yet
+    key = f"resource-failed:VirtualIP:{node}"
+    lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "VirtualIP", "--node", node])
+    wait_for(
+        "the agent's record",
+        lambda: (
+            '"VirtualIP","task":"asyncmon"'
+            in lab.exec(node, ["cat", "/var/log/pacemaker/habot-events.jsonl"]).stdout
+        ),
+    )
+    bot = make_bot(agent, fake_slack, db=db)  # habot is back
+    try:
+        report = await bot.inner.poller.poll("mycluster")
+        assert key in report.posted, report
+        (card,) = cards(bot, key)
+        assert f"VirtualIP asyncmon failed on {node}: error" in json.dumps(card.params)
+        await bot.inner.poller.poll("mycluster")
+        assert len(cards(bot, key)) == 1  # read once
+    finally:
+        await bot.stop()
+        lab.exec("nodo1", ["pcs", "resource", "cleanup", "VirtualIP"], check=False, timeout=120)
