@@ -26,7 +26,7 @@ from tests.slack.harness import Bot, make_bot
 
 INTERVAL_S = 30.0
 FOLLOW_ROUNDS = 20
-POLL_ROUNDS = 6
+POLL_ROUNDS = 8
 RESTART_LINES = 10
 
 
@@ -44,12 +44,15 @@ async def started(config: HabotConfig, fake: FakeSlack, db: Path) -> Bot:
     bot.inner.start_background()
     for _ in range(100):  # the first poll, then the streams (when following)
         if bot.inner.poller.polls and (
-            not config.clusters["mycluster"].alerts.follow
-            or len(bot.inner.poller.followed("mycluster")) == 2
+            not follows(config) or len(bot.inner.poller.followed("mycluster")) == 2
         ):
             break
         await asyncio.sleep(0.1)
     return bot
+
+
+def follows(config: HabotConfig) -> bool:
+    return config.clusters["mycluster"].alerts.follow
 
 
 def lost_line(lab: Lab, name: str) -> None:
@@ -65,7 +68,8 @@ async def latency(lab: Lab, config: HabotConfig, rounds: int) -> list[float]:
         samples = []
         try:
             for i in range(rounds):
-                await asyncio.sleep(1 + (i % 5) * 1.3)  # land at several phases of the poll
+                # land at every phase of the poll: 1 s, then 1 + 30 s × (i × 0.37 mod 1) later
+                await asyncio.sleep(1 + INTERVAL_S * ((i * 0.37) % 1) * (not follows(config)))
                 name = f"ev{int(time.time() * 1000) % 10**9}"
                 written = time.time()
                 lost_line(lab, name)
@@ -88,11 +92,11 @@ async def real_failure(lab: Lab, config: HabotConfig) -> float:
         bot = await started(config, fake, Path(tmp) / "b.db")
         try:
             await asyncio.sleep(2)
+            key = f"resource-failed:WebSite:{node}"
+            before = len(cards(fake, key))  # the lookback may have found an earlier one
             injected = time.time()
             lab.exec("nodo1", ["crm_resource", "--fail", "--resource", "WebSite", "--node", node])
-            await fake.wait_for(
-                "the card", lambda: cards(fake, f"resource-failed:WebSite:{node}"), timeout=45
-            )
+            await fake.wait_for("the card", lambda: len(cards(fake, key)) > before, timeout=45)
             return time.time() - injected
         finally:
             await bot.stop()
