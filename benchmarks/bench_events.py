@@ -68,7 +68,7 @@ async def latency(lab: Lab, config: HabotConfig, rounds: int) -> list[float]:
         samples = []
         try:
             for i in range(rounds):
-                # land at every phase of the poll: 1 s, then 1 + 30 s × (i × 0.37 mod 1) later
+                # polling: land at every phase of the interval (following: 1 s apart)
                 await asyncio.sleep(1 + INTERVAL_S * ((i * 0.37) % 1) * (not follows(config)))
                 name = f"ev{int(time.time() * 1000) % 10**9}"
                 written = time.time()
