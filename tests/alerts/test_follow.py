@@ -71,3 +71,35 @@ async def test_a_replica_that_does_not_lead_follows_nothing() -> None:
     assert s.transport.followed == []
     assert not p.follower.following("mycluster")
     assert other.replica == "b"
+
+
+async def test_a_takeover_moves_the_streams_with_their_cursor() -> None:
+    """Replica a follows; it stops renewing its lease (paused, cut off); b takes over and
+    follows from the cursor a's stream stored — the next record posted once, by b — and a,
+    at its next check, stops following."""
+    s, sink = cluster(), MemorySink()
+    a = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, replica="a", follow=True)
+    b = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, replica="b", follow=True)
+    s.transport.stream(
+        "nodo1", journal("nodo1", FAILED_MONITOR, first=1, at=s.clock.now).splitlines()
+    )
+    feed(s)
+    try:
+        await a.lead("mycluster")
+        await until("a's card", lambda: len(sink.posts) == 1)
+        await until("a follows again", lambda: len(s.transport.followed) >= 3)
+        s.clock.now += 30 * 1.5 + 1  # a's lease has run out
+        second = journal("nodo1", LOST, first=2, at=s.clock.now)
+        s.transport.stream("nodo1", second.splitlines())
+        feed(s)  # b's first poll reads both journals, from the stored cursors
+        await b.lead("mycluster")
+        await until("b's card", lambda: len(sink.posts) == 2)
+        assert [a.key for a in sink.posts] == ["resource-failed:WebSite:nodo1", "node-lost:nodo2"]
+        from_b = [argv for node, argv in s.transport.followed if node == "nodo1"][-2]
+        assert from_b == tuple(JournalSource().follow_argv("s=1;i=1"))
+        assert await a.lead("mycluster") is None  # a sees b leads ...
+        assert not a.follower.following("mycluster")  # ... and stops following
+        assert b.follower.following("mycluster")
+    finally:
+        await a.idle()
+        await b.idle()
