@@ -112,7 +112,7 @@ class Console:
             return "\n".join(describe.whatif_lines(happened))
         if isinstance(command, ShowHistory):
             past = await self.workflow.history(command.cluster, command.since_s, None)
-            return "\n".join(describe.history_lines(past))
+            return "\n".join(describe.history_lines(past, whole=True))
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:

@@ -241,14 +241,16 @@ def whatif_lines(report: WhatIfReport) -> list[str]:
     return lines
 
 
-def history_lines(history: History) -> list[str]:
+def history_lines(history: History, *, whole: bool = False) -> list[str]:
+    """The timeline as lines: the newest events (a message), or the whole window (a file)."""
     hours = round((history.until - history.since) / 3600, 2)
     lines = [f"{history.cluster}: the last {hours:g} h, newest first"]
     lines += [f"  ⚠ logs not read: {u}" for u in history.unread]
-    if not history.events:
+    events = history.everything if whole else history.events
+    if not events:
         return [*lines, "  nothing happened that the cluster or habot recorded"]
-    for event in history.events:
+    for event in events:
         lines.append(f"  {_when(event.at)}  {event.kind:<10} {event.text}")
-    if history.more:
-        lines.append(f"  … and {history.more} earlier events (ask for a shorter SINCE)")
+    if history.more and not whole:
+        lines.append(f"  … and {history.more} earlier events")
     return lines

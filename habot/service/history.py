@@ -16,7 +16,8 @@ from habot.cluster.crm_mon import crm_time
 from habot.cluster.model import ClusterStatus
 from habot.service.audit import AuditRecord
 
-SHOWN = 40  # events in one message; the rest are counted
+SHOWN = 40  # events in one message; the rest are counted (and the whole window is a file)
+IN_FILE = 5000  # events in the file of a long window, at most
 RUN_EVENTS = {
     "requested": "requested",
     "approved": "approved",
@@ -44,6 +45,7 @@ class History:
     events: tuple[Event, ...]  # newest first, at most SHOWN
     more: int  # older events left out
     unread: tuple[str, ...] = ()  # logs that could not be read ("nodo2: connection refused")
+    everything: tuple[Event, ...] = ()  # the whole window, newest first (IN_FILE at most)
 
 
 def timeline(
@@ -67,7 +69,7 @@ def timeline(
     ]
     kept = sorted((e for e in events if since <= e.at <= until), key=lambda e: -e.at)
     shown, more = tuple(kept[:SHOWN]), max(0, len(kept) - SHOWN)
-    return History(cluster, since, until, shown, more, tuple(unread))
+    return History(cluster, since, until, shown, more, tuple(unread), tuple(kept[:IN_FILE]))
 
 
 def _fencing(st: ClusterStatus) -> list[Event]:

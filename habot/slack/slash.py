@@ -122,7 +122,9 @@ async def _run(
         runbook = command.name if isinstance(command, RunbookHelp) else None
         if not isinstance(command, Audit):  # the audit log is filtered cluster by cluster
             await deps.workflow.may("view", actor, cluster, runbook)
-        if isinstance(command, Status):
+        if isinstance(command, ShowHistory):
+            await _history(deps, command, respond, client, actor)
+        elif isinstance(command, Status):
             report = await deps.ops.status(command.cluster)
             await respond(
                 response_type="in_channel",
@@ -160,10 +162,29 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
     if isinstance(command, WhatIf):
         happened = await deps.ops.whatif(command.cluster, command.event, command.node)
         return blocks.escape("\n".join(describe.whatif_lines(happened)))
-    if isinstance(command, ShowHistory):
-        past = await deps.workflow.history(command.cluster, command.since_s, actor)
-        return "```" + blocks.escape("\n".join(describe.history_lines(past))) + "```"
     return blocks.usage()
+
+
+async def _history(
+    deps: Deps, command: ShowHistory, respond: AsyncRespond, client: AsyncWebClient, actor: Actor
+) -> None:
+    """The newest events as the answer; a longer window as a file in the channel, too."""
+    past = await deps.workflow.history(command.cluster, command.since_s, actor)
+    text = "```" + blocks.escape("\n".join(describe.history_lines(past))) + "```"
+    if past.more:
+        name = f"history-{past.cluster}.txt"
+        try:
+            await client.files_upload_v2(
+                channel=actor.channel,
+                filename=name,
+                content="\n".join(describe.history_lines(past, whole=True)) + "\n",
+                title=f"{past.cluster}: the whole window ({len(past.everything)} events)",
+            )
+            text += f"\nThe whole window ({len(past.everything)} events) is in `{name}`, here."
+        except SlackApiError as e:
+            said = e.response.get("error") if e.response is not None else e
+            text += f"\n:warning: the whole window could not be uploaded ({said})."
+    await respond(response_type="ephemeral", text=text)
 
 
 async def _request(

@@ -18,7 +18,7 @@ from habot.service.audit import AuditRecord
 from habot.service.history import SHOWN, timeline
 from tests.fakes.cluster import scene
 from tests.fakes.slack_server import FakeSlack
-from tests.slack.flows import CHANNEL
+from tests.slack.flows import CHANNEL, answer
 from tests.slack.harness import make_bot, post_command, start_http
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "crm_mon"
@@ -75,6 +75,9 @@ def test_older_events_are_left_out_and_many_are_capped() -> None:
     assert len(capped.events) == SHOWN
     assert capped.more == 100 + 1 - SHOWN  # the fencing too
     assert "earlier events" in describe.history_lines(capped)[-1]
+    whole = describe.history_lines(capped, whole=True)
+    assert len(whole) == 1 + 101  # the head, then every event: what the file holds
+    assert "earlier events" not in whole[-1]
 
 
 @pytest.mark.parametrize(
@@ -122,5 +125,38 @@ async def test_history_through_slack_for_a_viewer(
         assert "⚠ logs not read: nodo2 journal: connection refused" in text
         order = [text.index(t) for t in ("transition #1", "reboot success", "left the cluster (")]
         assert order == sorted(order)  # newest first
+    finally:
+        await bot.stop()
+
+
+async def test_a_long_window_comes_as_a_file_too(
+    session: aiohttp.ClientSession, fake_slack: FakeSlack
+) -> None:
+    """More events than a message holds: the answer has the newest, and the whole window is
+    uploaded to the channel as a file (files.getUploadURLExternal, the upload, complete)."""
+    s = scene(approvers=["UBOB"], allowed_channels=[CHANNEL], capture="lab_after_crash_nodo2.xml")
+    s.clock.now = FENCED_AT + 600
+    since = JournalSource().argv(None, s.clock.now - 3600)
+    s.transport.answer(None, since, stdout=b"")
+    bot = await start_http(make_bot(s.config, fake_slack, ops=s.ops, clock=s.clock))
+    try:
+        store = bot.inner.deps.workflow.store
+        for i in range(60):
+            store.audit(
+                at=FENCED_AT + i,
+                cluster="mycluster",
+                event="approved",
+                request_id=f"r{i}",
+                user="UBOB",
+            )
+        text = await answer(bot, session, "history 1h", "UBOB")
+        assert text.count(" approved by UBOB") == SHOWN  # the newest: all approvals
+        assert "earlier events" in text
+        assert "is in `history-mycluster.txt`, here" in text
+        (upload,) = fake_slack.uploads.values()
+        lines = upload.decode().splitlines()
+        assert sum(" approved by UBOB" in ln for ln in lines) == 60  # every one
+        (done,) = fake_slack.calls_to("files.completeUploadExternal")
+        assert done.params["channel_id"] == CHANNEL
     finally:
         await bot.stop()
