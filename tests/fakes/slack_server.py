@@ -217,8 +217,8 @@ async def _params(request: web.Request) -> dict[str, Any]:
         return dict(request.query)
     body = await request.read()
     if request.content_type == "application/json":
-        return dict(json.loads(body or b"{}"))
-    params: dict[str, Any] = dict(parse_qsl(body.decode()))
+        return {**request.query, **json.loads(body or b"{}")}
+    params: dict[str, Any] = {**request.query, **dict(parse_qsl(body.decode()))}
     for key in ("blocks", "attachments"):
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
