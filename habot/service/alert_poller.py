@@ -96,7 +96,9 @@ class Poller:
     _counted: set[tuple[str, str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.follower = JournalFollower(self._follow_from, self.push, self._follow_down)
+        self.follower = JournalFollower(
+            self._follow_from, self._follow_opened, self.push, self._follow_down
+        )
 
     def leads(self, cluster: str) -> bool:
         return cluster in self._leading
@@ -302,11 +304,19 @@ class Poller:
         return key, Batch((), None)
 
     async def _follow_from(self, cluster: str, node: str) -> str | None:
-        """A stream starts: from now on it reads the node's journal, from the stored cursor
-        (taken under the cluster's lock: no poll is reading that journal meanwhile)."""
+        """Where a stream starts: the stored cursor."""
+        return await off_loop(self.store.get, _cursor_key(cluster, node, JournalSource()))
+
+    async def _follow_opened(self, cluster: str, node: str, cursor: str | None) -> bool:
+        """A stream's channel is open (the node answers): from now on the stream reads the
+        node's journal, not the poll — unless a poll read past its cursor meanwhile (then it
+        starts again from the newer one). Under the cluster's lock: no poll reads meanwhile."""
         async with self._locks.setdefault(cluster, asyncio.Lock()):
+            stored = await off_loop(self.store.get, _cursor_key(cluster, node, JournalSource()))
+            if stored != cursor:
+                return False
             self._live.add((cluster, node))
-            return await off_loop(self.store.get, _cursor_key(cluster, node, JournalSource()))
+            return True
 
     def _follow_down(self, cluster: str, node: str) -> None:
         self._live.discard((cluster, node))

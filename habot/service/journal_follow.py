@@ -22,15 +22,20 @@ LIMIT_S = 600.0  # a follow is ended on the node and started again from its curs
 FLUSH_S = 0.05  # lines that arrive together are pushed together
 MAX_BATCH = 2000  # lines pushed at once at most (a flood is pushed in pieces)
 PAUSES_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # before each new start while it keeps failing
+AGAIN = -1  # a stream overtaken by a poll before it read anything: started again at once
 
 Start = Callable[[str, str], Awaitable[str | None]]  # (cluster, node) -> the cursor to follow from
+# (cluster, node, the cursor it started from) -> whether the stream may read the journal now
+# (the node answers, and no poll read past that cursor meanwhile): from then on, it is followed
+Opened = Callable[[str, str, str | None], Awaitable[bool]]
 Push = Callable[[str, str, Sequence[bytes]], Awaitable[object]]
 Down = Callable[[str, str], None]
 
 
 @dataclass
 class JournalFollower:
-    start: Start  # marks the node followed (the poll leaves its journal alone) and says from where
+    start: Start  # from where to follow
+    opened: Opened  # the channel is open: marks the node followed (the poll leaves it alone)
     push: Push
     down: Down  # the stream ended: the poll reads the node's journal again
     _tasks: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
@@ -65,14 +70,16 @@ class JournalFollower:
             argv = JournalSource().follow_argv(cursor)
             lines = 0
             try:
-                lines = await self._stream(handle, node, argv)
+                lines = await self._stream(handle, node, argv, cursor)
                 said = "ended"
             except HabotError as e:
                 said = f"broke ({e})"
             finally:
                 self.down(handle.name, node.name)
-            failures = 0 if lines else failures + 1
-            pause = PAUSES_S[min(failures, len(PAUSES_S) - 1)] if failures else 0.0
+            pause = 0.0
+            if lines != AGAIN:
+                failures = 0 if lines else failures + 1
+                pause = PAUSES_S[min(failures, len(PAUSES_S)) - 1] if failures else 0.0
             log.info(
                 "%s %s: journal stream %s after %d lines; again in %g s",
                 handle.name,
@@ -83,7 +90,9 @@ class JournalFollower:
             )
             await asyncio.sleep(pause)
 
-    async def _stream(self, handle: ClusterHandle, node: NodeAddress, argv: list[str]) -> int:
+    async def _stream(
+        self, handle: ClusterHandle, node: NodeAddress, argv: list[str], cursor: str | None
+    ) -> int:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def read() -> None:
@@ -94,24 +103,27 @@ class JournalFollower:
                 queue.put_nowait(None)
 
         reader = asyncio.create_task(read(), name=f"read-{handle.name}-{node.name}")
-        count = 0
+        count, finished = 0, False
         try:
-            while True:
+            while not finished:
                 first = await queue.get()
                 if first is None:
+                    finished = True
                     break
+                if first == b"":  # open: followed from now on, unless a poll read past it
+                    if not await self.opened(handle.name, node.name, cursor):
+                        return AGAIN  # started again at once, from the newer cursor
+                    continue
                 await asyncio.sleep(FLUSH_S)  # what else arrives with it
-                batch, ended = [first], False
+                batch = [first]
                 while not queue.empty() and len(batch) < MAX_BATCH:
                     more = queue.get_nowait()
                     if more is None:
-                        ended = True
+                        finished = True
                         break
                     batch.append(more)
                 count += len(batch)
-                await self.push(handle.name, node.name, batch)
-                if ended:
-                    break
+                await self.push(handle.name, node.name, [b for b in batch if b])
             await reader  # its error, if it broke
         finally:
             reader.cancel()

@@ -122,6 +122,7 @@ class AsyncsshTransport:
             self._drop(node, conn)
             raise TransportError(node.name, f"no channel to follow on: {_reason(e)}") from e
         try:
+            yield b""  # the channel is open: the node answers
             while True:
                 try:
                     line = await process.stdout.readline()

@@ -64,6 +64,8 @@ class ScriptedTransport:
     def stream(
         self, node: str, lines: list[bytes], then: TransportError | None = None
     ) -> ScriptedTransport:
+        """The next follow on `node`: its channel opens, it yields `lines`, then ends (or
+        raises `then`); with no lines and an error, the channel never opens."""
         self.streams.setdefault(node, deque()).append((lines, then))
         return self
 
@@ -73,9 +75,13 @@ class ScriptedTransport:
         self.followed.append((node.name, tuple(argv)))
         queue = self.streams.get(node.name)
         if not queue:
-            await asyncio.Event().wait()  # nothing happens on this node, until cancelled
+            yield b""  # open, and nothing happens on this node, until cancelled
+            await asyncio.Event().wait()
             return
         lines, then = queue.popleft()
+        if then is not None and not lines:
+            raise then  # no channel: the node does not answer
+        yield b""  # open
         for line in lines:
             await asyncio.sleep(0)
             yield line

@@ -65,7 +65,8 @@ class Transport(Protocol):
         self, node: NodeAddress, argv: Sequence[str], *, limit_s: float
     ) -> AsyncIterator[bytes]:
         """The output lines of a long-running read-only command (`journalctl --follow`), as
-        they come, on its own channel; it ends when the command does (killed on the node
-        after `limit_s`); TransportError when the connection drops."""
+        they come, on its own channel — first an empty line once that channel is open; it
+        ends when the command does (killed on the node after `limit_s`); TransportError when
+        the connection drops."""
 
     async def close(self) -> None: ...

@@ -103,3 +103,25 @@ async def test_a_takeover_moves_the_streams_with_their_cursor() -> None:
     finally:
         await a.idle()
         await b.idle()
+
+
+async def test_a_node_that_does_not_answer_is_not_followed_and_the_poll_reads_it() -> None:
+    """No channel to nodo2: it is never marked followed, so the poll keeps reading (and
+    judging) its journal, while nodo1's stream is up."""
+    s, sink = cluster(), MemorySink()
+    p = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, follow=True)
+    s.transport.stream("nodo2", [], then=TransportError("nodo2", "connection refused"))
+    feed(s)
+    try:
+        await p.lead("mycluster")
+        await until("nodo1 followed", lambda: p.followed("mycluster") == {"nodo1"})
+        await until("nodo2 tried", lambda: any(n == "nodo2" for n, _ in s.transport.followed))
+        assert "nodo2" not in p.followed("mycluster")
+        s.clock.now += 30  # within nodo2's pause before its next try (1 s)
+        cursor = s.store.get("cursor|mycluster|nodo2|journal")
+        since = s.clock.now - s.config.clusters["mycluster"].alerts.lookback_s
+        s.transport.expect("nodo2", JournalSource().argv(cursor, since), stdout=b"")
+        await p.lead("mycluster")
+        s.transport.assert_done()  # the poll read nodo2's journal, not nodo1's
+    finally:
+        await p.idle()
