@@ -302,6 +302,10 @@ async def test_an_incident_told_through_the_verbs_and_questions(
     try:
         refused = await answer(http_bot, session, f"ban VirtualIP {target} 2hours", "UALICE")
         assert "'2hours' does not match" in refused
+        refused = await answer(http_bot, session, "restart NoSuchThing", "UALICE")
+        assert "no resource `NoSuchThing` in the cluster" in refused
+        refused = await answer(http_bot, session, "cleanup WebSite nodo9", "UALICE")
+        assert "no node `nodo9` in the cluster" in refused
         card = await request_card(session, http_bot, f"ban VirtualIP {source}")
         text = str(card["blocks"])
         assert f"adds cli-ban-VirtualIP-on-{source}" in text
@@ -328,5 +332,12 @@ async def test_an_incident_told_through_the_verbs_and_questions(
         await wait_card(http_bot, clear, "succeeded")
         constraints = ssh(lab, "nodo1", "cibadmin --query --scope constraints").stdout
         assert "cli-ban" not in constraints
+        # the other verbs a person types in an incident
+        for text, runbook in (("restart WebSite", "restart"), ("cleanup WebSite", "cleanup")):
+            verb = await request_card(session, http_bot, text)
+            assert f"{runbook} on mycluster" in verb["text"]
+            assert await click(session, http_bot, verb, APPROVE, "UBOB") == 200
+            await wait_card(http_bot, verb, "succeeded")
+        assert resource_nodes(crm_mon(lab, "nodo1"), "WebSite")  # running again
     finally:
         ssh(lab, "nodo1", "pcs resource clear VirtualIP")
