@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from habot.config import HabotConfig, load_config
+from habot.lab import processes
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
 from tests.alerts.variants import with_alerts
@@ -25,6 +27,8 @@ from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, w
 from tests.slack.harness import Bot, make_bot
 
 INTERVAL_S = 30.0
+CPU_WINDOW_S = 120.0  # four polls: the nodes' CPU for habot's work, per mode
+TICKS = os.sysconf("SC_CLK_TCK")
 FOLLOW_ROUNDS = 20
 POLL_ROUNDS = 8
 RESTART_LINES = 10
@@ -140,6 +144,57 @@ async def across_a_restart(lab: Lab, config: HabotConfig) -> tuple[int, int]:
     return len(posts), len(posts) - len(names)
 
 
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(comm, parent, CPU ticks with the reaped children's)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    f = text.rsplit(")", 1)[1].split()
+    return comm, int(f[1]), sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+
+
+def sshd_ticks(lab: Lab) -> int:
+    """CPU of everything habot makes the nodes do: each node's sshd and all it started
+    (sessions, sudo, habot-node, journalctl, crm_mon), the exited ones through their parents."""
+    total = 0
+    for node in lab.nodes():
+        anchor = node.anchor()
+        ns = processes.namespace_of(anchor, "mnt") if anchor else None
+        stats = (
+            {pid: st for pid in processes.pids_in_namespace(ns) if (st := _stat(pid))} if ns else {}
+        )
+        listeners = {
+            pid
+            for pid, (comm, ppid, _) in stats.items()
+            if comm == "sshd" and stats.get(ppid, ("",))[0] != "sshd"
+        }
+        for pid, (_, _parent, ticks) in stats.items():
+            chain, seen = pid, 0
+            while chain in stats and chain not in listeners and seen < 64:
+                chain, seen = stats[chain][1], seen + 1
+            if chain in listeners:
+                total += ticks
+    return total
+
+
+async def node_cpu(lab: Lab, config: HabotConfig) -> float:
+    """Seconds of node CPU per hour for habot's reads (both nodes), over CPU_WINDOW_S."""
+    fake = await FakeSlack().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = await started(config, fake, Path(tmp) / "b.db")
+        try:
+            await asyncio.sleep(5)  # settled: sessions open, streams up
+            before, started_at = sshd_ticks(lab), time.monotonic()
+            await asyncio.sleep(CPU_WINDOW_S)
+            used = (sshd_ticks(lab) - before) / TICKS
+            return used * 3600 / (time.monotonic() - started_at)
+        finally:
+            await bot.stop()
+            await fake.stop()
+
+
 def p(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -166,6 +221,11 @@ async def main() -> None:
     for name, config in (("following", following), ("polling only", polling)):
         took = await real_failure(lab, config)
         print(f"| `crm_resource --fail`, {name} | 1 | {took:.2f} s | | |")
+    for name, config in (("following", following), ("polling only", polling)):
+        print(
+            f"| nodes' CPU for habot's reads, {name} | {CPU_WINDOW_S:g} s | "
+            f"{await node_cpu(lab, config):.1f} s/h | | |"
+        )
     posted, doubles = await across_a_restart(lab, following)
     print(
         f"\n{RESTART_LINES} events, half while habot was down: {posted} cards posted, "
