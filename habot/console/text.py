@@ -25,7 +25,7 @@ def status(report: StatusReport) -> str:
     st = report.live.status
     lines = [
         f"== {report.cluster}: {HEALTH[report.health]} ==",
-        describe.headline(st) + f" (read from {report.live.answered_by})",
+        describe.headline(st) + f" ({runbook_text.read_from(report)})",
     ]
     lines += [f"  {node}: not answering ({why})" for node, why in report.live.unreachable.items()]
     lines += ["", "Nodes:"] + [f"  {describe.node_line(n)}" for n in st.nodes]

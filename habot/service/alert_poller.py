@@ -24,6 +24,7 @@ from habot.alerts.sources import Batch, FileSource, JournalSource
 from habot.approvals.model import State as RequestState
 from habot.cluster.crm_mon import crm_time
 from habot.cluster.health import assess
+from habot.cluster.live import LiveStatus
 from habot.cluster.model import ClusterStatus, ResourceKind
 from habot.cluster.predicates import check
 from habot.errors import ClusterError, HabotError, TransportError
@@ -70,6 +71,7 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
 
 
 LEASE_INTERVALS = 1.5  # a leader's lease lasts this many poll intervals
+VIEW_SETTLE_S = 0.5  # after a followed journal speaks, the live view is read again this late
 
 
 @dataclass
@@ -90,6 +92,9 @@ class Poller:
     polls: int = 0  # polls done (a journal stream's cards come between them)
     _live: set[tuple[str, str]] = field(default_factory=set)  # (cluster, node) followed now
     _statuses: dict[str, ClusterStatus] = field(default_factory=dict)  # the last poll's
+    _changes: dict[str, int] = field(default_factory=dict)  # what followed journals said
+    _refreshing: set[str] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
@@ -193,6 +198,9 @@ class Poller:
         """Wait for the polls under way to end (at shutdown: none is cut in the middle); the
         journal streams end."""
         await self.follower.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for lock in list(self._locks.values()):
             async with lock:
                 pass
@@ -316,10 +324,14 @@ class Poller:
             if stored != cursor:
                 return False
             self._live.add((cluster, node))
+            everyone = {n.name for n in self.ops.cluster(cluster).config.nodes}
+            if self.followed(cluster) == everyone:
+                self._changed(cluster)  # every node followed: the live view can begin
             return True
 
     def _follow_down(self, cluster: str, node: str) -> None:
         self._live.discard((cluster, node))
+        self.ops.forget(cluster)  # a change on that node would go unheard
 
     async def push(self, cluster: str, node: str, raw: Sequence[bytes]) -> PollReport | None:
         """Journal records a stream brought: matched, saved with the stream's cursor and
@@ -333,6 +345,8 @@ class Poller:
                 node, b"".join(r if r.endswith(b"\n") else r + b"\n" for r in raw)
             )
             lines = agent_records.once([ln for ln in batch.lines if source.wanted(ln)])
+            if lines:
+                self._changed(cluster)
             cursors = {_cursor_key(cluster, node, source): batch.cursor} if batch.cursor else {}
             now = self.clock()
             matches = _match_all(self.catalogue, lines)
@@ -482,11 +496,57 @@ class Poller:
         return kept
 
     async def _status(self, handle: ClusterHandle) -> ClusterStatus | None:
+        generation = self._changes.get(handle.name, 0)
+        read_at = time.monotonic()
         try:
-            return (await self.ops.read(handle)).status
+            live = await self.ops.read(handle)
         except (ClusterError, HabotError) as e:
             log.info("%s: no status this poll (%s)", handle.name, e)
             return None
+        self._keep_view(handle, live, read_at, generation)
+        return live.status
+
+    def _keep_view(
+        self, handle: ClusterHandle, live: LiveStatus, read_at: float, generation: int
+    ) -> None:
+        """The live view `/ha status` answers from: only while every node's journal is
+        followed (a change would be heard), and nothing was heard since the read began."""
+        everyone = {n.name for n in handle.config.nodes}
+        if (
+            self.followed(handle.name) == everyone
+            and self._changes.get(handle.name, 0) == generation
+        ):
+            self.ops.remember(handle.name, live, read_at, handle.config.alerts.interval_s)
+        else:
+            self.ops.forget(handle.name)
+
+    def _changed(self, cluster: str) -> None:
+        """A followed journal said something: the live view is forgotten and read again
+        (once, however many batches come meanwhile)."""
+        self._changes[cluster] = self._changes.get(cluster, 0) + 1
+        self.ops.forget(cluster)
+        if cluster not in self._refreshing:
+            self._refreshing.add(cluster)
+            task = asyncio.create_task(self._refresh(cluster), name=f"view-{cluster}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self, cluster: str) -> None:
+        try:
+            await asyncio.sleep(VIEW_SETTLE_S)  # what comes with it
+            handle = self.ops.cluster(cluster)
+            self._refreshing.discard(cluster)
+            generation = self._changes.get(cluster, 0)
+            read_at = time.monotonic()
+            try:
+                live = await self.ops.read(handle)
+            except (ClusterError, HabotError) as e:
+                log.info("%s: live view not read (%s)", cluster, e)
+                return
+            if self.leads(cluster):
+                self._keep_view(handle, live, read_at, generation)
+        finally:
+            self._refreshing.discard(cluster)
 
     async def _daily(
         self, handle: ClusterHandle, status: ClusterStatus, cursors: dict[str, str], now: float

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from habot.cluster.health import Finding, Severity, assess
 from habot.cluster.live import LiveStatus, read_status, simulate
@@ -26,6 +27,7 @@ class StatusReport:
     cluster: str
     live: LiveStatus
     findings: tuple[Finding, ...]
+    age_s: float | None = None  # answered from the live view, read this long ago; None: now
 
     @property
     def health(self) -> Severity | None:
@@ -40,6 +42,16 @@ SCORES = ("crm_simulate", "--live-check", "--show-scores")  # the placement scor
 def node_fail(node: str) -> tuple[str, ...]:
     """crm_simulate of the live cluster with `node` failed (nothing changes for real)."""
     return ("crm_simulate", "--live-check", "--simulate", f"--node-fail={node}", "--output-as=xml")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """A status kept current by following the cluster: valid until a followed journal says
+    something changed (then forgotten), a stream goes down, or `until` passes."""
+
+    live: LiveStatus
+    read_at: float  # time.monotonic()
+    until: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,13 @@ class WhyReport:
 @dataclass(frozen=True, slots=True)
 class Ops:
     clusters: Mapping[str, ClusterHandle]
+    views: dict[str, LiveView] = field(default_factory=dict)  # kept by the polling leader
+
+    def remember(self, cluster: str, live: LiveStatus, read_at: float, valid_s: float) -> None:
+        self.views[cluster] = LiveView(live, read_at, read_at + valid_s)
+
+    def forget(self, cluster: str) -> None:
+        self.views.pop(cluster, None)
 
     def cluster(self, name: str | None) -> ClusterHandle:
         if name is None:
@@ -86,7 +105,13 @@ class Ops:
         )
 
     async def status(self, cluster: str | None = None) -> StatusReport:
+        """From the live view while it is valid (saying how old it is), else read now. Only
+        this answer uses the view: every plan and every check reads the cluster afresh."""
         handle = self.cluster(cluster)
+        view, now = self.views.get(handle.name), time.monotonic()
+        if view is not None and now < view.until:
+            findings = assess(view.live.status)
+            return StatusReport(handle.name, view.live, findings, age_s=now - view.read_at)
         live = await self.read(handle)
         return StatusReport(cluster=handle.name, live=live, findings=assess(live.status))
 

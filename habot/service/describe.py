@@ -8,7 +8,7 @@ from habot.alerts.lifecycle import Alert, State, began, ended
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
-from habot.service.clusters import WhatIfReport, WhyReport
+from habot.service.clusters import StatusReport, WhatIfReport, WhyReport
 from habot.service.history import History
 from habot.service.workflow import Proposal
 
@@ -254,3 +254,11 @@ def history_lines(history: History, *, whole: bool = False) -> list[str]:
     if history.more and not whole:
         lines.append(f"  … and {history.more} earlier events")
     return lines
+
+
+def read_from(report: StatusReport) -> str:
+    """Where a status answer came from, and when: read now, or the live view's age."""
+    where = f"read from {report.live.answered_by}"
+    if report.age_s is None:
+        return where
+    return f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal"

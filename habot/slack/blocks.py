@@ -8,6 +8,7 @@ from habot.cluster import describe
 from habot.cluster.health import Finding, Severity
 from habot.commands.grammar import USAGE
 from habot.errors import ClusterUnreachable
+from habot.service import describe as service_text
 from habot.service.clusters import StatusReport
 
 Block = dict[str, Any]
@@ -57,7 +58,7 @@ def escape(text: str) -> str:
 
 def status(report: StatusReport) -> list[Block]:
     st = report.live.status
-    read_from = f"read from {report.live.answered_by}"
+    read_from = escape(service_text.read_from(report))
     missing = [f"{n} not answering ({escape(why)})" for n, why in report.live.unreachable.items()]
     blocks = [
         header(f"{report.cluster}: {HEALTH[report.health].split(' ', 1)[1]}"),

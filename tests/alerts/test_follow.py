@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from habot.alerts.sources import JournalSource
 from habot.errors import TransportError
+from habot.service import describe
 from habot.service.alert_poller import Poller
 from tests.alerts.test_delivery import CATALOGUE, FAILED_MONITOR, MemorySink, cluster, feed
-from tests.fakes.cluster import journal
+from tests.fakes.cluster import STATUS, Scene, journal
 
 LOST = [("pacemaker-controld", "notice: Node nodo2 state is now lost | nodeid=2")]
 
@@ -125,3 +126,37 @@ async def test_a_node_that_does_not_answer_is_not_followed_and_the_poll_reads_it
         s.transport.assert_done()  # the poll read nodo2's journal, not nodo1's
     finally:
         await p.idle()
+
+
+def status_reads(s: Scene) -> int:
+    return sum(argv == tuple(STATUS) for _, argv in s.transport.calls)
+
+
+async def test_status_answers_from_the_live_view_until_a_followed_journal_speaks() -> None:
+    """Every node followed: `/ha status` answers from the view (saying how old it is) with no
+    read; a record on a followed journal forgets it, and it is read again; a stream that goes
+    down forgets it too. Plans and checks always read afresh."""
+    s, sink = cluster(), MemorySink()
+    p = Poller(s.ops, s.store, CATALOGUE, sink, clock=s.clock, follow=True)
+    feed(s)
+    try:
+        await p.lead("mycluster")
+        await until("every node followed", lambda: len(p.followed("mycluster")) == 2)
+        await until("the live view", lambda: "mycluster" in s.ops.views)
+        reads = status_reads(s)
+        report = await s.ops.status("mycluster")
+        assert report.age_s is not None
+        assert "kept current by following every node's journal" in describe.read_from(report)
+        assert status_reads(s) == reads  # answered without a read
+        await s.ops.read(s.ops.cluster("mycluster"))  # what plans use: always a read
+        assert status_reads(s) == reads + 1
+        await p.push(
+            "mycluster", "nodo1", journal("nodo1", FAILED_MONITOR, at=s.clock.now).splitlines()
+        )
+        assert "mycluster" not in s.ops.views  # the cluster spoke: forgotten at once
+        assert (await s.ops.status("mycluster")).age_s is None  # so this one reads
+        await until("read again", lambda: "mycluster" in s.ops.views)
+    finally:
+        await p.idle()
+    assert "mycluster" not in s.ops.views  # no stream, no live view
+    assert (await s.ops.status("mycluster")).age_s is None
