@@ -21,13 +21,15 @@ from habot.config import HabotConfig, load_config
 from habot.lab import processes
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
+from habot.slack import blocks
 from tests.alerts.variants import with_alerts
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
 from tests.slack.harness import Bot, make_bot
 
 INTERVAL_S = 30.0
-CPU_WINDOW_S = 120.0  # four polls: the nodes' CPU for habot's work, per mode
+CPU_WINDOW_S = 120.0
+STATUS_ROUNDS = 20  # four polls: the nodes' CPU for habot's work, per mode
 TICKS = os.sysconf("SC_CLK_TCK")
 FOLLOW_ROUNDS = 20
 POLL_ROUNDS = 8
@@ -195,6 +197,37 @@ async def node_cpu(lab: Lab, config: HabotConfig) -> float:
             await fake.stop()
 
 
+async def status_times(lab: Lab, config: HabotConfig) -> tuple[float, float]:
+    """Median ms of `/ha status` (the answer and its blocks) from the live view, and read
+    afresh, in the same run."""
+    fake = await FakeSlack().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        bot = await started(config, fake, Path(tmp) / "b.db")
+        ops = bot.inner.deps.ops
+        try:
+            for _ in range(100):
+                if "mycluster" in ops.views:
+                    break
+                await asyncio.sleep(0.1)
+            live, fresh = [], []
+            for _ in range(STATUS_ROUNDS):
+                began = time.perf_counter()
+                report = await ops.status("mycluster")
+                blocks.status(report)
+                live.append(time.perf_counter() - began)
+                assert report.age_s is not None, "no live view"
+            for _ in range(STATUS_ROUNDS):
+                ops.forget("mycluster")  # as if the cluster had just spoken
+                began = time.perf_counter()
+                report = await ops.status("mycluster")
+                blocks.status(report)
+                fresh.append(time.perf_counter() - began)
+            return statistics.median(live) * 1e3, statistics.median(fresh) * 1e3
+        finally:
+            await bot.stop()
+            await fake.stop()
+
+
 def p(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -226,6 +259,10 @@ async def main() -> None:
             f"| nodes' CPU for habot's reads, {name} | {CPU_WINDOW_S:g} s | "
             f"{await node_cpu(lab, config):.1f} s/h | | |"
         )
+    view, read = await status_times(lab, following)
+    print(
+        f"| `/ha status` from the live view / read afresh | {STATUS_ROUNDS} | {view:.2f} ms / {read:.1f} ms | | |"
+    )
     posted, doubles = await across_a_restart(lab, following)
     print(
         f"\n{RESTART_LINES} events, half while habot was down: {posted} cards posted, "
