@@ -261,7 +261,8 @@ async def main() -> None:
         )
     view, read = await status_times(lab, following)
     print(
-        f"| `/ha status` from the live view / read afresh | {STATUS_ROUNDS} | {view:.2f} ms / {read:.1f} ms | | |"
+        f"| `/ha status` from the live view / read afresh | {STATUS_ROUNDS} "
+        f"| {view:.2f} ms / {read:.1f} ms | | |"
     )
     posted, doubles = await across_a_restart(lab, following)
     print(
