@@ -1,6 +1,7 @@
 """The incident questions, timed against `ssh nodo1 sudo pcs status` in the same run:
-`/ha status`, `/ha why`, `/ha whatif node-fail` and `/ha whatif standby` through the service
-layer as habot runs them (the node user through habot-node, read sessions on).
+`/ha status`, `/ha why`, `/ha whatif node-fail`, `/ha whatif standby` and `/ha history` through
+the service layer as habot runs them (the node user through habot-node, read sessions on; the
+history reads both nodes' journals for the window and a store in memory).
 
 Run on the lab, with fencing configured (`habot lab up`, then the seed's fencing step), as root:
 `.venv/bin/python -m benchmarks.bench_questions`. Prints a markdown table; every loop is
@@ -16,9 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from benchmarks.bench_status import _ssh_pcs_status
 from habot.cli import build_ops
-from habot.config import load_config
+from habot.config import HabotConfig, load_config
 from habot.lab.layout import LabLayout
+from habot.runbooks.loader import load_all
 from habot.service.clusters import Ops
+from habot.service.workflow import Workflow
+from habot.store import Store
 
 REPEATS = 7
 
@@ -33,9 +37,12 @@ async def timed(ask: Callable[[], Awaitable[object]]) -> float:
     return statistics.median(samples)
 
 
-async def questions(ops: Ops) -> dict[str, float]:
+async def questions(ops: Ops, config: HabotConfig) -> dict[str, float]:
+    store = Store(":memory:")
+    workflow = Workflow(ops, store, load_all(), config)
     try:
         return {
+            "`/ha history` (6 h)": await timed(lambda: workflow.history(None, 6 * 3600, None)),
             "`/ha status`": await timed(lambda: ops.status(None)),
             "`/ha why WebSite`": await timed(lambda: ops.why(None, "WebSite")),
             "`/ha whatif node-fail nodo1`": await timed(
@@ -45,11 +52,12 @@ async def questions(ops: Ops) -> dict[str, float]:
         }
     finally:
         await ops.close()
+        store.close()
 
 
 def main() -> None:
     config = load_config(LabLayout.default().config_file)
-    asked = asyncio.run(questions(build_ops(config)))
+    asked = asyncio.run(questions(build_ops(config), config))
     pcs = []
     for _ in range(REPEATS):
         started = time.perf_counter()
