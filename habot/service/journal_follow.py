@@ -66,14 +66,17 @@ class JournalFollower:
     async def _follow(self, handle: ClusterHandle, node: NodeAddress) -> None:
         failures = 0
         while True:
-            cursor = await self.start(handle.name, node.name)
-            argv = JournalSource().follow_argv(cursor)
             lines = 0
             try:
+                cursor = await self.start(handle.name, node.name)
+                argv = JournalSource().follow_argv(cursor)
                 lines = await self._stream(handle, node, argv, cursor)
                 said = "ended"
             except HabotError as e:
                 said = f"broke ({e})"
+            except Exception as e:  # a defect must not end the following for good
+                log.exception("%s %s: journal stream failed", handle.name, node.name)
+                said = f"failed ({type(e).__name__})"
             finally:
                 self.down(handle.name, node.name)
             pause = 0.0
