@@ -95,7 +95,7 @@ def test_the_literal_prefilter_never_hides_a_match() -> None:
 
     catalogue = load_catalogue()
     texts = [*(e for r in catalogue.rules for e in r.examples), *catalogue.false_friends]
-    texts += [ln.head for ln in real_lines()]
+    texts += [ln.head for ln in real_lines()[::3]]  # a third of them: the shapes repeat
     found = 0
     for rule in catalogue.rules:
         for pattern in rule.patterns:
@@ -104,7 +104,7 @@ def test_the_literal_prefilter_never_hides_a_match() -> None:
                 alone = compiled.program.search(text)
                 assert (compiled.search(text) is None) == (alone is None), (pattern, text)
                 found += alone is not None
-    assert found > 50
+    assert found > 40
 
 
 def test_the_prefilter_relies_only_on_literals_every_match_contains() -> None:
