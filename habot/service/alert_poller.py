@@ -356,8 +356,8 @@ class Poller:
             matches = await off_loop(self._quiet, cluster, matches, cursors, now)
             seen = Seen(status=None, at=now, gone=set(), first=False)
             if not await off_loop(self._save, cluster, matches, seen, cursors, now):
-                log.warning("%s: alerts kept changing under a pushed batch; dropped", cluster)
-                return None
+                # nothing saved, the cursor included: the stream starts again from it
+                raise HabotError(f"{cluster}: alerts kept changing under a pushed batch")
             done = await self.courier.deliver(cluster, self._lease_keeper(cluster))
             if matches:
                 log.info(
