@@ -70,6 +70,30 @@ def sources_for(handle: ClusterHandle) -> list[Source]:
     return found
 
 
+async def read_source(
+    handle: ClusterHandle,
+    node_name: str,
+    source: Source,
+    cursor: str | None,
+    since: float,
+    now: float,
+) -> Batch | str:
+    """One source of one node read from `cursor` (else from `since`); why not, when the node
+    could not be reached."""
+    node = next(n.address() for n in handle.config.nodes if n.name == node_name)
+    try:
+        return await source.read(
+            handle.transport,
+            node,
+            cursor,
+            since=since,
+            timeout=handle.config.command_timeout_s,
+            now=now,
+        )
+    except TransportError as e:
+        return e.reason
+
+
 LEASE_INTERVALS = 1.5  # a leader's lease lasts this many poll intervals
 VIEW_SETTLE_S = 0.5  # after a followed journal speaks, the live view is read again this late
 
@@ -414,18 +438,10 @@ class Poller:
         now: float,
     ) -> tuple[str, Batch | str]:
         key = _cursor_key(handle.name, node_name, source)
-        node = next(n.address() for n in handle.config.nodes if n.name == node_name)
-        try:
-            batch = await source.read(
-                handle.transport,
-                node,
-                cursor,
-                since=now - handle.config.alerts.lookback_s,
-                timeout=handle.config.command_timeout_s,
-                now=now,
-            )
-        except TransportError as e:
-            return key, e.reason
+        since = now - handle.config.alerts.lookback_s
+        batch = await read_source(handle, node_name, source, cursor, since, now)
+        if isinstance(batch, str):
+            return key, batch
         if batch.note:
             log.info("%s %s: %s", node_name, source.name, batch.note)
         if batch.problem:

@@ -9,8 +9,7 @@ import dataclasses
 from habot.alerts.logline import LogLine
 from habot.alerts.sources import FileSource
 from habot.alerts.transitions import ClusterEvent, cluster_events
-from habot.errors import TransportError
-from habot.service.alert_poller import Source, sources_for
+from habot.service.alert_poller import Source, read_source, sources_for
 from habot.service.clusters import ClusterHandle
 
 FILE_TAIL = 8 * 1024 * 1024  # bytes of a log file's end read for a window (a day, typically)
@@ -40,16 +39,7 @@ def _wide(source: Source) -> Source:
 async def _read(
     handle: ClusterHandle, name: str, source: Source, since: float, now: float
 ) -> tuple[tuple[LogLine, ...], str]:
-    node = next(n.address() for n in handle.config.nodes if n.name == name)
-    try:
-        batch = await source.read(
-            handle.transport,
-            node,
-            None,
-            since=since,
-            timeout=handle.config.command_timeout_s,
-            now=now,
-        )
-    except TransportError as e:
-        return (), e.reason
+    batch = await read_source(handle, name, source, None, since, now)
+    if isinstance(batch, str):
+        return (), batch
     return batch.lines, batch.problem
