@@ -36,9 +36,9 @@ from habot.service.clusters import ClusterHandle, Ops
 from habot.service.workflow import HEARTBEAT_S, Workflow
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
-from habot.slack import slash
 from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import SlackDirectory
+from habot.slack.deps import Deps
 from habot.slack.expiry import SWEEP_S, expire_waiting
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store, StoreError
@@ -327,7 +327,7 @@ class Bot:
     """Everything `habot serve` runs, put together (also what the tests drive)."""
 
     app: AsyncApp
-    deps: slash.Deps
+    deps: Deps
     store: Store
     poller: Poller
     alert_clusters: list[ClusterHandle]
@@ -429,7 +429,7 @@ def build_bot(
         runbooks=workflow.runbooks,
         follow=True,
     )
-    deps = slash.Deps(
+    deps = Deps(
         ops=ops,
         jobs=Jobs(),
         workflow=workflow,

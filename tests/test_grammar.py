@@ -116,7 +116,7 @@ def test_the_incident_verbs_pick_their_runbook_by_arity(
     ("text", "said"),
     [
         ("ban VirtualIP", "usage: `/ha ban RESOURCE NODE [LIFETIME]`"),
-        ("clear", "usage: `/ha clear RESOURCE [NODE]`"),
+        ("clear --dry-run", "usage: `/ha clear RESOURCE [NODE]`"),
         ("restart a b c", "usage: `/ha restart RESOURCE [NODE]`"),
         ("cleanup --force nodo1", "is not a valid resource name"),
         ("ban VirtualIP nodo2 resource=x", "the names go by position"),
@@ -125,3 +125,12 @@ def test_the_incident_verbs_pick_their_runbook_by_arity(
 def test_the_incident_verbs_say_how_they_are_used(text: str, said: str) -> None:
     with pytest.raises(UsageError, match=re.escape(said)):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("verb", "runbook"),
+    [("failover", "failover"), ("ban", "ban"), ("clear", "clear"), ("cleanup", "cleanup")],
+)
+def test_a_verb_alone_is_its_shortest_runbook_with_nothing_given(verb: str, runbook: str) -> None:
+    """In Slack its form opens and asks for the rest; the console says what is missing."""
+    assert parse(verb) == RunRunbook(runbook)

@@ -175,6 +175,8 @@ VERB_USAGE = {
 
 def _verb(verb: str, args: list[str]) -> RunRunbook:
     positional = [a for a in args if "=" not in a and a != "--dry-run"]
+    if not args:  # the verb alone: its shortest runbook, whose form asks for the rest
+        return RunRunbook(VERBS[verb][min(VERBS[verb])][0])
     chosen = VERBS[verb].get(len(positional))
     if chosen is None:
         raise UsageError(f"usage: {VERB_USAGE[verb]}")

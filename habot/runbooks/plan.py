@@ -23,10 +23,13 @@ TARGET_KEYWORDS = ("any", "all", "dc")
 class PlanError(HabotError):
     """The runbook cannot run now: each reason says why."""
 
-    def __init__(self, runbook: str, reasons: list[str]) -> None:
+    def __init__(
+        self, runbook: str, reasons: list[str], fields: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(f"{runbook} cannot run: " + "; ".join(reasons))
         self.runbook = runbook
         self.reasons = tuple(reasons)
+        self.fields = dict(fields or {})  # parameter -> what is wrong with its value
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +88,9 @@ def make_plan(
 ) -> Plan:
     """`configured`: the nodes habot may run commands on (its config); a step aimed at any
     other node is refused here, before anyone is asked to approve it."""
-    params, reasons = _params(runbook, raw, status)
+    params, reasons, fields = _params(runbook, raw, status)
     if reasons:
-        raise PlanError(runbook.name, reasons)
+        raise PlanError(runbook.name, reasons, fields)
     context = _context(params, status, cluster)
     try:
         failed = [
@@ -193,19 +196,23 @@ def _target(
 
 def _params(
     runbook: Runbook, raw: Mapping[str, str], status: ClusterStatus
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """(the values, every reason they cannot be used, the reasons of each parameter)."""
     reasons = [f"unknown parameter `{k[:40]}`" for k in raw if k not in runbook.parameters]
     values: dict[str, Any] = {}
+    fields: dict[str, str] = {}
     for name, spec in runbook.parameters.items():
         if name not in raw and spec.default is None:
-            reasons.append(f"missing parameter `{name}` ({spec.type.value})")
+            fields[name] = f"missing parameter `{name}` ({spec.type.value})"
+            reasons.append(fields[name])
             continue
         text = raw[name] if name in raw else str(spec.default)
         try:
             values[name] = _value(name, spec, text, status)
         except ValueError as e:
+            fields[name] = str(e)
             reasons.append(str(e))
-    return values, reasons
+    return values, reasons, fields
 
 
 def _value(name: str, spec: Parameter, text: str, status: ClusterStatus) -> Any:

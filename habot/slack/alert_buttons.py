@@ -15,7 +15,8 @@ from habot.errors import HabotError, UsageError
 from habot.runbooks.plan import PlanError
 from habot.service.policy import Actor
 from habot.slack import alert_blocks, approval_blocks
-from habot.slack.slash import Deps, post_request
+from habot.slack.asking import post_request
+from habot.slack.deps import Deps
 
 Act = Callable[[Deps, AsyncWebClient, Alert, str, str], Awaitable[None]]
 

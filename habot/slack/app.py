@@ -18,7 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.log_format import REQUEST_ID
 from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
-from habot.slack import alert_buttons, decisions, slash
+from habot.slack import alert_buttons, decisions, forms, slash
+from habot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -32,7 +33,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_app(settings: Settings, deps: slash.Deps, client: AsyncWebClient) -> AsyncApp:
+def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncApp:
     """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -47,6 +48,7 @@ def build_app(settings: Settings, deps: slash.Deps, client: AsyncWebClient) -> A
     slash.register(app, deps)
     decisions.register(app, deps)
     alert_buttons.register(app, deps)
+    forms.register(app, deps)
     return app
 
 

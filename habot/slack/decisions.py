@@ -15,8 +15,8 @@ from habot.errors import HabotError
 from habot.runbooks.engine import RunOutcome
 from habot.service.workflow import Busy, Refused
 from habot.slack import approval_blocks
+from habot.slack.deps import Deps
 from habot.slack.reporter import ThreadReporter
-from habot.slack.slash import Deps
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.alerts.rules import Catalogue
 from habot.commands.grammar import (
     Audit,
     Command,
@@ -28,29 +24,14 @@ from habot.commands.grammar import (
     parse,
 )
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
-from habot.jobs import Jobs
 from habot.runbooks.plan import PlanError
 from habot.service import describe, policy
-from habot.service.alert_actions import AlertActions
-from habot.service.alert_poller import Poller
-from habot.service.clusters import Ops
 from habot.service.policy import Actor, PolicyError
-from habot.service.workflow import Proposal, Workflow
-from habot.slack import approval_blocks, blocks
+from habot.slack import approval_blocks, blocks, form_view, forms
+from habot.slack.asking import ask
+from habot.slack.deps import Deps
 
-
-@dataclass(frozen=True)
-class Deps:
-    ops: Ops
-    jobs: Jobs
-    workflow: Workflow
-    clock: Callable[[], float] = time.time
-    catalogue: Catalogue = field(default_factory=lambda: Catalogue(()))
-    poller: Poller | None = None  # delivers alert cards after a button changed an alert
-
-    @property
-    def alerts(self) -> AlertActions:
-        return AlertActions(self.workflow, self.catalogue, self.poller, self.clock)
+__all__ = ["Deps", "not_here", "register"]
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -71,8 +52,10 @@ def _listener(deps: Deps) -> Callable[..., Awaitable[None]]:
             return
         await ack()
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        trigger = str(command.get("trigger_id", ""))
         deps.jobs.start(
-            f"/ha {command.get('text', '')}", _run(deps, parsed, respond, client, user, channel)
+            f"/ha {command.get('text', '')}",
+            _run(deps, parsed, respond, client, Actor(user, channel), trigger),
         )
 
     return ha
@@ -108,13 +91,12 @@ async def _run(
     command: Command,
     respond: AsyncRespond,
     client: AsyncWebClient,
-    user: str,
-    channel: str,
+    actor: Actor,
+    trigger: str,
 ) -> None:
-    actor = Actor(user, channel)
     try:
         if isinstance(command, RunRunbook):
-            await _request(deps, command, respond, client, actor)
+            await _request(deps, command, respond, client, actor, trigger)
             return
         cluster = (
             command.cluster if isinstance(command, Status | ShowPolicy | WhyResource) else None
@@ -130,6 +112,13 @@ async def _run(
                 response_type="in_channel",
                 text=blocks.status_text(report),
                 blocks=blocks.status(report),
+            )
+        elif isinstance(command, ListRunbooks):
+            runbooks = list(deps.workflow.runbooks.values())
+            await respond(
+                response_type="ephemeral",
+                text=approval_blocks.runbook_list(runbooks),
+                blocks=form_view.runbook_list(runbooks),
             )
         else:
             await respond(response_type="ephemeral", text=await _view(deps, command, actor))
@@ -193,11 +182,20 @@ async def _request(
     respond: AsyncRespond,
     client: AsyncWebClient,
     actor: Actor,
+    trigger: str,
 ) -> None:
-    user, channel = actor.user, actor.channel
-    proposal = await deps.workflow.propose(
-        command.cluster, command.name, dict(command.params), actor=actor
-    )
+    """A runbook with every value given is requested now; one missing a value opens its form."""
+    params = dict(command.params)
+    missing = deps.forms.missing(command.cluster, command.name, params)
+    if missing and trigger and not command.dry_run:
+
+        async def say(text: str) -> None:
+            await respond(response_type="ephemeral", text=text)
+
+        origin = form_view.Origin(command.cluster or "", command.name, actor.channel)
+        await forms.open_form(deps, client, trigger, origin, actor, say, prefill=params)
+        return
+    proposal = await deps.workflow.propose(command.cluster, command.name, params, actor=actor)
     if command.dry_run:
         await respond(
             response_type="ephemeral",
@@ -205,36 +203,6 @@ async def _request(
             blocks=approval_blocks.dry_run(proposal),
         )
         return
-    busy = await deps.workflow.busy_with(proposal.plan.cluster)
-    if busy is not None:
-        await respond(
-            response_type="ephemeral",
-            text=blocks.error(
-                f"{proposal.plan.cluster} is busy: {busy.runbook} (request {busy.request_id}) "
-                "is running; try again when it ends"
-            ),
-        )
-        return
-    await post_request(deps, client, proposal, user, channel)
-
-
-async def post_request(
-    deps: Deps, client: AsyncWebClient, proposal: Proposal, user: str, channel: str
-) -> None:
-    """Store the request and post its approval card (from `/ha` or an alert's button)."""
-    request = await deps.workflow.request(proposal, user, channel)
-    card = approval_blocks.request_card(proposal, request)
-    try:
-        posted = await client.chat_postMessage(
-            channel=channel,
-            text=f"{request.runbook} on {request.cluster}: approval needed",
-            blocks=card,
-        )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-        said = (
-            e.response.get("error", "refused") if isinstance(e, SlackApiError) else type(e).__name__
-        )
-        why = f"the approval card could not be posted here (Slack: {str(said)[:60]})"
-        await deps.workflow.withdraw(request, why)  # closed and audited: nobody can approve it
-        raise UsageError(f"{why}; nothing was requested (request {request.id} withdrawn)") from e
-    await deps.workflow.posted(request.id, str(posted["ts"]), card)
+    refusal = await ask(deps, client, proposal, actor)
+    if refusal is not None:
+        await respond(response_type="ephemeral", text=refusal)

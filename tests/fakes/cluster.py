@@ -89,10 +89,11 @@ class Scene:
 def scene(
     db: Path | str = ":memory:",
     *,
-    capture: str = "lab_seed_fenced.xml",
+    capture: str | Path = "lab_seed_fenced.xml",
     store: Store | None = None,
     **config_args: Any,
 ) -> Scene:
+    """`capture`: a file in fixtures/crm_mon, or the path of any crm_mon document."""
     transport = ScriptedTransport()
     transport.answer(None, STATUS, stdout=status_output((CRM_MON / capture).read_bytes()))
     cfg = config(**config_args)

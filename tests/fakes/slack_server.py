@@ -45,6 +45,8 @@ class FakeSlack:
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}  # user group id -> member ids
         self.uploads: dict[str, bytes] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # view id -> the view as shown now
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> their home tab as published
         self._failures: dict[str, list[web.Response]] = {}
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
@@ -134,6 +136,11 @@ class FakeSlack:
         if queued:
             await self._changed_now()
             return queued.pop(0)
+        refused = self._refused(method, params)
+        if refused is not None:
+            call.answer = {"ok": False, "error": "invalid_arguments", "messages": refused}
+            await self._changed_now()
+            return web.json_response(call.answer)
         call.answer = {"ok": True, **self._answer(method, params)}
         await self._changed_now()
         return web.json_response(call.answer)
@@ -150,6 +157,8 @@ class FakeSlack:
             return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{key}", "file_id": key}
         if method == "files.completeUploadExternal":
             return {"files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
+        if method in ("views.open", "views.update", "views.publish"):
+            return {"view": self._show(method, params)}
         if method == "conversations.history":  # newest first, with each post's metadata
             return {"messages": self.messages.get(str(params.get("channel")), [])[::-1]}
         if method == "conversations.replies":  # the parent's thread, oldest first
@@ -170,6 +179,32 @@ class FakeSlack:
                 "message": {"text": params.get("text", ""), "ts": ts},
             }
         return {}
+
+    def _refused(self, method: str, params: dict[str, Any]) -> list[str] | None:
+        """What Slack itself refuses: a view past Block Kit's limits, an update of a view that
+        changed meanwhile (its hash) or never was."""
+        if not method.startswith("views."):
+            return None
+        view = _view_of(params)
+        problems = block_kit_problems(view) if view else []
+        if method == "views.update":
+            shown = self.views.get(str(params.get("view_id")))
+            if shown is None:
+                problems.append("not_found: no such view")
+            elif params.get("hash") and params["hash"] != shown["hash"]:
+                problems.append("hash_conflict: the view changed meanwhile")
+        return problems or None
+
+    def _show(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        view = _view_of(params)
+        if method == "views.publish":
+            shown = {**view, "id": f"VHOME{params.get('user_id')}", "hash": uuid.uuid4().hex}
+            self.homes[str(params.get("user_id"))] = shown
+            return shown
+        view_id = str(params.get("view_id") or f"V{next(self._ts):06d}")
+        shown = {**view, "id": view_id, "hash": uuid.uuid4().hex}
+        self.views[view_id] = shown
+        return shown
 
     async def _response(self, request: web.Request) -> web.StreamResponse:
         self.responses.append((request.match_info["key"], await request.json()))
@@ -223,3 +258,40 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
+
+
+def _view_of(params: dict[str, Any]) -> dict[str, Any]:
+    view = params.get("view")
+    if isinstance(view, str):
+        view = json.loads(view)
+    return view if isinstance(view, dict) else {}
+
+
+def block_kit_problems(view: dict[str, Any]) -> list[str]:
+    """Block Kit's documented limits on a modal or a home tab, as Slack enforces them."""
+    problems: list[str] = []
+    blocks = view.get("blocks") or []
+    if len(blocks) > 100:
+        problems.append(f"{len(blocks)} blocks, more than 100")
+    for key in ("title", "submit", "close"):
+        text = (view.get(key) or {}).get("text", "")
+        if len(text) > 24:
+            problems.append(f"{key} longer than 24 characters")
+    if len(view.get("private_metadata") or "") > 3000:
+        problems.append("private_metadata longer than 3000 characters")
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if block.get("type") == "section" and len(text) > 3000:
+            problems.append(f"a section of {len(text)} characters, more than 3000")
+        for element in [block.get("element") or {}, block.get("accessory") or {}] + (
+            block.get("elements") or []
+        ):
+            options = element.get("options") or []
+            if element.get("type") == "static_select" and not 1 <= len(options) <= 100:
+                problems.append(f"a static select with {len(options)} options")
+            for option in options:
+                if len(option["text"]["text"]) > 75 or len(option["value"]) > 150:
+                    problems.append("an option past 75 characters of text or 150 of value")
+        if block.get("type") == "input" and len((block.get("label") or {}).get("text", "")) > 2000:
+            problems.append("a label longer than 2000 characters")
+    return problems

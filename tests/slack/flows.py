@@ -79,3 +79,32 @@ def thread_posts(bot: Bot, card: dict[str, Any]) -> list[str]:
         for c in bot.fake.calls_to("chat.postMessage")
         if c.params.get("thread_ts") == card["ts"]
     ]
+
+
+async def form(bot: Bot, before: int = 0) -> dict[str, Any]:
+    """The modal as it shows once habot filled it: the views.update after views.open number
+    `before` (0: the first opened)."""
+    opened = await bot.fake.wait_for(
+        "a modal to open", lambda: bot.fake.calls_to("views.open")[before:]
+    )
+    view_id = opened[0].answer["view"]["id"]
+    await bot.fake.wait_for(
+        "the modal to be filled",
+        lambda: [
+            c for c in bot.fake.calls_to("views.update") if c.params.get("view_id") == view_id
+        ],
+    )
+    return bot.fake.views[view_id]
+
+
+def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """parameter -> its input's element."""
+    return {
+        b["block_id"].split(":", 1)[1]: b["element"]
+        for b in view["blocks"]
+        if b.get("type") == "input"
+    }
+
+
+def option_values(element: dict[str, Any]) -> list[str]:
+    return [o["value"] for o in element.get("options", [])]

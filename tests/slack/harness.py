@@ -139,12 +139,19 @@ async def post_command(
 
 
 def click_payload(
-    fake: FakeSlack, message: dict[str, Any], channel: str, action_id: str, user: str
+    fake: FakeSlack,
+    message: dict[str, Any],
+    channel: str,
+    action_id: str,
+    user: str,
+    value: str | None = None,
 ) -> dict[str, Any]:
-    """A block_actions payload built from the buttons the bot really posted."""
+    """A block_actions payload built from the buttons the bot really posted (the one with
+    `value`, when given)."""
     for block in message["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
+        accessory = [block["accessory"]] if "accessory" in block else []
+        for element in [*block.get("elements", []), *accessory]:
+            if element.get("action_id") == action_id and value in (None, element.get("value")):
                 return {
                     "type": "block_actions",
                     "user": {"id": user, "username": user.lower()},
@@ -166,7 +173,7 @@ def click_payload(
                     "actions": [
                         {
                             "action_id": action_id,
-                            "block_id": block["block_id"],
+                            "block_id": block.get("block_id", "slack-made"),
                             "value": element["value"],
                             "type": "button",
                             "action_ts": str(time.time()),
@@ -181,3 +188,98 @@ async def post_click(session: aiohttp.ClientSession, bot: Bot, payload: dict[str
     async with session.post(bot.url, data=body, headers=signed_headers(body)) as response:
         await response.read()
         return response.status
+
+
+async def post_payload(
+    session: aiohttp.ClientSession, bot: Bot, payload: dict[str, Any]
+) -> tuple[int, dict[str, Any] | None]:
+    """An interaction payload (view_submission, block_suggestion, shortcut, …), signed; the
+    bot's answer: its HTTP status and the JSON it acknowledged with (None when empty)."""
+    body = urlencode({"payload": json.dumps(payload)})
+    async with session.post(bot.url, data=body, headers=signed_headers(body)) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text.strip() else None
+
+
+async def post_event(session: aiohttp.ClientSession, bot: Bot, event: dict[str, Any]) -> int:
+    """An Events API callback (app_home_opened, …), signed, as Slack sends it."""
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "api_app_id": "AHABOT",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
+    headers = {**signed_headers(body), "Content-Type": "application/json"}
+    async with session.post(bot.url, data=body, headers=headers) as response:
+        await response.read()
+        return response.status
+
+
+def filled(view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The view as Slack sends it back on submit: `values` in its inputs' state, the way each
+    kind of element reports its value."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        name = block["block_id"].split(":", 1)[1]
+        value = values.get(name)
+        kind = element["type"]
+        if kind in ("static_select", "external_select"):
+            chosen = (
+                None
+                if value is None
+                else {"text": {"type": "plain_text", "text": value}, "value": value}
+            )
+            entry: dict[str, Any] = {"type": kind, "selected_option": chosen}
+        else:
+            entry = {"type": kind, "value": value}
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return {**view, "state": {"values": state}}
+
+
+def submission(view: dict[str, Any], user: str, values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "lab"},
+        "user": {"id": user, "username": user.lower()},
+        "api_app_id": "AHABOT",
+        "trigger_id": f"trigger-{uuid.uuid4().hex}",
+        "view": filled(view, values),
+    }
+
+
+def suggestion(view: dict[str, Any], param: str, typed: str, user: str) -> dict[str, Any]:
+    return {
+        "type": "block_suggestion",
+        "user": {"id": user},
+        "team": {"id": "T0001"},
+        "api_app_id": "AHABOT",
+        "action_id": f"habot_param:{param}",
+        "block_id": f"p:{param}",
+        "value": typed,
+        "view": view,
+    }
+
+
+def message_shortcut(
+    callback_id: str, message: dict[str, Any], channel: str, user: str
+) -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": f"trigger-{uuid.uuid4().hex}",
+        "user": {"id": user, "name": user.lower()},
+        "team": {"id": "T0001", "domain": "lab"},
+        "channel": {"id": channel, "name": "ops"},
+        "message": message,
+        "message_ts": message["ts"],
+        "response_url": "",
+        "action_ts": str(time.time()),
+    }
