@@ -46,15 +46,25 @@ class AlertActions:
     async def remedy(self, alert: Alert, actor: Actor) -> Proposal:
         """The plan of the alert's remedy runbook, with the parameters the alert carries
         (PlanError when it cannot run now); the request itself is made by the caller."""
+        runbook, params = self.remedy_of(alert)
+        proposal = await self.workflow.propose(alert.cluster, runbook, params, actor=actor)
+        await self._audit(alert, "alert remedy", actor.user, f"{alert.key}: {runbook}")
+        return proposal
+
+    def remedy_of(self, alert: Alert) -> tuple[str, dict[str, str]]:
+        """The alert's remedy runbook and the values the alert carries for it (UsageError when
+        its rule names none); values the alert does not know are left out, for the form."""
         rule = self.catalogue.rule(alert.rule)
         if rule is None or rule.runbook is None:
             raise UsageError("this alert has no remedy runbook")
         params = {k: fill(v, rule.id, alert.field_map) for k, v in rule.runbook.params.items()}
-        proposal = await self.workflow.propose(
-            alert.cluster, rule.runbook.name, params, actor=actor
-        )
-        await self._audit(alert, "alert remedy", actor.user, f"{alert.key}: {rule.runbook.name}")
-        return proposal
+        return rule.runbook.name, params
+
+    async def remedy_form(self, alert: Alert, actor: Actor) -> tuple[str, dict[str, str]]:
+        """`remedy_of`, for a form a person fills in (audited: the form was opened from it)."""
+        runbook, params = self.remedy_of(alert)
+        await self._audit(alert, "alert remedy form", actor.user, f"{alert.key}: {runbook}")
+        return runbook, {k: v for k, v in params.items() if "?" not in v}
 
     async def snooze(self, alert: Alert, user: str, seconds: float = SNOOZE_S) -> None:
         until = self.clock() + seconds

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from habot.alerts.lifecycle import Alert, State, began, ended
+from habot.cluster.model import ClusterStatus
+from habot.cluster.predicates import RUNNING
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
 from habot.runbooks.model import Parameter, Runbook
 from habot.service.audit import AuditRecord
@@ -220,6 +222,22 @@ def why_lines(report: WhyReport) -> list[str]:
         shown = ", ".join(f"{node} {_score_text(score)}" for node, score in why.scores)
         lines.append(f"Placement scores: {shown}")
     return lines
+
+
+def node_lines(cluster: str, status: ClusterStatus, node: str) -> list[str]:
+    """What a node is doing: its state, what runs there, and the question to ask next."""
+    found = status.node(node)
+    if found is None:
+        return [f"{node} is not a node of {cluster}"]
+    dc = ", the DC" if found.is_dc else ""
+    here = sorted(
+        r.id for r in status.resources if node in r.nodes_in_role(*RUNNING) and not r.is_fencing
+    )
+    return [
+        f"{node} is {found.state.value}{dc} ({cluster})",
+        f"Runs: {', '.join(here) if here else 'nothing'}",
+        f"If it failed: `/ha whatif node-fail {node}`; in standby: `/ha whatif standby {node}`",
+    ]
 
 
 def _score_text(score: int) -> str:

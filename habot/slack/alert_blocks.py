@@ -18,6 +18,7 @@ ICON = {
     "warning": ":large_yellow_circle:",
 }
 SNOOZE_S = 3600
+CARD = "habot_alert_card:"  # the header's block_id: CARD + the alert's ref, buttons or not
 
 
 def _when(ts: float) -> str:
@@ -33,7 +34,7 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
     )
     where = f" · node {alert.node}" if alert.node else ""
     blocks = [
-        header(f"{alert.severity.upper()}: {alert.title}"),
+        {**header(f"{alert.severity.upper()}: {alert.title}"), "block_id": CARD + alert.ref},
         *_run(alert),
         section(f"{icon} *{escape(alert.title)}*\ncluster *{alert.cluster}*{where}"),
         context(f"{describe.lasted(alert)} · `{alert.key}`"),

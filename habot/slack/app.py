@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.log_format import REQUEST_ID
 from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
-from habot.slack import alert_buttons, decisions, forms, slash
+from habot.slack import alert_buttons, decisions, forms, shortcuts, slash
 from habot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncAp
     decisions.register(app, deps)
     alert_buttons.register(app, deps)
     forms.register(app, deps)
+    shortcuts.register(app, deps)
     return app
 
 

@@ -84,8 +84,11 @@ def thread_posts(bot: Bot, card: dict[str, Any]) -> list[str]:
 async def form(bot: Bot, before: int = 0) -> dict[str, Any]:
     """The modal as it shows once habot filled it: the views.update after views.open number
     `before` (0: the first opened)."""
+    told = [c.params.get("text") for c in bot.fake.calls_to("chat.postEphemeral")]
     opened = await bot.fake.wait_for(
-        "a modal to open", lambda: bot.fake.calls_to("views.open")[before:]
+        f"a modal to open (told so far: {told})",
+        lambda: bot.fake.calls_to("views.open")[before:],
+        timeout=10,
     )
     view_id = opened[0].answer["view"]["id"]
     await bot.fake.wait_for(
