@@ -33,6 +33,7 @@ from habot.runbooks.replay import may_edit
 from habot.service import sudoers
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
+from habot.service.home import Home
 from habot.service.workflow import HEARTBEAT_S, Workflow
 from habot.settings import Settings, SlackMode, load_settings
 from habot.slack import app as slack_app
@@ -40,6 +41,7 @@ from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import SlackDirectory
 from habot.slack.deps import Deps
 from habot.slack.expiry import SWEEP_S, expire_waiting
+from habot.slack.home import HomeTabs
 from habot.ssh.asyncssh_transport import AsyncsshTransport
 from habot.store import Store, StoreError
 
@@ -332,6 +334,7 @@ class Bot:
     poller: Poller
     alert_clusters: list[ClusterHandle]
     probes: probes.Probes
+    tabs: HomeTabs
     scheduler: AsyncIOScheduler | None = None
     sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)  # a sweep under way
 
@@ -429,15 +432,19 @@ def build_bot(
         runbooks=workflow.runbooks,
         follow=True,
     )
+    jobs = Jobs()
+    tabs = HomeTabs(Home(workflow, clock), client, jobs)
+    sink.changed = tabs.changed
     deps = Deps(
         ops=ops,
-        jobs=Jobs(),
+        jobs=jobs,
         workflow=workflow,
         clock=clock,
         catalogue=catalogue,
         poller=poller,
+        changed=tabs.changed,
     )
-    app = slack_app.build_app(settings, deps, client)
+    app = slack_app.build_app(settings, deps, client, tabs)
     return Bot(
         app=app,
         deps=deps,
@@ -445,6 +452,7 @@ def build_bot(
         poller=poller,
         alert_clusters=[ops.cluster(name) for name in channels],
         probes=probes.Probes(workflow.database_answers, client),
+        tabs=tabs,
     )
 
 

@@ -100,3 +100,24 @@ def headline(status: ClusterStatus) -> str:
     if not s.stonith_enabled:
         fencing = "fencing: DISABLED"
     return f"{dc}, {quorum}, {fencing}"
+
+
+def not_running(status: ClusterStatus) -> list[str]:
+    """Resources not running where they should, one line each: failed or blocked (and where),
+    instances stopped that nobody disabled, unmanaged ones. Disabled resources are meant to
+    be stopped and are not listed."""
+    lines = []
+    for res in status.resources:
+        if res.disabled:
+            continue
+        failed = sorted({n for i in res.instances if i.failed or i.blocked for n in i.nodes})
+        stopped = [i for i in res.instances if not i.active and not i.disabled]
+        if res.failed or failed:
+            lines.append(f"{res.id}: failed{' on ' + ', '.join(failed) if failed else ''}")
+        elif stopped and len(res.instances) > 1:
+            lines.append(f"{res.id}: {len(stopped)} of {len(res.instances)} instances stopped")
+        elif stopped:
+            lines.append(f"{res.id}: stopped")
+        if not res.managed or any(not i.managed for i in res.instances):
+            lines.append(f"{res.id}: unmanaged (the cluster does not act on it)")
+    return lines

@@ -23,6 +23,7 @@ from habot.runbooks.model import Runbook
 KEYS = ("channels", "viewers", "requesters", "approvers", "approvals", "self_approval")
 Verb = Literal["view", "request", "approve"]
 VIA_CONSOLE = "console"  # the local operator: no Slack channel, no Slack groups
+VIA_HOME = "app-home"  # a person's own home tab, for a cluster that answers in any channel
 
 
 class PolicyError(UsageError):
@@ -131,7 +132,7 @@ class Actor:
 
 async def check(rules: Effective, verb: Verb, actor: Actor, directory: Directory) -> None:
     """PolicyError unless `actor` may `verb` here."""
-    if actor.channel != VIA_CONSOLE:
+    if actor.channel not in (VIA_CONSOLE, VIA_HOME):
         channels = rules["channels"]
         if channels.value != "any" and actor.channel not in channels.value:  # type: ignore[operator]
             raise PolicyError(

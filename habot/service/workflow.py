@@ -480,6 +480,27 @@ class Workflow:
             return False
         return True
 
+    async def may_view_privately(self, user: str, cluster: str) -> bool:
+        """Whether `user` may see `cluster` where only they see it (the home tab): as a
+        viewer in one of its channels they are a member of (any, when it answers anywhere)."""
+        channels = self.rules(cluster)["channels"].value
+        if channels == "any":
+            return await self._may_view(Actor(user, policy.VIA_HOME), cluster)
+        for channel in channels if isinstance(channels, tuple | list) else ():
+            in_it = user in await self.directory.members(str(channel))
+            if in_it and await self._may_view(Actor(user, str(channel)), cluster):
+                return True
+        return False
+
+    async def may_decide(self, request: Request, user: str) -> bool:
+        """Whether an Approve by `user` would count now (the home tab shows it only then)."""
+        if request.state is not State.REQUESTED or user in request.approvals:
+            return False
+        rules = self.rules(request.cluster, request.runbook)
+        if user == request.requester and not rules["self_approval"].value:
+            return False
+        return await self._not_approver(rules, user, request.channel) is None
+
     async def _may_view(self, actor: Actor, cluster: str) -> bool:
         try:
             await self.may("view", actor, cluster)

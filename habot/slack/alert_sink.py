@@ -6,7 +6,7 @@ answer and habot's own record, habot finds the card it posted instead of posting
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ class SlackAlertSink:
     catalogue: Catalogue
     channels: dict[str, str]  # cluster -> alerts channel (an ID, or a name)
     _ids: dict[str, str] = field(default_factory=dict)  # cluster -> the channel's ID
+    changed: Callable[[], None] = lambda: None  # a card went out: home tabs show alerts too
 
     async def post(self, alert: Alert) -> tuple[str, str]:
         """In the alerts channel; an alert a run expected, in that run's thread instead; an
@@ -52,6 +53,7 @@ class SlackAlertSink:
             )
         )
         where = str(posted.get("channel") or channel)
+        self.changed()
         if expected:
             return where, str(posted["ts"])
         self._ids[alert.cluster] = where
@@ -77,6 +79,7 @@ class SlackAlertSink:
                 blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
             )
         )
+        self.changed()
 
     async def find(self, alert: Alert) -> tuple[str, str] | None:
         if alert.run_expected and alert.run_ts:  # posted in the run's thread

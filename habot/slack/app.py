@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.log_format import REQUEST_ID
 from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
-from habot.slack import alert_buttons, decisions, forms, shortcuts, slash
+from habot.slack import alert_buttons, decisions, forms, home, shortcuts, slash
 from habot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncApp:
+def build_app(
+    settings: Settings, deps: Deps, client: AsyncWebClient, tabs: home.HomeTabs
+) -> AsyncApp:
     """The Bolt app; call inside a running event loop. Settings were validated by the caller."""
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -50,6 +52,7 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient) -> AsyncAp
     alert_buttons.register(app, deps)
     forms.register(app, deps)
     shortcuts.register(app, deps)
+    home.register(app, deps, tabs)
     return app
 
 

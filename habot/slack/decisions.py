@@ -29,7 +29,7 @@ def _listener(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
         await ack()
         action = (body.get("actions") or [{}])[0]
         message = body.get("message") or {}
-        click = _Click(
+        click = Click(
             request_id=str(action.get("value", "")),
             user=str((body.get("user") or {}).get("id", "")),
             channel=str((body.get("channel") or {}).get("id", "")),
@@ -37,13 +37,16 @@ def _listener(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
             blocks=list(message.get("blocks", [])),
         )
         name = "approve" if approve else "deny"
-        deps.jobs.start(f"{name} {click.request_id}", _decide(deps, client, click, approve))
+        deps.jobs.start(f"{name} {click.request_id}", decide(deps, client, click, approve))
 
     return clicked
 
 
+Tell = Callable[[str], Awaitable[None]]
+
+
 @dataclass(frozen=True)
-class _Click:
+class Click:
     request_id: str
     user: str
     channel: str
@@ -51,17 +54,22 @@ class _Click:
     blocks: list[dict[str, Any]]  # the card as posted
 
 
-async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bool) -> None:
+async def decide(
+    deps: Deps, client: AsyncWebClient, click: Click, approve: bool, tell: Tell | None = None
+) -> None:
+    """A click on Approve or Deny, as on the request's card (`click` names the card); a
+    refusal is told to the person (by `tell`, else beside the card)."""
+    say = tell or (lambda text: _tell(client, click, text))
     try:
-        decide = deps.workflow.approve if approve else deps.workflow.deny
-        decision = await decide(
+        act = deps.workflow.approve if approve else deps.workflow.deny
+        decision = await act(
             click.request_id, click.user, channel=click.channel, message_ts=click.ts
         )
     except HabotError as e:
-        await _tell(client, click, str(e))
+        await say(str(e))
         return
     if decision.refusal is not None:
-        await _tell(client, click, decision.refusal)
+        await say(decision.refusal)
         on_card = (click.channel, click.ts) == (
             decision.request.channel,
             decision.request.message_ts,
@@ -69,6 +77,7 @@ async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bo
         if on_card and await deps.workflow.expire(click.request_id):
             await _update(deps, client, click, await deps.workflow.request_of(click.request_id))
         return
+    deps.changed()
     if not decision.complete:
         await _update(deps, client, click, decision.request)
         return
@@ -78,7 +87,7 @@ async def _decide(deps: Deps, client: AsyncWebClient, click: _Click, approve: bo
     )
 
 
-async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision: Decision) -> None:
+async def _start_run(deps: Deps, client: AsyncWebClient, click: Click, decision: Decision) -> None:
     request = decision.request
     reporter = ThreadReporter(client, click.channel, click.ts)
     approved_by = ", ".join(f"<@{u}>" for u in request.approvals)
@@ -112,13 +121,14 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: _Click, decision
         if raised:
             await reporter.say(approval_blocks.alerts_of_run(raised, result.succeeded))
     outcome = None if isinstance(result, Busy | Refused) else result
+    deps.changed()
     await _update(deps, client, click, await deps.workflow.request_of(request.id), outcome)
 
 
 async def _update(
     deps: Deps,
     client: AsyncWebClient,
-    click: _Click,
+    click: Click,
     request: Request | None,
     outcome: RunOutcome | None = None,
 ) -> None:
@@ -135,7 +145,7 @@ async def _update(
     )
 
 
-async def _tell(client: AsyncWebClient, click: _Click, text: str) -> None:
+async def _tell(client: AsyncWebClient, click: Click, text: str) -> None:
     await client.chat_postEphemeral(
         channel=click.channel, user=click.user, text=f":no_entry: {text}"
     )

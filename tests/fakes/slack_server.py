@@ -152,6 +152,8 @@ class FakeSlack:
             return {"url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "usergroups.users.list":
             return {"users": self.groups.get(str(params.get("usergroup", "")), [])}
+        if method == "conversations.members":  # channel ids in `groups` too
+            return {"members": self.groups.get(str(params.get("channel", "")), [])}
         if method == "files.getUploadURLExternal":
             key = uuid.uuid4().hex
             return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{key}", "file_id": key}
