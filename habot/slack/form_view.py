@@ -253,8 +253,6 @@ def _element(f: Field) -> dict[str, Any]:
     element = {"type": "plain_text_input", "action_id": action, "max_length": 200}
     if f.initial:
         element["initial_value"] = f.initial
-    if f.pattern:
-        element["placeholder"] = _plain(f.pattern, PLACEHOLDER_MAX)
     return element
 
 
