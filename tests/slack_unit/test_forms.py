@@ -13,16 +13,19 @@ import pytest
 
 from habot.approvals.model import State
 from habot.cluster.scratch import MKTEMP
+from habot.slack import app as slack_app
 from tests.fakes.cluster import Scene, scene
 from tests.fakes.slack_server import FakeSlack, block_kit_problems
 from tests.slack.flows import CHANNEL, answer, form, inputs, option_values
 from tests.slack.harness import (
+    APP_TOKEN,
     Bot,
     click_payload,
     make_bot,
     post_click,
     post_command,
     post_payload,
+    slash_payload,
     start_http,
     submission,
     suggestion,
@@ -215,4 +218,28 @@ async def test_hundreds_of_resources_are_offered_as_the_person_types(
         assert (status, acked) == (200, None)
         await bot.fake.wait_for("the card", lambda: bot.fake.calls_to("chat.postMessage"))
     finally:
+        await bot.stop()
+
+
+async def test_over_socket_mode_the_errors_travel_in_the_envelopes_ack(
+    cluster: Scene, fake_slack: FakeSlack
+) -> None:
+    """Socket Mode is habot's default: the form opens and a bad value comes back in the ack."""
+    bot = make_bot(
+        cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock, socket_mode=True
+    )
+    handler = await slack_app.serve_socket_mode(bot.app, APP_TOKEN)
+    try:
+        await fake_slack.send_envelope(
+            "slash_commands", slash_payload(fake_slack, "ban", user="UASK")
+        )
+        view = await form(bot)
+        bad = submission(view, "UASK", {"resource": "VirtualIP", "node": "nodo9"})
+        envelope = await fake_slack.send_envelope("interactive", bad)
+        acked = await fake_slack.wait_for("the ack", lambda: fake_slack.socket_acks.get(envelope))
+        assert acked["payload"]["response_action"] == "errors"
+        assert "no node `nodo9`" in acked["payload"]["errors"]["p:node"]
+        assert requests(bot) == []
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.stop()
