@@ -82,6 +82,9 @@ async def open_form(
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=shown)
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
+        if _slack_error(e) == "not_found":  # closed before it was filled: nothing to say
+            log.info("form for %s closed before it was filled", origin.runbook)
+            return
         await say(
             f":warning: Slack refused the form for {origin.runbook} ({_slack_error(e)}); "
             "nothing was requested. Type the command instead: "

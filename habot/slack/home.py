@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -35,7 +35,6 @@ class HomeTabs:
     _pending: bool = False
     _running: bool = False
     published: int = 0  # tabs published, for the metrics and the tests
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def publish(self, user: str, notice: str = "", reports: Reports | None = None) -> None:
         """Draw `user`'s tab now (never raises: a tab Slack refuses is logged)."""

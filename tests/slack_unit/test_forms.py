@@ -181,6 +181,15 @@ async def test_an_expired_trigger_and_a_refused_view_are_each_told(
     said = await answer(bot, session, "runbook ban-for", "UALICE")
     assert "Slack refused the form for ban-for (invalid_arguments)" in said
     assert "`/ha runbook ban-for key=value …`" in said
+    bot.fake.fail("views.update", "not_found")  # the person closed it before it was filled
+    updates = len(bot.fake.calls_to("views.update"))
+    _, _, payload = await post_command(session, bot, "runbook ban-for", user="UALICE")
+    await bot.fake.wait_for(
+        "the update", lambda: len(bot.fake.calls_to("views.update")) > updates or None
+    )
+    await bot.jobs.wait_idle()
+    key = payload["response_url"].rsplit("/", 1)[1]
+    assert [b for k, b in bot.fake.responses if k == key] == []  # nothing to say
     assert requests(bot) == []
 
 
