@@ -17,7 +17,9 @@ from habot.commands.grammar import (
     Status,
     parse,
 )
+from habot.console.repl import Console
 from habot.errors import UsageError
+from tests.fakes.cluster import scene
 
 
 @pytest.mark.parametrize(
@@ -133,4 +135,20 @@ def test_the_incident_verbs_say_how_they_are_used(text: str, said: str) -> None:
 )
 def test_a_verb_alone_is_its_shortest_runbook_with_nothing_given(verb: str, runbook: str) -> None:
     """In Slack its form opens and asks for the rest; the console says what is missing."""
-    assert parse(verb) == RunRunbook(runbook)
+    parsed = parse(verb)
+    assert isinstance(parsed, RunRunbook)
+    assert (parsed.name, parsed.params) == (runbook, ())
+    assert parsed.usage.startswith(f"usage: `/ha {verb} RESOURCE")
+
+
+async def test_the_console_answers_a_verb_alone_with_its_usage() -> None:
+    """No form at a prompt: the verb's usage, and nothing read or requested."""
+    s = scene()
+
+    async def never(prompt: str) -> str:
+        raise AssertionError(f"asked {prompt!r}")
+
+    console = Console(s.ops, s.workflow, write=lambda _: None, ask=never)
+    said = await console.answer("restart")
+    assert "usage: `/ha restart RESOURCE [NODE]`" in said
+    assert s.transport.ran() == []

@@ -56,6 +56,7 @@ class RunRunbook:
     params: tuple[tuple[str, str], ...] = ()
     cluster: str | None = None
     dry_run: bool = False
+    usage: str = ""  # a verb typed alone: its form asks for the rest; a prompt prints this
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ VERB_USAGE = {
 def _verb(verb: str, args: list[str]) -> RunRunbook:
     positional = [a for a in args if "=" not in a and a != "--dry-run"]
     if not args:  # the verb alone: its shortest runbook, whose form asks for the rest
-        return RunRunbook(VERBS[verb][min(VERBS[verb])][0])
+        return RunRunbook(VERBS[verb][min(VERBS[verb])][0], usage=f"usage: {VERB_USAGE[verb]}")
     chosen = VERBS[verb].get(len(positional))
     if chosen is None:
         raise UsageError(f"usage: {VERB_USAGE[verb]}")

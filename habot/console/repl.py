@@ -116,6 +116,8 @@ class Console:
         return await self._run(command)
 
     async def _run(self, command: RunRunbook) -> str:
+        if command.usage:  # a verb alone: no form here
+            raise UsageError(command.usage)
         proposal = await self.workflow.propose(command.cluster, command.name, dict(command.params))
         self.write(text.proposal(proposal) + "\n")
         if command.dry_run:
