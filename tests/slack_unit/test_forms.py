@@ -252,3 +252,28 @@ async def test_over_socket_mode_the_errors_travel_in_the_envelopes_ack(
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.stop()
+
+
+async def test_a_run_button_for_who_may_not_ask_and_an_unreadable_form(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    _, _, payload = await post_command(session, bot, "runbook", user="UVIEW")  # may view
+    key = payload["response_url"].rsplit("/", 1)[1]
+    [listed] = await bot.fake.wait_for(
+        "the list", lambda: [b for k, b in bot.fake.responses if k == key]
+    )
+    message = {"ts": "1700000000.000001", "blocks": listed["blocks"]}
+    click = click_payload(bot.fake, message, CHANNEL, "habot_form_open", "UVIEW", "ban-for")
+    assert await post_click(session, bot, click) == 200
+    told = await bot.fake.wait_for("the refusal", lambda: bot.fake.calls_to("chat.postEphemeral"))
+    assert "you may not request here (ban-for)" in told[0].params["text"]
+    assert bot.fake.calls_to("views.open") == []
+    await post_command(session, bot, "runbook ban-for", user="UALICE")
+    view = await form(bot)
+    values = {"resource": "VirtualIP", "node": "nodo2", "lifetime": "PT2H"}
+    broken = submission({**view, "private_metadata": "{not json"}, "UALICE", values)
+    _, acked = await post_payload(session, bot, broken)
+    assert acked is not None
+    assert acked["response_action"] == "update"
+    assert "this form cannot be read; open it again" in str(acked["view"]["blocks"])
+    assert requests(bot) == []
