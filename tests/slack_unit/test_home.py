@@ -172,3 +172,18 @@ async def test_the_tabs_of_recent_viewers_follow_requests_and_alerts(
         "UVIEW's tab with the alert",
         lambda: [v for v in publishes(bot, "UVIEW") if "WebFS failed on nodo2" in text(v)],
     )
+
+
+async def test_a_cluster_that_answers_anywhere_is_shown_to_its_viewers_only(
+    fake_slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    anywhere = scene(allowed_channels="any", policy={"viewers": ["UVIEW"]})
+    bot = await start_http(
+        make_bot(anywhere.config, fake_slack, ops=anywhere.ops, clock=anywhere.clock)
+    )
+    try:
+        assert "*mycluster*" in text(await tab(bot, session, "UVIEW"))
+        assert "mycluster" not in text(await tab(bot, session, "UNOBODY"))
+        assert fake_slack.calls_to("conversations.members") == []  # no channel to be in
+    finally:
+        await bot.stop()
