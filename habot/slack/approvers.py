@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from habot.slack.failures import FAILURES
 
 GROUP_TTL_S = 60.0
 PAGES_MAX = 10  # of a channel's members, 1000 a page
@@ -28,7 +28,7 @@ class SlackDirectory:
             else:
                 response = await self.client.usergroups_users_list(usergroup=group)
                 members = frozenset(response.get("users", []))
-        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+        except FAILURES:
             members = frozenset()  # an unreadable group approves nobody, sees nothing
         self._members[group] = (time.monotonic(), members)
         return members

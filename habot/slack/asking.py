@@ -3,8 +3,6 @@ command, a form, an alert's button)."""
 
 from __future__ import annotations
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.errors import UsageError
@@ -12,6 +10,7 @@ from habot.service.policy import Actor
 from habot.service.workflow import Proposal
 from habot.slack import approval_blocks, blocks
 from habot.slack.deps import Deps
+from habot.slack.failures import FAILURES, said
 
 
 async def ask(deps: Deps, client: AsyncWebClient, proposal: Proposal, actor: Actor) -> str | None:
@@ -39,11 +38,8 @@ async def post_request(
             text=f"{request.runbook} on {request.cluster}: approval needed",
             blocks=card,
         )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-        said = (
-            e.response.get("error", "refused") if isinstance(e, SlackApiError) else type(e).__name__
-        )
-        why = f"the approval card could not be posted here (Slack: {str(said)[:60]})"
+    except FAILURES as e:
+        why = f"the approval card could not be posted here (Slack: {said(e)})"
         await deps.workflow.withdraw(request, why)  # closed and audited: nobody can approve it
         deps.changed()
         raise UsageError(f"{why}; nothing was requested (request {request.id} withdrawn)") from e

@@ -15,9 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.errors import HabotError
@@ -26,6 +24,7 @@ from habot.service.policy import Actor
 from habot.slack import approval_blocks, blocks, form_view
 from habot.slack.asking import ask
 from habot.slack.deps import Deps
+from habot.slack.failures import FAILURES, said
 from habot.slack.form_view import Origin
 
 log = logging.getLogger(__name__)
@@ -45,8 +44,8 @@ def ephemeral(client: AsyncWebClient, channel: str, user: str) -> Say:
     async def say(text: str) -> None:
         try:
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-            log.warning("could not tell %s in %s: %s", user, channel, _slack_error(e))
+        except FAILURES as e:
+            log.warning("could not tell %s in %s: %s", user, channel, said(e))
 
     return say
 
@@ -70,7 +69,7 @@ async def open_form(
         return
     try:
         opened = await client.views_open(trigger_id=trigger, view=form_view.waiting(origin))
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
+    except FAILURES as e:
         await say(_not_opened(origin, e))
         return
     view = opened.get("view") or {}
@@ -81,34 +80,27 @@ async def open_form(
         shown = form_view.failed(origin, str(e))
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=shown)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-        if _slack_error(e) == "not_found":  # closed before it was filled: nothing to say
+    except FAILURES as e:
+        if said(e) == "not_found":  # closed before it was filled: nothing to say
             log.info("form for %s closed before it was filled", origin.runbook)
             return
         await say(
-            f":warning: Slack refused the form for {origin.runbook} ({_slack_error(e)}); "
+            f":warning: Slack refused the form for {origin.runbook} ({said(e)}); "
             "nothing was requested. Type the command instead: "
             f"`/ha runbook {origin.runbook} key=value …`"
         )
 
 
 def _not_opened(origin: Origin, e: Exception) -> str:
-    said = _slack_error(e)
-    if said == "expired_trigger_id":
+    if said(e) == "expired_trigger_id":
         return (
             f":warning: The form for {origin.runbook} could not open: Slack allows 3 s between "
             "the click and the form, and that had passed. Nothing was requested; try again."
         )
     return (
-        f":warning: The form for {origin.runbook} could not open (Slack: {said}). "
+        f":warning: The form for {origin.runbook} could not open (Slack: {said(e)}). "
         "Nothing was requested."
     )
-
-
-def _slack_error(e: Exception) -> str:
-    if isinstance(e, SlackApiError) and e.response is not None:
-        return str(e.response.get("error", "refused"))[:60]
-    return type(e).__name__
 
 
 def _run_button(deps: Deps) -> Callable[..., Awaitable[None]]:

@@ -11,9 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.jobs import Jobs
@@ -21,6 +19,7 @@ from habot.service.home import Home, Reports
 from habot.slack import home_view
 from habot.slack.decisions import Click, decide
 from habot.slack.deps import Deps
+from habot.slack.failures import FAILURES, said
 
 log = logging.getLogger(__name__)
 SETTLE_S = 1.0  # changes within this are one refresh
@@ -43,9 +42,8 @@ class HomeTabs:
             overview = await self.home.overview(user, reports, notice)
             await self.client.views_publish(user_id=user, view=home_view.home(overview))
             self.published += 1
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-            said = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
-            log.warning("home tab of %s not published: %s", user, said)
+        except FAILURES as e:
+            log.warning("home tab of %s not published: %s", user, said(e))
 
     def changed(self) -> None:
         """Something a tab shows changed: refresh every recent viewer's, soon and once."""

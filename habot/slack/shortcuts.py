@@ -9,9 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from habot.alerts.lifecycle import Alert
@@ -20,6 +18,7 @@ from habot.service.explain import explain
 from habot.service.policy import Actor
 from habot.slack import alert_blocks, blocks
 from habot.slack.deps import Deps
+from habot.slack.failures import FAILURES, said
 from habot.slack.form_view import Origin
 from habot.slack.forms import ephemeral, open_form
 from habot.slack.slash import not_here
@@ -97,9 +96,8 @@ async def _why(deps: Deps, client: AsyncWebClient, shortcut: _Shortcut) -> None:
             thread_ts=shortcut.thread,
             text=blocks.truncate(body, blocks.SECTION_MAX),
         )
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as e:
-        said = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
-        await say(f":warning: the answer could not be posted in the thread ({said})")
+    except FAILURES as e:
+        await say(f":warning: the answer could not be posted in the thread ({said(e)})")
 
 
 async def _remedy(deps: Deps, client: AsyncWebClient, shortcut: _Shortcut) -> None:

@@ -7,8 +7,11 @@ from typing import Any
 
 import aiohttp
 
+from habot.alerts.lifecycle import Alert
+from habot.slack import alert_blocks
+from tests.fakes.cluster import NOW
 from tests.fakes.slack_server import Call
-from tests.slack.harness import Bot, click_payload, post_click, post_command
+from tests.slack.harness import Bot, click_payload, post_click, post_command, post_event
 
 CHANNEL = "COPS"
 
@@ -111,3 +114,44 @@ def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def option_values(element: dict[str, Any]) -> list[str]:
     return [o["value"] for o in element.get("options", [])]
+
+
+def resource_failed(resource: str, node: str, *, channel: str = "", ts: str = "") -> Alert:
+    """A resource-failed alert (the rule with a cleanup remedy), posted at (channel, ts) when
+    those are given."""
+    return Alert(
+        key=f"resource-failed|{resource}|{node}",
+        cluster="mycluster",
+        rule="resource-failed",
+        severity="warning",
+        title=f"{resource} failed on {node}",
+        node=node,
+        fields=(("resource", resource), ("node", node), ("operation", "monitor")),
+        first_seen=NOW,
+        last_seen=NOW,
+        channel=channel,
+        message_ts=ts,
+    )
+
+
+def stored_card(bot: Bot, alert: Alert) -> dict[str, Any]:
+    """`alert` stored as posted; its card as Slack holds it (for a shortcut on it)."""
+    bot.workflow.store.save_poll([alert], {})
+    rule = bot.inner.deps.catalogue.rule(alert.rule)
+    return {"ts": alert.message_ts, "text": "", "blocks": alert_blocks.card(alert, rule)}
+
+
+def home_tabs(bot: Bot, user: str) -> list[dict[str, Any]]:
+    """Every home tab habot published for `user`, oldest first."""
+    return [
+        c.params["view"] for c in bot.fake.calls_to("views.publish") if c.params["user_id"] == user
+    ]
+
+
+async def open_home(bot: Bot, session: aiohttp.ClientSession, user: str) -> dict[str, Any]:
+    """`user` opens habot's home tab: the view habot published for them."""
+    before = len(home_tabs(bot, user))
+    event = {"type": "app_home_opened", "user": user, "channel": "DHOME", "tab": "home"}
+    assert await post_event(session, bot, event) == 200
+    found = await bot.fake.wait_for(f"{user}'s tab", lambda: home_tabs(bot, user)[before:])
+    return dict(found[-1])

@@ -11,13 +11,22 @@ from typing import Any
 import aiohttp
 import pytest
 
-from habot.alerts.lifecycle import Alert
 from habot.approvals.model import State
 from habot.config import HabotConfig, Policy
-from habot.slack import alert_blocks
 from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import FakeSlack, block_kit_problems
-from tests.slack.flows import CHANNEL, answer, ephemerals_to, form, inputs, option_values, wait_card
+from tests.slack.flows import (
+    CHANNEL,
+    answer,
+    ephemerals_to,
+    form,
+    inputs,
+    open_home,
+    option_values,
+    resource_failed,
+    stored_card,
+    wait_card,
+)
 from tests.slack.harness import (
     Bot,
     click_payload,
@@ -25,7 +34,6 @@ from tests.slack.harness import (
     message_shortcut,
     post_click,
     post_command,
-    post_event,
     post_payload,
     start_http,
     submission,
@@ -52,20 +60,6 @@ async def bot(
 
 def blocks_text(view: dict[str, Any]) -> str:
     return json.dumps(view["blocks"])
-
-
-async def home_of(bot: Bot, session: aiohttp.ClientSession, user: str) -> dict[str, Any]:
-    def published() -> list[dict[str, Any]]:
-        return [
-            c.params["view"]
-            for c in bot.fake.calls_to("views.publish")
-            if c.params["user_id"] == user
-        ]
-
-    before = len(published())
-    event = {"type": "app_home_opened", "user": user, "channel": "DHOME", "tab": "home"}
-    assert await post_event(session, bot, event) == 200
-    return dict((await bot.fake.wait_for(f"{user}'s tab", lambda: published()[before:]))[-1])
 
 
 async def shortcut(
@@ -117,14 +111,14 @@ async def test_forms_home_tab_and_shortcuts_on_the_lab(
     [request] = bot.workflow.store.requests_in(State.REQUESTED)
 
     # The home tab: the request with Approve/Deny for the approver only; nothing for others.
-    approver = await home_of(bot, session, "UBOB")
+    approver = await open_home(bot, session, "UBOB")
     assert block_kit_problems(approver) == []
     assert "nodo1: online" in blocks_text(approver)
     assert f'"value": "{request.id}"' in blocks_text(approver)
-    viewer = await home_of(bot, session, "UVIEW")
+    viewer = await open_home(bot, session, "UVIEW")
     assert f"request `{request.id}`" in blocks_text(viewer)
     assert "habot_home_approve" not in blocks_text(viewer)
-    assert "mycluster" not in blocks_text(await home_of(bot, session, "UNOBODY"))
+    assert "mycluster" not in blocks_text(await open_home(bot, session, "UNOBODY"))
     deny = click_payload(
         bot.fake, {"ts": "1", "blocks": approver["blocks"]}, "DHOME", "habot_home_deny", "UBOB"
     )
@@ -148,22 +142,9 @@ async def test_forms_home_tab_and_shortcuts_on_the_lab(
     assert "you may not view here" in ephemerals_to(bot, "UNOBODY")[0]
 
     # Run the remedy… on an alert card: its form, prefilled, for who may ask; refused otherwise.
-    alert = Alert(
-        key="resource-failed|WebSite|nodo1",
-        cluster="mycluster",
-        rule="resource-failed",
-        severity="warning",
-        title="WebSite failed on nodo1",
-        node="nodo1",
-        fields=(("resource", "WebSite"), ("node", "nodo1")),
-        first_seen=1.0,
-        last_seen=1.0,
-        channel=CHANNEL,
-        message_ts="1700000600.1",
+    card_msg = stored_card(
+        bot, resource_failed("WebSite", "nodo1", channel=CHANNEL, ts="1700000600.1")
     )
-    bot.workflow.store.save_poll([alert], {})
-    rule = bot.inner.deps.catalogue.rule(alert.rule)
-    card_msg = {"ts": "1700000600.1", "text": "", "blocks": alert_blocks.card(alert, rule)}
     await shortcut(session, bot, "habot_remedy", card_msg, "UVIEW")
     await bot.fake.wait_for("the refusal", lambda: ephemerals_to(bot, "UVIEW"))
     assert "you may not request here (cleanup)" in ephemerals_to(bot, "UVIEW")[-1]

@@ -11,11 +11,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from habot.alerts.lifecycle import Alert
 from habot.approvals.model import State
-from tests.fakes.cluster import NOW, Scene, scene
+from tests.fakes.cluster import Scene, scene
 from tests.fakes.slack_server import FakeSlack, block_kit_problems
-from tests.slack.flows import CHANNEL, request_card, wait_card
+from tests.slack.flows import (
+    CHANNEL,
+    home_tabs,
+    open_home,
+    request_card,
+    resource_failed,
+    wait_card,
+)
 from tests.slack.harness import Bot, click_payload, make_bot, post_click, post_event, start_http
 
 POLICY = {
@@ -41,23 +47,6 @@ async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
     await the_bot.stop()
 
 
-def publishes(bot: Bot, user: str) -> list[dict[str, Any]]:
-    return [
-        c.params["view"] for c in bot.fake.calls_to("views.publish") if c.params["user_id"] == user
-    ]
-
-
-async def tab(bot: Bot, session: aiohttp.ClientSession, user: str) -> dict[str, Any]:
-    """`user` opens habot's home tab: the view habot published for them."""
-    before = len(publishes(bot, user))
-    status = await post_event(
-        session, bot, {"type": "app_home_opened", "user": user, "channel": "DHOME", "tab": "home"}
-    )
-    assert status == 200
-    found = await bot.fake.wait_for(f"{user}'s tab", lambda: publishes(bot, user)[before:])
-    return dict(found[-1])
-
-
 def text(view: dict[str, Any]) -> str:
     return json.dumps(view["blocks"])
 
@@ -74,7 +63,7 @@ def buttons(view: dict[str, Any]) -> list[tuple[str, str]]:
 async def test_the_tab_shows_each_cluster_at_a_glance_to_a_viewer(
     bot: Bot, session: aiohttp.ClientSession
 ) -> None:
-    view = await tab(bot, session, "UVIEW")
+    view = await open_home(bot, session, "UVIEW")
     assert view["type"] == "home"
     assert block_kit_problems(view) == []
     shown = text(view)
@@ -86,11 +75,11 @@ async def test_the_tab_shows_each_cluster_at_a_glance_to_a_viewer(
 
 async def test_who_may_not_view_sees_no_cluster(bot: Bot, session: aiohttp.ClientSession) -> None:
     for user in ("UNOBODY", "UOUT"):  # in the channel but no viewer; a viewer not in it
-        shown = text(await tab(bot, session, user))
+        shown = text(await open_home(bot, session, user))
         assert "mycluster" not in shown
         assert "There is no cluster here you may view" in shown
     await post_event(session, bot, {"type": "app_home_opened", "user": "UVIEW", "tab": "messages"})
-    assert publishes(bot, "UVIEW") == []  # the messages tab is not drawn
+    assert home_tabs(bot, "UVIEW") == []  # the messages tab is not drawn
 
 
 async def test_a_waiting_request_has_buttons_only_for_who_may_decide_and_approve_runs_it(
@@ -98,14 +87,14 @@ async def test_a_waiting_request_has_buttons_only_for_who_may_decide_and_approve
 ) -> None:
     card = await request_card(session, bot, "runbook cleanup resource=WebSite", user="UASK")
     [request] = bot.workflow.store.requests_in(State.REQUESTED)
-    approver = await tab(bot, session, "UBOB")
+    approver = await open_home(bot, session, "UBOB")
     assert buttons(approver) == [
         ("habot_home_approve", request.id),
         ("habot_home_deny", request.id),
     ]
     assert block_kit_problems(approver) == []
     for user in ("UVIEW", "UASK"):  # may not approve; may not approve their own
-        view = await tab(bot, session, user)
+        view = await open_home(bot, session, user)
         assert f"request `{request.id}`" in text(view)
         assert buttons(view) == []
     cluster.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
@@ -120,7 +109,7 @@ async def test_a_waiting_request_has_buttons_only_for_who_may_decide_and_approve
     assert "approved" in events
     after = await bot.fake.wait_for(
         "UBOB's tab without the request",
-        lambda: [v for v in publishes(bot, "UBOB") if "habot_home_approve" not in text(v)],
+        lambda: [v for v in home_tabs(bot, "UBOB") if "habot_home_approve" not in text(v)],
     )
     assert request.id not in text(after[-1])
 
@@ -130,13 +119,13 @@ async def test_a_forged_decision_from_the_tab_is_refused_on_the_tab(
 ) -> None:
     card = await request_card(session, bot, "runbook cleanup resource=WebSite", user="UASK")
     [request] = bot.workflow.store.requests_in(State.REQUESTED)
-    view = await tab(bot, session, "UBOB")
+    view = await open_home(bot, session, "UBOB")
     click = click_payload(
         bot.fake, {"ts": "1", "blocks": view["blocks"]}, "DHOME", "habot_home_approve", "UVIEW"
     )
-    before = len(publishes(bot, "UVIEW"))
+    before = len(home_tabs(bot, "UVIEW"))
     await post_click(session, bot, click)
-    told = await bot.fake.wait_for("a notice", lambda: publishes(bot, "UVIEW")[before:])
+    told = await bot.fake.wait_for("a notice", lambda: home_tabs(bot, "UVIEW")[before:])
     assert "you may not approve here" in text(told[-1])
     assert bot.workflow.store.request(request.id).state is State.REQUESTED  # type: ignore[union-attr]
     deny = click_payload(
@@ -149,28 +138,18 @@ async def test_a_forged_decision_from_the_tab_is_refused_on_the_tab(
 async def test_the_tabs_of_recent_viewers_follow_requests_and_alerts(
     bot: Bot, session: aiohttp.ClientSession
 ) -> None:
-    await tab(bot, session, "UVIEW")
+    await open_home(bot, session, "UVIEW")
     await request_card(session, bot, "runbook cleanup resource=WebSite", user="UASK")
     await bot.fake.wait_for(
         "UVIEW's tab with the request",
-        lambda: [v for v in publishes(bot, "UVIEW") if "Waiting for approval" in text(v)],
+        lambda: [v for v in home_tabs(bot, "UVIEW") if "Waiting for approval" in text(v)],
     )
-    alert = Alert(
-        key="resource-failed|WebFS|nodo2",
-        cluster="mycluster",
-        rule="resource-failed",
-        severity="warning",
-        title="WebFS failed on nodo2",
-        node="nodo2",
-        fields=(("resource", "WebFS"), ("node", "nodo2")),
-        first_seen=NOW,
-        last_seen=NOW,
-    )
+    alert = resource_failed("WebFS", "nodo2")
     bot.workflow.store.save_poll([alert], {})
     await bot.inner.poller.sink.post(alert)  # as a poll delivers it
     await bot.fake.wait_for(
         "UVIEW's tab with the alert",
-        lambda: [v for v in publishes(bot, "UVIEW") if "WebFS failed on nodo2" in text(v)],
+        lambda: [v for v in home_tabs(bot, "UVIEW") if "WebFS failed on nodo2" in text(v)],
     )
 
 
@@ -182,8 +161,8 @@ async def test_a_cluster_that_answers_anywhere_is_shown_to_its_viewers_only(
         make_bot(anywhere.config, fake_slack, ops=anywhere.ops, clock=anywhere.clock)
     )
     try:
-        assert "*mycluster*" in text(await tab(bot, session, "UVIEW"))
-        assert "mycluster" not in text(await tab(bot, session, "UNOBODY"))
+        assert "*mycluster*" in text(await open_home(bot, session, "UVIEW"))
+        assert "mycluster" not in text(await open_home(bot, session, "UNOBODY"))
         assert fake_slack.calls_to("conversations.members") == []  # no channel to be in
     finally:
         await bot.stop()

@@ -11,12 +11,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from habot.alerts.lifecycle import Alert
 from habot.service.clusters import SCORES
-from habot.slack import alert_blocks
-from tests.fakes.cluster import NOW, Scene, scene
+from tests.fakes.cluster import Scene, scene
 from tests.fakes.slack_server import FakeSlack
-from tests.slack.flows import CHANNEL, ephemerals_to, form, inputs
+from tests.slack.flows import (
+    CHANNEL,
+    ephemerals_to,
+    form,
+    inputs,
+    resource_failed,
+    stored_card,
+)
 from tests.slack.harness import Bot, make_bot, message_shortcut, post_payload, start_http
 
 SCORES_TEXT = (
@@ -90,30 +95,15 @@ async def test_ask_why_on_a_message_naming_nothing_or_by_someone_who_may_not_vie
     assert thread_answers(bot) == []
 
 
-def alert_card(cluster: Scene, bot: Bot, ts: str) -> dict[str, Any]:
+def alert_card(bot: Bot, ts: str) -> dict[str, Any]:
     """A resource-failed alert, stored as posted in CHANNEL at `ts`; its card as Slack has it."""
-    alert = Alert(
-        key="resource-failed|WebSite|nodo2",
-        cluster="mycluster",
-        rule="resource-failed",
-        severity="warning",
-        title="WebSite failed on nodo2",
-        node="nodo2",
-        fields=(("resource", "WebSite"), ("node", "nodo2"), ("operation", "monitor")),
-        first_seen=NOW,
-        last_seen=NOW,
-        channel=CHANNEL,
-        message_ts=ts,
-    )
-    bot.workflow.store.save_poll([alert], {})
-    rule = bot.inner.deps.catalogue.rule("resource-failed")
-    return {"ts": ts, "text": "WARNING", "blocks": alert_blocks.card(alert, rule)}
+    return stored_card(bot, resource_failed("WebSite", "nodo2", channel=CHANNEL, ts=ts))
 
 
 async def test_run_the_remedy_opens_the_remedys_form_prefilled(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
-    card = alert_card(cluster, bot, "1700000300.000400")
+    card = alert_card(bot, "1700000300.000400")
     await use(session, bot, "habot_remedy", card, "UASK")
     view = await form(bot)
     assert "*cleanup* on *mycluster*" in str(view["blocks"][0])
@@ -129,7 +119,7 @@ async def test_run_the_remedy_refuses_what_is_not_a_card_and_who_may_not_ask(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
     await use(session, bot, "habot_remedy", message("WebSite failed"), "UASK")
-    card = alert_card(cluster, bot, "1700000400.000500")
+    card = alert_card(bot, "1700000400.000500")
     await use(session, bot, "habot_remedy", card, "UVIEW")
     await bot.fake.wait_for(
         "two refusals", lambda: len(bot.fake.calls_to("chat.postEphemeral")) == 2 or None
