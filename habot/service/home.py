@@ -56,15 +56,19 @@ class Home:
 
     async def reports(self) -> dict[str, StatusReport | str]:
         """Every cluster's status, read once for however many tabs are drawn from it."""
-        found: dict[str, StatusReport | str] = {}
-        for name in self.workflow.ops.clusters:
-            try:
-                found[name] = await self.workflow.ops.status(name)
-            except HabotError as e:
-                found[name] = str(e)
-        return found
+        return {name: await self._read(name) for name in self.workflow.ops.clusters}
 
-    async def overview(self, user: str, reports: Reports, notice: str = "") -> Overview:
+    async def _read(self, cluster: str) -> StatusReport | str:
+        try:
+            return await self.workflow.ops.status(cluster)
+        except HabotError as e:
+            return str(e)
+
+    async def overview(
+        self, user: str, reports: Reports | None = None, notice: str = ""
+    ) -> Overview:
+        """`reports`: statuses already read (for many tabs at once); None: read the clusters
+        this person may view, and only those."""
         glances = []
         requests = [
             r
@@ -74,7 +78,7 @@ class Home:
         for name in self.workflow.ops.clusters:
             if not await self.workflow.may_view_privately(user, name):
                 continue
-            report = reports.get(name)
+            report = reports.get(name) if reports is not None else await self._read(name)
             alerts = await off_loop(self.workflow.store.alerts, name)
             mine = [r for r in requests if r.cluster == name]
             waiting = [

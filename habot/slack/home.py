@@ -38,7 +38,6 @@ class HomeTabs:
     async def publish(self, user: str, notice: str = "", reports: Reports | None = None) -> None:
         """Draw `user`'s tab now (never raises: a tab Slack refuses is logged)."""
         try:
-            reports = reports if reports is not None else await self.home.reports()
             overview = await self.home.overview(user, reports, notice)
             await self.client.views_publish(user_id=user, view=home_view.home(overview))
             self.published += 1
