@@ -95,6 +95,9 @@ def open_database(target: Path | str) -> Database:
     return Sqlite(text.removeprefix("sqlite://"))
 
 
+CLOSED = "the database is closed (habot is stopping)"
+
+
 class Sqlite:
     kind = "sqlite"
 
@@ -109,6 +112,7 @@ class Sqlite:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._lock = threading.Lock()
+            self._closed = False
             self._db.executescript(schema.SQLITE_BASE)
             (version,) = self._db.execute("PRAGMA user_version").fetchone()
             steps = schema.SQLITE_MIGRATIONS[version:]
@@ -119,6 +123,7 @@ class Sqlite:
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
+            self._open()
             try:
                 return self._db.execute(sql, tuple(args)).fetchall()
             except sqlite3.Error as e:
@@ -127,6 +132,7 @@ class Sqlite:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self._lock:
+            self._open()
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
@@ -142,7 +148,16 @@ class Sqlite:
                 raise
 
     def close(self) -> None:
-        self._db.close()
+        """Once the statement under way (in another thread) ends: closing the connection
+        under it crashes the interpreter. A task cancelled at shutdown leaves its thread
+        running, so this happens at every stop that comes mid-poll."""
+        with self._lock:
+            self._closed = True
+            self._db.close()
+
+    def _open(self) -> None:
+        if self._closed:
+            raise StoreError(CLOSED)
 
 
 class _PgTx:
@@ -166,6 +181,7 @@ class Postgres:
         self._url = url
         self._connect_timeout = connect_timeout
         self._lock = threading.Lock()
+        self._closed = False
         self._conn: Any = None
         with self._lock:
             conn = self._connection()
@@ -181,6 +197,8 @@ class Postgres:
     def _connection(self) -> Any:
         import psycopg  # only a PostgreSQL store needs the driver
 
+        if self._closed:
+            raise StoreError(CLOSED)
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return self._conn
         try:
@@ -236,6 +254,8 @@ class Postgres:
                 raise StoreError(f"the database cannot be written: {scrubbed(e, self._url)}") from e
 
     def close(self) -> None:
+        """Once the statement under way ends; nothing reconnects after it."""
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()

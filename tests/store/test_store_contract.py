@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -405,3 +407,49 @@ def test_the_database_clock_is_the_fleets(store: Store) -> None:
     after = time.time()
     assert before - 1 <= now <= after + 1  # this machine's clock and the server's agree
     assert store.now() >= now
+
+
+CLOSE_UNDER_WRITERS = """
+import random, sys, threading, time
+from habot.store import Store, StoreError
+
+refused = 0
+for round_ in range(int(sys.argv[2])):
+    store = Store(sys.argv[1])
+    outcomes: list[str] = []
+
+    def write(name: str) -> None:
+        try:
+            for i in range(1_000_000):
+                store.put(f"{name}-{i % 50}", "x" * 200)
+                store.get(f"{name}-{i % 50}")
+        except StoreError as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(random.uniform(0.005, 0.03))
+    store.close()
+    for t in threads:
+        t.join()
+    refused += len(outcomes)
+print(refused)
+"""
+
+
+def test_closing_while_threads_write_waits_for_them_then_refuses(database: str) -> None:
+    """At a stop the store is closed while cancelled tasks' threads may still be inside a
+    statement: the close waits for it, and what comes after gets a StoreError — the process
+    never crashes. Run in a process of its own: the crash this guards against is the
+    interpreter's (SIGSEGV), which would take the test run with it."""
+    rounds = 15
+    done = subprocess.run(
+        [sys.executable, "-c", CLOSE_UNDER_WRITERS, database, str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert int(done.stdout) == 2 * rounds  # every writer was refused, none was cut
