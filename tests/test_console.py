@@ -128,6 +128,8 @@ def test_console_runs_the_seed_runbooks_with_approval_at_the_prompt(
         lab.exec("nodo1", ["pcs", "node", "standby", "nodo2"], timeout=120)
         wait_for("nodo2 drained", lambda: len(set(served_by("nodo1"))) == 1, 90)
         assert set(served_by("nodo1")) == {"web1"}  # still answered, by the one left
+        failed = [f.get("op_key") for f in crm_mon(lab, "nodo1").iter("failure")]
+        assert not [op for op in failed if str(op).startswith("WebSite")], failed
     finally:
         lab.exec("nodo1", ["pcs", "node", "unstandby", "nodo2"], check=False, timeout=120)
         lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)

@@ -251,6 +251,11 @@ def _shared(layout: LabLayout) -> None:
     files = resources.files("habot.lab") / "files"
     for sub in ("bin", "ocf"):
         _copy_tree(Path(str(files / sub)), shared / sub, layout)
+    # the real pgrep and pkill, where the nodes' stand-ins (bin/pgrep, bin/pkill) call them
+    procps = shared / "procps"
+    procps.mkdir()
+    shutil.copy2("/usr/bin/pgrep", procps / "pgrep")  # Debian's procps
+    (procps / "pkill").symlink_to("pgrep")  # procps acts as pkill when called by that name
     meta = shared / "meta"
     meta.mkdir()
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT": "/usr/lib/ocf"}

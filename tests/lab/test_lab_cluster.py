@@ -43,6 +43,26 @@ def test_each_node_is_its_own_host(lab: Lab) -> None:
     assert banner.stdout == "SSH-2.0"  # nodo2's own sshd, across the lab network
 
 
+def test_a_nodes_pkill_reaches_only_its_own_processes(lab: Lab) -> None:
+    """As on two machines: apache's agent stops with `pkill -f "apache2.*<config>"`, which
+    must not take the other node's apache with it (the nodes share one PID namespace)."""
+    probe = ["sh", "-c", "sleep 3141 </dev/null >/dev/null 2>&1 &"]
+    try:
+        for node in ("nodo1", "nodo2"):
+            lab.exec(node, probe)
+        assert lab.exec("nodo1", ["pgrep", "-c", "-f", "^sleep 3141$"]).stdout.strip() == "1"
+        lab.exec("nodo1", ["pkill", "-f", "^sleep 3141$"])
+        wait_for(
+            "nodo1's probe gone",
+            lambda: lab.exec("nodo1", ["pgrep", "-f", "^sleep 3141$"], check=False).returncode == 1,
+            10,
+        )
+        assert lab.exec("nodo2", ["pgrep", "-c", "-f", "^sleep 3141$"]).stdout.strip() == "1"
+    finally:
+        for node in ("nodo1", "nodo2"):
+            lab.exec(node, ["pkill", "-f", "^sleep 3141$"], check=False)
+
+
 def test_seed_resources_exist_with_seed_names(lab: Lab) -> None:
     lab.reset()
     status = crm_mon(lab, "nodo1")
