@@ -94,8 +94,7 @@ def _alerts(g: Glance) -> list[Block]:
         for a in g.alerts[:SHOWN_MAX]
     ]
     where = f" in <#{g.alerts_channel}>" if g.alerts_channel else ""
-    if len(g.alerts) > SHOWN_MAX:
-        lines.append(f"… and {len(g.alerts) - SHOWN_MAX} more{where}")
+    lines += _and_more(len(g.alerts), where)
     return [section(f"*Open alerts* ({len(g.alerts)}){where}\n" + "\n".join(lines))]
 
 
@@ -107,8 +106,7 @@ def _runs(g: Glance) -> list[Block]:
         f"asked by <@{r.requester}>): {r.state.value}"
         for r in g.running[:SHOWN_MAX]
     ]
-    if len(g.running) > SHOWN_MAX:
-        lines.append(f"… and {len(g.running) - SHOWN_MAX} more")
+    lines += _and_more(len(g.running))
     return [section("*Runs in progress*\n" + "\n".join(lines))]
 
 
@@ -118,9 +116,13 @@ def _waiting(g: Glance) -> list[Block]:
     blocks: list[Block] = [section(f"*Waiting for approval* ({len(g.waiting)})")]
     for w in g.waiting[:SHOWN_MAX]:
         blocks += _request(w)
-    if len(g.waiting) > SHOWN_MAX:
-        blocks.append(context(f"… and {len(g.waiting) - SHOWN_MAX} more, on their cards"))
+    blocks += [context(line) for line in _and_more(len(g.waiting), ", on their cards")]
     return blocks
+
+
+def _and_more(count: int, tail: str = "") -> list[str]:
+    """The line after a list's first SHOWN_MAX entries, when it has more."""
+    return [f"… and {count - SHOWN_MAX} more{tail}"] if count > SHOWN_MAX else []
 
 
 def _request(w: Waiting) -> list[Block]:

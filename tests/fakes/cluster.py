@@ -14,12 +14,13 @@ from typing import Any
 from habot.cluster.live import SEPARATOR, STATUS
 from habot.config import HabotConfig
 from habot.runbooks.loader import load_all
-from habot.service.clusters import ClusterHandle, Ops
+from habot.service.clusters import SCORES, ClusterHandle, Ops
 from habot.service.workflow import Workflow
 from habot.ssh.scripted import ScriptedTransport
 from habot.store import Store
 
 CRM_MON = Path(__file__).parents[1] / "fixtures" / "crm_mon"
+CRM_SIMULATE = Path(__file__).parents[1] / "fixtures" / "crm_simulate"
 NOW = 1_800_000_000.0
 
 
@@ -134,3 +135,11 @@ NO_STONITH = [
         "error: Either configure some or disable STONITH with the stonith-enabled option",
     ),
 ]
+
+
+def scored(s: Scene) -> Scene:
+    """The scene's placement scores (`crm_simulate -Ls`) answer as the lab's did with nodo1
+    fenced (a real capture)."""
+    text = (CRM_SIMULATE / "crm_simulate_Ls_lab_fenced.txt").read_bytes()
+    s.transport.answer(None, SCORES, stdout=text)
+    return s

@@ -5,7 +5,6 @@ failures each get their message."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -45,15 +44,6 @@ def no_preview(s: Scene) -> Scene:
 @pytest.fixture
 def cluster() -> Scene:
     return no_preview(scene(approvers=["UBOB"], allowed_channels=[CHANNEL], policy=POLICY))
-
-
-@pytest.fixture
-async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    the_bot = await start_http(
-        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
-    )
-    yield the_bot
-    await the_bot.stop()
 
 
 def requests(bot: Bot) -> list[object]:

@@ -4,16 +4,12 @@ opens an alert card's remedy form, prefilled, and says so when the message is no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from habot.service.clusters import SCORES
-from tests.fakes.cluster import Scene, scene
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.cluster import Scene, scene, scored
 from tests.slack.flows import (
     CHANNEL,
     ephemerals_to,
@@ -22,31 +18,18 @@ from tests.slack.flows import (
     resource_failed,
     stored_card,
 )
-from tests.slack.harness import Bot, make_bot, message_shortcut, post_payload, start_http
-
-SCORES_TEXT = (
-    Path(__file__).parents[1] / "fixtures" / "crm_simulate" / "crm_simulate_Ls_lab_fenced.txt"
-).read_bytes()
+from tests.slack.harness import Bot, message_shortcut, post_payload
 
 
 @pytest.fixture
 def cluster() -> Scene:
-    s = scene(
-        allowed_channels=[CHANNEL],
-        capture="lab_nodo1_stopped.xml",
-        policy={"viewers": ["UVIEW", "UASK"], "requesters": ["UASK"]},
+    return scored(
+        scene(
+            allowed_channels=[CHANNEL],
+            capture="lab_nodo1_stopped.xml",
+            policy={"viewers": ["UVIEW", "UASK"], "requesters": ["UASK"]},
+        )
     )
-    s.transport.answer(None, SCORES, stdout=SCORES_TEXT)
-    return s
-
-
-@pytest.fixture
-async def bot(cluster: Scene, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    the_bot = await start_http(
-        make_bot(cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock)
-    )
-    yield the_bot
-    await the_bot.stop()
 
 
 def message(text: str, ts: str = "1700000100.000200", **more: Any) -> dict[str, Any]:

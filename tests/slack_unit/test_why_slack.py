@@ -8,26 +8,22 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from habot.service.clusters import SCORES, node_fail
-from tests.fakes.cluster import Scene, scene
+from habot.service.clusters import node_fail
+from tests.fakes.cluster import Scene, scene, scored
 from tests.slack.flows import CHANNEL, answer
 from tests.slack.harness import Bot, post_command
-
-SCORES_TEXT = (
-    Path(__file__).parents[1] / "fixtures" / "crm_simulate" / "crm_simulate_Ls_lab_fenced.txt"
-).read_bytes()
 
 
 @pytest.fixture
 def cluster() -> Scene:
-    s = scene(
-        approvers=["UBOB"],
-        allowed_channels=[CHANNEL],
-        capture="lab_nodo1_stopped.xml",
-        policy={"viewers": ["UVIEW"]},
+    return scored(
+        scene(
+            approvers=["UBOB"],
+            allowed_channels=[CHANNEL],
+            capture="lab_nodo1_stopped.xml",
+            policy={"viewers": ["UVIEW"]},
+        )
     )
-    s.transport.answer(None, SCORES, stdout=SCORES_TEXT)
-    return s
 
 
 async def test_why_answers_a_viewer_with_reasons_fixes_and_scores(
