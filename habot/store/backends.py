@@ -149,8 +149,8 @@ class Sqlite:
 
     def close(self) -> None:
         """Once the statement under way (in another thread) ends: closing the connection
-        under it crashes the interpreter. A task cancelled at shutdown leaves its thread
-        running, so this happens at every stop that comes mid-poll."""
+        under it crashes the interpreter, and a task cancelled at a stop mid-poll leaves its
+        thread running."""
         with self._lock:
             self._closed = True
             self._db.close()
