@@ -257,7 +257,8 @@ async def _run_started(store: Store, request_id: str, timeout: float = 60) -> Au
             assert len(found) == 1  # three approvals at once: one run
             return found[0]
         await asyncio.sleep(0.05)
-    raise AssertionError("the run did not start")
+    said = [f"{e.event}: {e.user} {e.detail}" for e in store.audit_log(100, request_id)]
+    raise AssertionError(f"the run did not start; the request's audit: {said}")
 
 
 async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
