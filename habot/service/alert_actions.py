@@ -3,6 +3,7 @@ it, acknowledge it — from an allowed channel, on the alert's own card, every a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from habot.errors import UsageError
 from habot.service.alert_poller import Poller
 from habot.service.off_loop import off_loop
 from habot.service.policy import Actor
-from habot.service.workflow import Proposal, Workflow
+from habot.service.workflow import CARD_WAIT_S, CARD_WAIT_TRIES, Proposal, Workflow
 
 SNOOZE_S = 3600.0
 
@@ -36,6 +37,11 @@ class AlertActions:
                 "its ID is not in `allowed_channels`."
             )
         alert = await off_loop(self.workflow.store.alert_by_ref, ref[:40])
+        for _ in range(CARD_WAIT_TRIES):  # shown by Slack, its place not yet stored: wait
+            if alert is None or alert.message_ts:
+                break
+            await asyncio.sleep(CARD_WAIT_S)
+            alert = await off_loop(self.workflow.store.alert_by_ref, ref[:40])
         if alert is None:
             raise UsageError("that alert is no longer known")
         await self.workflow.may("view", actor, alert.cluster)

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 STARTS = ("start", "move", "migrate", "restart", "recover", "promote")
 HEARTBEAT_S = 5.0  # a running replica says its runs are alive this often
 STALE_AFTER_S = 20.0  # a run silent this long lost its replica: any survivor interrupts it
+CARD_WAIT_S, CARD_WAIT_TRIES = 0.05, 100  # a click on a card still being recorded: 5 s at most
 
 
 def replica_id() -> str:
@@ -222,7 +223,7 @@ class Workflow:
         self, request_id: str, user: str, *, channel: str, message_ts: str
     ) -> Decision:
         """A click on Approve in `channel`, on the message `message_ts`."""
-        request = await self._request(request_id)
+        request = await self._as_posted(request_id, channel)
         rules = self.rules(request.cluster, request.runbook)
         refusal = self._misplaced(request, channel, message_ts) or await self._not_approver(
             rules, user, channel
@@ -296,7 +297,7 @@ class Workflow:
         return decision
 
     async def deny(self, request_id: str, user: str, *, channel: str, message_ts: str) -> Decision:
-        request = await self._request(request_id)
+        request = await self._as_posted(request_id, channel)
         refusal = self._misplaced(request, channel, message_ts)
         if refusal:
             return await self._denied(request, Decision(request, refusal), user, "deny refused", "")
@@ -323,6 +324,20 @@ class Workflow:
             request, refused if decision.refusal else "denied", user, decision.refusal or detail
         )
         return decision
+
+    async def _as_posted(self, request_id: str, channel: str) -> Request:
+        """The request, once where its card went is stored. Slack shows the card before its
+        poster has the answer and stores it, and another replica may take a click in between:
+        that click waits for the card (bounded), rather than being told it is not on it."""
+        request = await self._request(request_id)
+        for _ in range(CARD_WAIT_TRIES):
+            if request.message_ts or request.channel != channel:
+                break
+            if request.state is not State.REQUESTED:
+                break
+            await asyncio.sleep(CARD_WAIT_S)
+            request = await self._request(request_id)
+        return request
 
     def _misplaced(self, request: Request, channel: str, message_ts: str) -> str | None:
         if not self.config.channel_allowed(channel):

@@ -3,6 +3,7 @@ no lab): channels, the card's own message, alert buttons, usage errors instead o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -83,6 +84,47 @@ async def test_an_approval_counts_only_on_the_cards_own_message(
     assert events.count("approve refused") == 2
 
 
+async def test_a_click_before_habot_heard_back_from_posting_the_card_counts(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession
+) -> None:
+    """Slack shows the card at once; its poster stores where it went only when Slack answers.
+    A click in between waits for that, and counts."""
+    bot.fake.hold("chat.postMessage", 1.0)
+    request_card = await card(bot, session, "runbook cleanup resource=WebSite")
+    request = bot.workflow.store.requests_in(State.REQUESTED)[0]
+    assert request.message_ts == ""  # habot has not heard back yet
+    cluster.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
+    payload = click_payload(bot.fake, request_card, CHANNEL, "habot_approve", "UBOB")
+    assert await post_click(session, bot, payload) == 200
+    await bot.fake.wait_for(
+        "the run",
+        lambda: bot.workflow.store.request(request.id).state is State.SUCCEEDED,  # type: ignore[union-attr]
+    )
+    cluster.transport.assert_done()
+    assert ephemerals_to(bot, "UBOB") == []
+    events = [e.event for e in bot.workflow.store.audit_log(50, request_id=request.id)]
+    assert "approved" in events
+    assert "approve refused" not in events
+
+
+async def test_a_deny_before_habot_heard_back_from_posting_the_card_counts(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession
+) -> None:
+    bot.fake.hold("chat.postMessage", 1.0)
+    request_card = await card(bot, session, "runbook cleanup resource=WebSite")
+    request = bot.workflow.store.requests_in(State.REQUESTED)[0]
+    payload = click_payload(bot.fake, request_card, CHANNEL, "habot_deny", "UBOB")
+    assert await post_click(session, bot, payload) == 200
+    await bot.fake.wait_for(
+        "the denial",
+        lambda: bot.workflow.store.request(request.id).state is State.DENIED,  # type: ignore[union-attr]
+    )
+    assert all("cleanup" not in argv for _, argv in cluster.transport.calls)
+    assert ephemerals_to(bot, "UBOB") == []
+    events = [e.event for e in bot.workflow.store.audit_log(50, request_id=request.id)]
+    assert "denied" in events
+
+
 async def test_alert_buttons_act_only_from_an_allowed_channel_on_their_card(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
@@ -140,3 +182,32 @@ async def test_a_card_slack_will_not_post_withdraws_the_request_and_says_so(
     (withdrawn,) = store.requests_in(State.REFUSED)
     events = [e.event for e in store.audit_log(10, request_id=withdrawn.id)]
     assert events == ["requested", "refused"]
+
+
+async def test_an_alert_click_before_habot_heard_back_from_posting_its_card_counts(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession
+) -> None:
+    since = NOW - cluster.config.clusters["mycluster"].alerts.lookback_s
+    for node in ("nodo1", "nodo2"):
+        messages = NO_STONITH if node == "nodo1" else []
+        cluster.transport.expect(
+            node, JournalSource().argv(None, since), stdout=journal(node, messages)
+        )
+    bot.fake.hold("chat.postMessage", 1.0)
+    polling = asyncio.create_task(bot.inner.poller.poll("mycluster"))
+    posts = await bot.fake.wait_for("the card", lambda: bot.fake.calls_to("chat.postMessage"))
+    alert_card = {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"], "text": ""}
+    assert bot.workflow.store.alert("mycluster", "no-stonith").message_ts == ""  # type: ignore[union-attr]
+    payload = click_payload(bot.fake, alert_card, "CALERTS", "habot_alert_ack", "UCAROL")
+    assert await post_click(session, bot, payload) == 200
+    assert (await polling).posted == ("no-stonith",)
+    await bot.fake.wait_for(
+        "the acknowledged card",
+        lambda: [
+            c
+            for c in bot.fake.calls_to("chat.update")
+            if "Acknowledged by <@UCAROL>" in json.dumps(c.params.get("blocks"))
+        ],
+    )
+    assert ephemerals_to(bot, "UCAROL") == []
+    assert bot.workflow.store.alert("mycluster", "no-stonith").state.value == "acknowledged"  # type: ignore[union-attr]
