@@ -48,7 +48,7 @@ class FakeSlack:
         self.views: dict[str, dict[str, Any]] = {}  # view id -> the view as shown now
         self.homes: dict[str, dict[str, Any]] = {}  # user -> their home tab as published
         self._failures: dict[str, list[web.Response]] = {}
-        self._held: dict[str, list[float]] = {}
+        self._held: dict[str, list[tuple[float, str | None]]] = {}
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
@@ -101,10 +101,11 @@ class FakeSlack:
             for _ in range(times)
         )
 
-    def hold(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next answers to `method` are shown and recorded at once, but reach habot
-        `seconds` late (Slack shows a message before its poster hears back)."""
-        self._held.setdefault(method, []).extend([seconds] * times)
+    def hold(self, method: str, seconds: float, channel: str | None = None) -> None:
+        """The next answer to `method` (in `channel`, if given) is shown and recorded at
+        once, but reaches habot `seconds` late (Slack shows a message before its poster hears
+        back)."""
+        self._held.setdefault(method, []).append((seconds, channel))
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -149,8 +150,11 @@ class FakeSlack:
             return web.json_response(call.answer)
         call.answer = {"ok": True, **self._answer(method, params)}
         await self._changed_now()
-        if held := self._held.get(method):
-            await asyncio.sleep(held.pop(0))
+        for held in self._held.get(method, []):
+            if held[1] in (None, params.get("channel")):
+                self._held[method].remove(held)
+                await asyncio.sleep(held[0])
+                break
         return web.json_response(call.answer)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

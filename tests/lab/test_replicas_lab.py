@@ -208,6 +208,7 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
     source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
     target = "nodo2" if source == "nodo1" else "nodo1"
     first = fleet.replicas[0]
+    fleet.fake.hold("chat.postMessage", 1.0, OPS)  # the clicks come before `first` heard back
     card, request_id = await approval_card(session, fleet, first, f"failover VirtualIP {target}")
     clicks = [  # three approvers at once, one on each replica
         click(session, replica, click_payload(fleet.fake, card, OPS, APPROVE, user))
