@@ -53,6 +53,30 @@ async def card(bot: Bot, session: aiohttp.ClientSession, text: str) -> dict[str,
     return {"ts": posts[0].answer["ts"], "blocks": posts[0].params["blocks"], "text": ""}
 
 
+async def approved_and_run(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession, card: dict[str, Any], request: str
+) -> None:
+    """UBOB approves `/ha runbook cleanup resource=WebSite` on `card`; it runs, and succeeds."""
+    cluster.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
+    payload = click_payload(bot.fake, card, CHANNEL, "habot_approve", "UBOB")
+    assert await post_click(session, bot, payload) == 200
+    await bot.fake.wait_for(
+        "the run",
+        lambda: bot.workflow.store.request(request).state is State.SUCCEEDED,  # type: ignore[union-attr]
+    )
+    cluster.transport.assert_done()
+
+
+def expect_no_stonith_logged(cluster: Scene) -> None:
+    """The next poll reads the missing-STONITH error in nodo1's journal, nothing in nodo2's."""
+    since = NOW - cluster.config.clusters["mycluster"].alerts.lookback_s
+    for node in ("nodo1", "nodo2"):
+        messages = NO_STONITH if node == "nodo1" else []
+        cluster.transport.expect(
+            node, JournalSource().argv(None, since), stdout=journal(node, messages)
+        )
+
+
 async def test_an_approval_counts_only_on_the_cards_own_message(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
@@ -72,14 +96,7 @@ async def test_an_approval_counts_only_on_the_cards_own_message(
         lambda: [t for t in ephemerals_to(bot, "UBOB") if "not enabled in this channel" in t],
     )
     assert bot.workflow.store.request(request.id).state is State.REQUESTED  # type: ignore[union-attr]
-    cluster.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
-    payload = click_payload(bot.fake, request_card, CHANNEL, "habot_approve", "UBOB")
-    assert await post_click(session, bot, payload) == 200
-    await bot.fake.wait_for(
-        "the run",
-        lambda: bot.workflow.store.request(request.id).state is State.SUCCEEDED,  # type: ignore[union-attr]
-    )
-    cluster.transport.assert_done()
+    await approved_and_run(bot, cluster, session, request_card, request.id)
     events = [e.event for e in bot.workflow.store.audit_log(50, request_id=request.id)]
     assert events.count("approve refused") == 2
 
@@ -93,14 +110,7 @@ async def test_a_click_before_habot_heard_back_from_posting_the_card_counts(
     request_card = await card(bot, session, "runbook cleanup resource=WebSite")
     request = bot.workflow.store.requests_in(State.REQUESTED)[0]
     assert request.message_ts == ""  # habot has not heard back yet
-    cluster.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
-    payload = click_payload(bot.fake, request_card, CHANNEL, "habot_approve", "UBOB")
-    assert await post_click(session, bot, payload) == 200
-    await bot.fake.wait_for(
-        "the run",
-        lambda: bot.workflow.store.request(request.id).state is State.SUCCEEDED,  # type: ignore[union-attr]
-    )
-    cluster.transport.assert_done()
+    await approved_and_run(bot, cluster, session, request_card, request.id)
     assert ephemerals_to(bot, "UBOB") == []
     events = [e.event for e in bot.workflow.store.audit_log(50, request_id=request.id)]
     assert "approved" in events
@@ -128,12 +138,7 @@ async def test_a_deny_before_habot_heard_back_from_posting_the_card_counts(
 async def test_alert_buttons_act_only_from_an_allowed_channel_on_their_card(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
-    since = NOW - cluster.config.clusters["mycluster"].alerts.lookback_s
-    for node in ("nodo1", "nodo2"):
-        messages = NO_STONITH if node == "nodo1" else []
-        cluster.transport.expect(
-            node, JournalSource().argv(None, since), stdout=journal(node, messages)
-        )
+    expect_no_stonith_logged(cluster)
     report = await bot.inner.poller.poll("mycluster")
     assert report.posted == ("no-stonith",)
     posted = bot.fake.calls_to("chat.postMessage")[-1]
@@ -187,12 +192,7 @@ async def test_a_card_slack_will_not_post_withdraws_the_request_and_says_so(
 async def test_an_alert_click_before_habot_heard_back_from_posting_its_card_counts(
     bot: Bot, cluster: Scene, session: aiohttp.ClientSession
 ) -> None:
-    since = NOW - cluster.config.clusters["mycluster"].alerts.lookback_s
-    for node in ("nodo1", "nodo2"):
-        messages = NO_STONITH if node == "nodo1" else []
-        cluster.transport.expect(
-            node, JournalSource().argv(None, since), stdout=journal(node, messages)
-        )
+    expect_no_stonith_logged(cluster)
     bot.fake.hold("chat.postMessage", 1.0)
     polling = asyncio.create_task(bot.inner.poller.poll("mycluster"))
     posts = await bot.fake.wait_for("the card", lambda: bot.fake.calls_to("chat.postMessage"))
