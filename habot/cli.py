@@ -159,9 +159,11 @@ def _node_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
-def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict[str, str]]:
-    """(node user, rules, paths) for the config and runbooks; SudoersError when a runbook
-    command cannot be bounded."""
+def _node_rules(
+    args: argparse.Namespace,
+) -> tuple[str, list[sudoers.Rule], dict[str, str], tuple[str, ...]]:
+    """(node user, rules, paths, log files) for the config and runbooks; SudoersError when a
+    runbook command cannot be bounded."""
     path = args.config if args.config is not None else load_settings().config
     config = load_config(path) if args.config is not None or path.exists() else None
     runbooks = load_all([*(config.runbook_dirs if config else ()), *args.runbooks])
@@ -169,9 +171,7 @@ def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict
     user = args.user or next(iter(users - {"root"}), "habot")
     paths = dict(p.split("=", 1) for p in args.path if "=" in p)
     files: tuple[str, ...] = (AGENT_FILE,)
-    journal = True
     if config is not None:
-        journal = any("journal" in c.alerts.sources for c in config.clusters.values())
         files = tuple(
             sorted(
                 {
@@ -185,14 +185,14 @@ def _node_rules(args: argparse.Namespace) -> tuple[str, list[sudoers.Rule], dict
                 | {c.alerts.agent_file for c in config.clusters.values()}
             )
         )
-    found = sudoers.rules(runbooks.values(), log_files=files, journal=journal, paths=paths)
-    return user, found, paths
+    found = sudoers.rules(runbooks.values(), paths=paths)
+    return user, found, paths, files
 
 
 def _sudoers(args: argparse.Namespace) -> int:
     """Print the sudoers file; exit 1 (saying why) when a runbook command cannot be bounded."""
     try:
-        user, _, _ = _node_rules(args)
+        user, _, _, _ = _node_rules(args)
         sys.stdout.write(sudoers.render(user))
     except sudoers.SudoersError as e:
         print(f"habot: {e}", file=sys.stderr)
@@ -203,7 +203,7 @@ def _sudoers(args: argparse.Namespace) -> int:
 def _node_files(args: argparse.Namespace) -> int:
     """habot-node, rules.json and habot.sudoers in a directory, to review and install."""
     try:
-        user, found, paths = _node_rules(args)
+        user, found, paths, logs = _node_rules(args)
     except sudoers.SudoersError as e:
         print(f"habot: {e}", file=sys.stderr)
         return 1
@@ -212,7 +212,7 @@ def _node_files(args: argparse.Namespace) -> int:
     for name, text, mode in (
         ("habot-node", sudoers.helper_text(), 0o755),
         ("habot-alert", sudoers.agent_text(), 0o755),  # Pacemaker's alert agent (as hacluster)
-        ("rules.json", sudoers.node_rules(found, paths), 0o644),
+        ("rules.json", sudoers.node_rules(found, paths, logs), 0o644),
         ("habot.sudoers", sudoers.render(user), 0o440),
     ):
         (out / name).write_text(text)

@@ -9,10 +9,9 @@ the first of each within a few seconds."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from habot.alerts.logline import LogLine
+from habot.alerts.logline import LogLine, json_object, valid_text
 from habot.alerts.patterns import bounded_field, linear
 
 AGENT = "habot-alert"  # the identifier of the lines made from records
@@ -25,20 +24,28 @@ CANCELLED = "1"  # CRM_alert_status: the operation was cancelled, not a result
 FIELDS = ("kind", "node", "rsc", "task", "interval", "rc", "target_rc", "status", "desc")
 
 
+MAX_RECORD = 64 * 1024  # the agent writes at most ~50 KiB: 16 fields of 512 characters, escaped
+
+
+class RecordError(ValueError):
+    """A line of the agent's file that is not a record the agent writes."""
+
+
 def parse_record(node: str, raw: bytes) -> LogLine | None:
-    """One line of the agent's file as the line Pacemaker logs for the event; None for what
-    is not an event (a success, a cancellation, an attribute change, a broken line)."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
+    """One line of the agent's file as the line Pacemaker logs for that event; None for what
+    is not an event (a success, a cancellation, an attribute change). RecordError for a line
+    that is not one of the agent's records: JSON, one object, at most MAX_RECORD bytes, every
+    field a string — each line on its own, so one bad line never costs the others."""
+    data = json_object(raw, MAX_RECORD)
+    if data is None:
+        raise RecordError(f"not one JSON object of at most {MAX_RECORD} bytes: {raw[:40]!r}")
+    if not all(isinstance(v, str) for v in data.values()):
+        raise RecordError("a field that is not a string (the agent writes strings only)")
+    f = {k: bounded_field(valid_text(data.get(k, ""))) for k in FIELDS}
+    said = _text(f, valid_text(data.get("host", ""))[:255] or node)
+    if said is None:
         return None
-    if not isinstance(data, dict):
-        return None
-    f = {k: bounded_field(str(data.get(k, ""))) for k in FIELDS}
-    text = _text(f, str(data.get("host", "")) or node)
-    if text is None:
-        return None
-    return LogLine(node=node, identifier=AGENT, level="notice", text=text, at=_at(data))
+    return LogLine(node=node, identifier=AGENT, level="notice", text=said, at=_at(data))
 
 
 def _text(f: dict[str, str], host: str) -> str | None:

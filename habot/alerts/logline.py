@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 MAX_MESSAGE = 4000  # characters kept of a message (a 1 MB line is cut, not choked on)
+MAX_RECORD = 1024 * 1024  # bytes of one journal record read at all (it holds several fields)
 # libqb appends extended info after " | "; journald may strip it: rules never look past it.
 EXTENDED_INFO = " | "
 LEVELS = ("emerg", "alert", "crit", "error", "err", "warning", "notice", "info", "debug", "trace")
@@ -37,6 +38,7 @@ _AGENT_FILE = re.compile(
     r"(?:\[(?P<pid>\d{1,10})\])?: {1,8}(?P<rest>.*)$"
 )
 _AGENT = re.compile(r"(?P<agent>[\w.-]{1,64})\((?P<resource>[^()\s]{1,128})\)")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone: json.loads joins the pairs
 PRIORITY_LEVEL = {
     "0": "emerg",
     "1": "alert",
@@ -76,30 +78,47 @@ class JournalBatch:
 
 
 def parse_journal(node: str, output: bytes) -> JournalBatch:
-    """`journalctl -o json` output: one JSON object per line."""
+    """`journalctl -o json` output: one JSON object per line, each on its own — a record
+    that cannot be read (not JSON, nested too deep, too big) is skipped and counted, never
+    the end of the batch."""
     lines, cursor, skipped, records = [], None, 0, 0
     for raw in output.splitlines():
         records += 1
-        try:
-            record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        record = json_object(raw, MAX_RECORD)
+        if record is None:
             skipped += 1
             continue
-        if not isinstance(record, dict):
-            skipped += 1
-            continue
-        cursor = str(record.get("__CURSOR") or cursor or "") or None
+        cursor = valid_text(record.get("__CURSOR") or cursor or "") or None
         line = _journal_line(node, record)
         if line is not None:
             lines.append(line)
     return JournalBatch(tuple(lines), cursor, skipped, records)
 
 
+def json_object(raw: bytes, limit: int) -> dict[str, object] | None:
+    """One JSON object of at most `limit` bytes; None for anything else (a deep nesting is
+    Python's RecursionError, caught here like any other malformed record)."""
+    if len(raw) > limit:
+        return None
+    try:
+        found = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def valid_text(value: object) -> str:
+    """A field as valid Unicode text: JSON may carry lone surrogates (`"\\udcff"`), which no
+    encoder downstream (RE2, the database, Slack) accepts; each becomes U+FFFD."""
+    said = value if isinstance(value, str) else str(value)
+    return _SURROGATE.sub("\ufffd", said)
+
+
 def _journal_line(node: str, record: dict[str, object]) -> LogLine | None:
     message = _message(record.get("MESSAGE"))
     if message is None:
         return None
-    ident = str(record.get("SYSLOG_IDENTIFIER") or record.get("_COMM") or "")
+    ident = valid_text(record.get("SYSLOG_IDENTIFIER") or record.get("_COMM") or "")[:128]
     if record.get("_TRANSPORT") == "kernel":
         ident = "kernel"
     level, text = split_level(message)
@@ -115,7 +134,7 @@ def _journal_line(node: str, record: dict[str, object]) -> LogLine | None:
 def _message(value: object) -> str | None:
     """MESSAGE is a string, an array of byte values (binary), or null (over 4 KiB)."""
     if isinstance(value, str):
-        return value
+        return valid_text(value)
     if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
         return bytes(value).decode("utf-8", errors="replace")
     return None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from habot.alerts.agent_records import parse_record
+from habot.alerts.agent_records import RecordError, parse_record
 from habot.alerts.logline import (
     FileTime,
     JournalBatch,
@@ -21,36 +21,13 @@ from habot.alerts.logline import (
     parse_file_line,
     parse_journal,
 )
+from habot.node import HELPER
+from habot.node.helper import EXIT_MISSING, IDENTIFIERS
 from habot.ssh.transport import CommandResult, NodeAddress, Transport
 
-# The pacemaker daemons (2.0+ names and 1.1's), corosync, the DLM and fencing helpers.
-IDENTIFIERS = (
-    "pacemakerd",
-    "pacemaker-based",
-    "pacemaker-fenced",
-    "pacemaker-execd",
-    "pacemaker-attrd",
-    "pacemaker-schedulerd",
-    "pacemaker-controld",
-    "cib",
-    "stonith-ng",
-    "lrmd",
-    "attrd",
-    "pengine",
-    "crmd",
-    "corosync",
-    "dlm_controld",
-    "fence_legacy",
-    "stonith",
-    "drbd",
-)
-FACILITY_DAEMON = 3  # syslog's "daemon": pacemaker's daemons and the resource agents log there
-# Where the daemons' programs live (Debian; RHEL and SUSE): journald records each record's
-# executable itself (`_EXE`), which no local user can set — unlike SYSLOG_IDENTIFIER, which
-# anyone's `logger -t pacemaker-controld` sets. So the journal is selected on it, or on the
-# writer being root (`_UID=0`): a user's flood of look-alike lines is never read at all.
-DAEMON_DIRS = ("/usr/lib/pacemaker", "/usr/libexec/pacemaker")
-SBIN_DAEMONS = ("/usr/sbin/pacemakerd", "/usr/sbin/corosync", "/usr/sbin/dlm_controld")
+# What the journal source reads is selected by habot-node itself (`habot-node journal`):
+# the daemons' records, by what journald records and no local user can set (see
+# habot.node.helper.journal_matches). The same names are kept here (see `wanted`).
 CATCH_UP_READS = 10  # batches read in one poll while a node's journal has more (20,000 records)
 CATCH_UP_S = 5.0  # nor longer than this; what is left is a backlog, said as an alert
 EXIT_BAD_CURSOR = 1  # journalctl: a cursor it cannot seek to (after a journal rotation)
@@ -64,49 +41,27 @@ class Batch:
     note: str = ""  # what happened (cursor reseeded, file rotated...), for the log
     problem: str = ""  # the source answered, but habot could not read it: said, never silent
     backlog: bool = False  # more was waiting than one poll may read: habot falls behind
-
-
-def daemon_exes(identifiers: Sequence[str]) -> list[str]:
-    """Where each pacemaker daemon's program may live (its `_EXE`), and the sbin daemons."""
-    daemons = [i for i in identifiers if i not in ("pacemakerd", "corosync", "dlm_controld")]
-    return [f"{d}/{i}" for i in daemons for d in DAEMON_DIRS] + list(SBIN_DAEMONS)
+    lost: str = ""  # records habot skipped (unreadable) or missed (rotated away): said
+    skipped: int = 0  # unreadable records among them
 
 
 @dataclass(frozen=True, slots=True)
 class JournalSource:
     identifiers: tuple[str, ...] = IDENTIFIERS
-    kernel: bool = True
     batch: int = 2000
 
     name = "journal"
 
-    def argv(self, cursor: str | None, since: float) -> list[str]:
-        argv = ["journalctl", "-o", "json", "--no-pager", "--quiet"]
+    def argv(self, cursor: str | None, since: float) -> tuple[str, ...]:
         if cursor:  # --since and --after-cursor cannot be combined
-            argv += [f"--after-cursor={cursor}", "-n", str(self.batch)]
-        else:
-            argv += [f"--since=@{int(since)}"]
-        return argv + self.matches()
+            return (HELPER, "journal", f"--after-cursor={cursor}", f"--lines={self.batch}")
+        return (HELPER, "journal", f"--since=@{int(since)}")
 
-    def follow_argv(self, cursor: str | None) -> list[str]:
+    def follow_argv(self, cursor: str | None) -> tuple[str, ...]:
         """`journalctl --follow` from the cursor (else from now on), the same records."""
-        argv = ["journalctl", "-o", "json", "--no-pager", "--quiet", "--follow"]
-        argv += [f"--after-cursor={cursor}"] if cursor else ["--lines=0"]
-        return argv + self.matches()
-
-    def matches(self) -> list[str]:
-        argv: list[str] = []
-        # the daemons' names, written by root ...
-        argv += [f"SYSLOG_IDENTIFIER={i}" for i in self.identifiers] + ["_UID=0"]
-        # ... or by the daemons' own programs (those that run as hacluster)
-        argv += ["+", *(f"_EXE={exe}" for exe in daemon_exes(self.identifiers))]
-        if self.kernel:
-            argv += ["+", "_TRANSPORT=kernel"]
-        # Resource agents log through logger(1) as "IPaddr2(VirtualIP)", "controld(dlm)": no
-        # fixed identifier to select, so root's daemon-facility syslog records come too, and
-        # only the agents' are kept (see `wanted`).
-        argv += ["+", "_TRANSPORT=syslog", f"SYSLOG_FACILITY={FACILITY_DAEMON}", "_UID=0"]
-        return argv
+        if cursor:
+            return (HELPER, "journal", "--follow", f"--after-cursor={cursor}")
+        return (HELPER, "journal", "--follow", "--lines=0")
 
     def wanted(self, line: LogLine) -> bool:
         return (
@@ -128,17 +83,21 @@ class JournalSource:
         still full after that is a backlog, said in the batch."""
         lines: list[LogLine] = []
         notes: list[str] = []
+        skipped = 0
         started = time.monotonic()
         for _ in range(CATCH_UP_READS):
             batch, problem, full = await self._read_once(transport, node, cursor, since, timeout)
             lines += batch.lines
             notes += [batch.note] if batch.note else []
+            skipped += batch.skipped
             cursor = batch.cursor or cursor
             if problem or not full:
-                return Batch(tuple(lines), cursor, "; ".join(notes), problem)
+                lost = f"{skipped} unreadable records skipped" if skipped and not problem else ""
+                return Batch(tuple(lines), cursor, "; ".join(notes), problem, lost=lost)
             if time.monotonic() - started > CATCH_UP_S:
                 break
-        return Batch(tuple(lines), cursor, "; ".join(notes), backlog=True)
+        lost = f"{skipped} unreadable records skipped" if skipped else ""
+        return Batch(tuple(lines), cursor, "; ".join(notes), backlog=True, lost=lost)
 
     async def _read_once(
         self,
@@ -160,7 +119,7 @@ class JournalSource:
         lines = tuple(ln for ln in batch.lines if self.wanted(ln))
         full = cursor is not None and batch.records >= self.batch
         problem = _journal_problem(result, batch)
-        return Batch(lines, batch.cursor, note), problem, full
+        return Batch(lines, batch.cursor, note, skipped=batch.skipped), problem, full
 
 
 def _journal_problem(result: CommandResult, batch: JournalBatch) -> str:
@@ -197,29 +156,43 @@ class Read:
     length: int
 
 
+ROTATIONS = (".1", ".2")  # older generations read to their end (the agent keeps both)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    reads: tuple[Read, ...]
+    gap: bool = False  # the cursor's file is gone: what it held past the cursor is lost
+
+
 def plan_reads(
     path: str, cursor: FileCursor | None, stats: dict[str, tuple[int, int]], first_read: int
-) -> list[Read]:
-    """What to read after `cursor`, given (inode, size) of `path` and `path.1` (pure).
+) -> Plan:
+    """What to read after `cursor`, given (inode, size) of `path` and its rotations (pure).
 
-    Rotation: the rest of the rotated file, then the new file from its start. Truncation
-    (size below the offset): the file from its start. First poll: its last `first_read` bytes.
-    """
+    Rotation: the rest of the rotated file that holds the cursor, the newer rotations whole,
+    then the new file from its start. Truncation (size below the offset): the file from its
+    start. First poll: its last `first_read` bytes. A cursor whose file is in none of them
+    (rotated more often than read) is a gap: said, never silent."""
     current = stats.get(path)
     if current is None:
-        return []
+        return Plan(())
     inode, size = current
-    rotated = stats.get(f"{path}.1")
     if cursor is None:
         start = max(0, size - first_read)
-        return [Read(path, inode, start, size - start)]
+        return Plan((Read(path, inode, start, size - start),))
     if cursor.inode == inode:
         start = cursor.offset if cursor.offset <= size else 0
-        return [Read(path, inode, start, size - start)]
+        return Plan((Read(path, inode, start, size - start),))
+    older = [(f"{path}{r}", stats[f"{path}{r}"]) for r in ROTATIONS if f"{path}{r}" in stats]
+    held = next((i for i, (_, (ino, _)) in enumerate(older) if ino == cursor.inode), None)
     reads = []
-    if rotated is not None and rotated[0] == cursor.inode and rotated[1] > cursor.offset:
-        reads.append(Read(f"{path}.1", cursor.inode, cursor.offset, rotated[1] - cursor.offset))
-    return [*reads, Read(path, inode, 0, size)]
+    if held is not None:
+        name, (ino, length) = older[held]
+        if length > cursor.offset:
+            reads.append(Read(name, ino, cursor.offset, length - cursor.offset))
+        reads += [Read(n, i, 0, length) for n, (i, length) in reversed(older[:held])]
+    return Plan((*reads, Read(path, inode, 0, size)), gap=held is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +207,7 @@ class FileSource:
         return f"{'agent' if self.records else 'file'}:{self.path}"
 
     def parse(self, node: str, raw: bytes, clock: FileTime) -> LogLine | None:
+        """One line; RecordError when it is not a record the agent writes."""
         if self.records:
             return parse_record(node, raw)
         return parse_file_line(node, raw, clock)
@@ -251,26 +225,62 @@ class FileSource:
         stat = await transport.read(node, stat_argv(self.path), timeout=timeout)
         stats = _stats(stat.stdout)
         if self.path not in stats:
-            if self.records and "No such file" in stat.stderr_text:
+            if (
+                self.records
+                and stat.exit_status == EXIT_MISSING
+                and "No such file" in (stat.stderr_text)
+            ):
                 return Batch((), None)  # the agent writes its file at its first event
             said = stat.stderr_text.strip().splitlines()[:1] or ["not found"]
             return Batch((), None, problem=said[0][:200])
-        reads = plan_reads(self.path, FileCursor.parse(cursor), stats, self.first_read)
+        plan = plan_reads(self.path, FileCursor.parse(cursor), stats, self.first_read)
         lines: list[LogLine] = []
+        skipped: list[str] = []
         position: FileCursor | None = None
         budget = READ_MAX
-        for read in reads:
+        for read in plan.reads:
             length = min(read.length, budget)
-            data = await _read(transport, node, read, length, timeout)
+            result = await _read(transport, node, read, length, timeout)
+            if isinstance(result, str):
+                return Batch(tuple(lines), position.text() if position else None, problem=result)
             used, chunk = _complete_lines(
-                data, first=read.offset > 0 and position is None and cursor is None
+                result, first=read.offset > 0 and position is None and cursor is None
             )
-            lines += [ln for raw in chunk if (ln := self.parse(node.name, raw, clock))]
+            lines += self._parsed(node.name, chunk, clock, skipped)
             position = FileCursor(read.inode, read.offset + used)
             budget -= length
-            if budget <= 0 or used < len(data):
+            if budget <= 0 or used < len(result):
                 break  # the rest next poll (a partial line waits for its newline)
-        return Batch(tuple(lines), position.text() if position else None)
+        lost = _lost(plan.gap, skipped)
+        return Batch(tuple(lines), position.text() if position else None, lost=lost)
+
+    def _parsed(
+        self, node: str, chunk: Sequence[bytes], clock: FileTime, skipped: list[str]
+    ) -> list[LogLine]:
+        """Each line on its own: one that cannot be read is skipped and counted, never the
+        end of the batch."""
+        lines = []
+        for raw in chunk:
+            try:
+                line = self.parse(node, raw, clock)
+            except RecordError as e:
+                skipped.append(str(e))
+                continue
+            if line is not None:
+                lines.append(line)
+        return lines
+
+
+def _lost(gap: bool, skipped: Sequence[str]) -> str:
+    said = []
+    if gap:
+        said.append(
+            "it was rotated more than once since habot last read it; what it held in "
+            "between was not read"
+        )
+    if skipped:
+        said.append(f"{len(skipped)} unreadable records skipped ({skipped[0][:80]})")
+    return "; ".join(said)
 
 
 def _stats(output: bytes) -> dict[str, tuple[int, int]]:
@@ -284,28 +294,25 @@ def _stats(output: bytes) -> dict[str, tuple[int, int]]:
 
 async def _read(
     transport: Transport, node: NodeAddress, read: Read, length: int, timeout: float
-) -> bytes:
+) -> bytes | str:
+    """The bytes; why not, when the node would not read them."""
     if length <= 0:
         return b""
-    result = await transport.read(node, dd_argv(read.path, read.offset, length), timeout=timeout)
+    result = await transport.read(node, read_argv(read.path, read.offset, length), timeout=timeout)
+    if result.exit_status != 0:
+        said = result.stderr_text.strip().splitlines()[:1] or [f"exit {result.exit_status}"]
+        return said[0][:200]
     return result.stdout
 
 
 def stat_argv(path: str) -> tuple[str, ...]:
-    """The file and its first rotation: name, inode, size."""
-    return ("stat", "-L", "-c", "%n %i %s", path, f"{path}.1")
+    """The file and its first rotation: name, inode, size (habot-node opens each without
+    following a link, and refuses what is not the log it should be)."""
+    return (HELPER, "log", "stat", path)
 
 
-def dd_argv(path: str, offset: int, length: int) -> tuple[str, ...]:
-    return (
-        "dd",
-        f"if={path}",
-        "iflag=skip_bytes,count_bytes",
-        f"skip={offset}",
-        f"count={length}",
-        "bs=65536",
-        "status=none",
-    )
+def read_argv(path: str, offset: int, length: int) -> tuple[str, ...]:
+    return (HELPER, "log", "read", path, str(offset), str(length))
 
 
 def _complete_lines(data: bytes, *, first: bool) -> tuple[int, Sequence[bytes]]:

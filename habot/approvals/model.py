@@ -52,10 +52,13 @@ class Decision:
 
     request: Request
     refusal: str | None = None
+    completes: bool = False  # this click's own compare-and-set made the request approved
 
     @property
     def complete(self) -> bool:
-        return self.refusal is None and self.request.state is State.APPROVED
+        """This click approved the request: it, and only it, starts the run (two approvers
+        clicking together both see the request approved; one of them made it so)."""
+        return self.refusal is None and self.completes and self.request.state is State.APPROVED
 
 
 def approve(
@@ -67,7 +70,8 @@ def approve(
     approvals = (*request.approvals, user)
     state = State.APPROVED if len(approvals) >= request.approvals_needed else State.REQUESTED
     return Decision(
-        replace(request, approvals=approvals, state=state, decided_by=", ".join(approvals))
+        replace(request, approvals=approvals, state=state, decided_by=", ".join(approvals)),
+        completes=state is State.APPROVED,
     )
 
 

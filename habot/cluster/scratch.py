@@ -69,8 +69,20 @@ def shadow_edit(shadow: str, edit: Sequence[str]) -> tuple[str, ...]:
     return ("pcs", "-f", shadow, *edit)
 
 
+def shadow_keep(shadow: str) -> tuple[str, ...]:
+    """A copy of the CIB as pulled: what the push diffs against."""
+    return ("cp", "--", shadow, original_of(shadow))
+
+
+def original_of(shadow: str) -> str:
+    return shadow.removesuffix(".xml") + "-original.xml"
+
+
 def shadow_push(shadow: str) -> tuple[str, ...]:
-    return ("pcs", "cluster", "cib-push", shadow, "--config")
+    """Only habot's own changes: the difference between the pulled copy and the edited one,
+    applied to the CIB as it is by then (`cibadmin --patch`) — what someone else changed
+    meanwhile stays, and a change of habot's that no longer applies fails the push."""
+    return ("pcs", "cluster", "cib-push", shadow, f"diff-against={original_of(shadow)}")
 
 
 def shadow_simulate(shadow: str) -> tuple[str, ...]:

@@ -42,7 +42,8 @@ DIRECTORY = "/var/log/pacemaker/"  # hacluster:haclient 0770: no other user writ
 
 
 def record(env: dict[str, str], host: str) -> bytes:
-    """The event as one JSON line (ASCII: anything else escaped)."""
+    """The event as one JSON line (ASCII: anything else escaped). `env` holds valid Unicode
+    only (see `environment`): habot's reader refuses nothing the agent writes."""
     found = {f: env.get(f"CRM_alert_{f}", "")[:MAX_FIELD] for f in FIELDS}
     found["host"] = host[:MAX_FIELD]
     return (json.dumps(found, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
@@ -59,25 +60,42 @@ def target(env: dict[str, str]) -> str | None:
     return directory + name
 
 
+def environment() -> dict[str, str]:
+    """The process environment as text: a non-UTF-8 byte in an event's field (a resource's
+    description, say) becomes U+FFFD, never a lone surrogate that no JSON reader takes."""
+    return {
+        k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in os.environb.items()
+    }
+
+
 def append(path: str, line: bytes, max_bytes: int = MAX_BYTES) -> None:
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    """One locked write. A file that does not end with a newline (a write cut short: a full
+    disk, a kill) gets one first, so the record stands on its line and is not glued to the
+    broken one. Past `max_bytes` the file becomes `.1` (and `.1` becomes `.2`): habot reads
+    both older generations to their end."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(path, flags, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_size + len(line) > max_bytes and os.path.samestat(
             os.fstat(fd), os.lstat(path)
         ):
+            if os.path.lexists(path + ".1"):
+                os.replace(path + ".1", path + ".2")
             os.replace(path, path + ".1")  # writers that opened it before finish into .1
             os.close(fd)
             fd = os.open(path, flags, 0o640)
             fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
         os.write(fd, line)
     finally:
         os.close(fd)
 
 
 def main() -> int:
-    env = dict(os.environ)
+    env = environment()
     path = target(env)
     if path is None:
         print(

@@ -18,6 +18,7 @@ from habot.cluster.scratch import (
     mktemp,
     removal,
     shadow_edit,
+    shadow_keep,
     shadow_pull,
     shadow_push,
 )
@@ -171,9 +172,10 @@ class Engine:
     async def _cib(
         self, index: int, step: PlannedStep, node: NodeAddress, request_id: str
     ) -> StepOutcome:
-        """The seed's way: `pcs cluster cib F`, `pcs -f F ...` per edit, one cib-push — F in
-        a private directory of its own on the node, removed whatever the outcome. Through
-        sudo, all of it is habot-node's one `cib push` step."""
+        """The seed's way: `pcs cluster cib F`, `pcs -f F ...` per edit, one cib-push of the
+        difference from the pulled copy (what others changed meanwhile stays) — F in a
+        private directory of its own on the node, removed whatever the outcome. Through sudo,
+        all of it is habot-node's one `cib push` step."""
         if node.sudo:
             argv = helper_cib("push", step.edits)
             record = await self._command(node, argv, step.timeout, request_id)
@@ -186,6 +188,7 @@ class Engine:
         shadow = f"{private}/cib.xml"
         commands = [
             shadow_pull(shadow),
+            shadow_keep(shadow),
             *(shadow_edit(shadow, edit) for edit in step.edits),
             shadow_push(shadow),
         ]

@@ -92,6 +92,9 @@ async def read_source(
         )
     except TransportError as e:
         return e.reason
+    except Exception as e:  # one source that fails in any way never stops the others
+        log.exception("%s %s: reading failed", node_name, source.name)
+        return Batch((), None, problem=f"habot could not read it ({type(e).__name__}: {e})"[:200])
 
 
 LEASE_INTERVALS = 1.5  # a leader's lease lasts this many poll intervals
@@ -477,11 +480,19 @@ class Poller:
         N polls in a row: an alert of their own, never silence."""
         rule = self.catalogue.rule("source-unreadable")
         behind = self.catalogue.rule("source-behind")
+        skipped = self.catalogue.rule("source-skipped")
         found, fine = [], set()
         for key, result in batches:
             if not isinstance(result, Batch) or rule is None:
                 continue  # an unreachable node has its own alert
             _, cluster, node, source = key.split("|", 3)
+            if skipped is not None:
+                where = {"node": node, "source": source.removeprefix("file:"), "reason": ""}
+                if result.lost:
+                    where["reason"] = result.lost
+                    found.append(_synthetic(skipped, where, node, result.lost))
+                elif not result.problem:
+                    fine.add(fill(skipped.key, skipped.id, where))
             if behind is not None:
                 where = {"node": node, "source": source.removeprefix("file:")}
                 if result.backlog:
@@ -740,7 +751,18 @@ def _fresh(alert: Alert) -> Alert:
 
 
 def _match_all(catalogue: Catalogue, lines: Sequence[LogLine]) -> list[Match]:
-    return [m for line in lines if (m := catalogue.match(line)) is not None]
+    """Each line on its own: one that a rule cannot take is logged and skipped, never the
+    end of the batch."""
+    found = []
+    for line in lines:
+        try:
+            match = catalogue.match(line)
+        except Exception:  # a defect in one rule or line; every other line still counts
+            log.exception("%s: line not matched: %r", line.node, line.text[:200])
+            continue
+        if match is not None:
+            found.append(match)
+    return found
 
 
 def schedule(poller: Poller, clusters: Sequence[ClusterHandle]) -> AsyncIOScheduler:

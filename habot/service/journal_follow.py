@@ -94,7 +94,7 @@ class JournalFollower:
             await asyncio.sleep(pause)
 
     async def _stream(
-        self, handle: ClusterHandle, node: NodeAddress, argv: list[str], cursor: str | None
+        self, handle: ClusterHandle, node: NodeAddress, argv: Sequence[str], cursor: str | None
     ) -> int:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 

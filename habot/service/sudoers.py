@@ -6,9 +6,9 @@ command. So sudo allows exactly one program, `habot-node` (habot/node/helper.py,
 root-owned on each node), and that program gets habot's argv one argument at a time and
 matches each against the pattern of its own position in one of the rules written here:
 every command habot's runbooks can run (each argument bounded by the parameters' types and
-patterns) and habot's own reads (journal, log files). The status read and the shadow CIB
-(pull, edits, push or simulate) are built into the helper as single steps, so allowed pieces
-cannot be put together into something else.
+patterns), the new files they write, and the log files habot reads. The status read, the
+shadow CIB (pull, edits, push or simulate), the journal and the log reads are built into the
+helper as single steps, so allowed pieces cannot be put together into something else.
 
 `allows()` answers what the helper would, with the helper's own matching, so the tests hold
 every argv habot builds against the rules it writes (the lab then proves it with the real
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from habot import __version__
-from habot.alerts.sources import JournalSource, dd_argv, stat_argv
 from habot.errors import HabotError
-from habot.node import HELPER_PATH, helper
+from habot.node import HELPER, HELPER_PATH, helper
 from habot.runbooks.model import Runbook
 from habot.runbooks.shapes import DUP_MAX, NODE, CommandShape, ShapeError, literal, shapes
 from habot.service.clusters import SCORES, node_fail
@@ -43,14 +42,11 @@ PATHS = {
     "stonith_admin": "/usr/sbin/stonith_admin",
     "haproxy": "/usr/sbin/haproxy",
     "curl": "/usr/bin/curl",
-    "dd": "/usr/bin/dd",
     "journalctl": "/usr/bin/journalctl",
     "sh": "/usr/bin/sh",
-    "stat": "/usr/bin/stat",
 }
+WRITE_NEW = "write-new"
 SHADOW = "\0SHADOW"  # where a cib edit names its shadow CIB: the helper's own file
-CURSOR = "[A-Za-z0-9=;]{1,255}"  # journald cursors (~115 characters): s=…;i=…;b=…;m=…;t=…;x=…
-NUMBER = "[0-9]{1,15}"
 USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _COUNTS = re.compile(r"(?<!\\)\{([0-9]+(?:,[0-9]*)?)\}")  # {m}, {m,}, {m,n}, not \{
 
@@ -71,11 +67,11 @@ class Rule:
         return {"command": self.command, "args": list(self.args), "origins": list(self.origins)}
 
 
-def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[CommandShape]:
-    """habot's own commands on a node, whatever the runbooks: journal and log files (the
-    status read and the shadow CIB are the helper's own steps)."""
+def habot_reads() -> list[CommandShape]:
+    """habot's own commands on a node, whatever the runbooks (the status read, the shadow
+    CIB, the journal and the log files are the helper's own verbs)."""
     failed = node_fail("\0NODE")
-    found = [
+    return [
         _fixed(SCORES, "why: the placement scores (crm_simulate -Ls)"),
         CommandShape(
             failed[0],
@@ -83,58 +79,18 @@ def habot_reads(log_files: Sequence[str] = (), journal: bool = True) -> list[Com
             "whatif node-fail: crm_simulate of a node's failure",
         ),
     ]
-    if journal:
-        source = JournalSource()
-        shapes = (
-            source.argv("\0CURSOR", 0),
-            source.argv(None, 0),
-            source.follow_argv("\0CURSOR"),
-            source.follow_argv(None),
-        )
-        for journal_argv in shapes:
-            found.append(
-                CommandShape(journal_argv[0], _journal_args(journal_argv), "alerts: the journal")
-            )
-    for path in log_files:
-        found.append(_fixed(stat_argv(path), f"alerts: {path}"))
-        for name in (path, f"{path}.1"):
-            argv = dd_argv(name, 0, 0)
-            args = tuple(
-                f"{a[: a.index('=') + 1]}{NUMBER}" if a in ("skip=0", "count=0") else literal(a)
-                for a in argv[1:]
-            )
-            found.append(CommandShape(argv[0], args, f"alerts: {path}"))
-    return found
 
 
 def _fixed(argv: Sequence[str], origin: str) -> CommandShape:
     return CommandShape(argv[0], tuple(literal(a) for a in argv[1:]), origin)
 
 
-def _journal_args(argv: Sequence[str]) -> tuple[str, ...]:
-    args = []
-    for arg in argv[1:]:
-        if arg == "--after-cursor=\0CURSOR":
-            args.append(f"--after-cursor={CURSOR}")
-        elif arg.startswith("--since=@"):
-            args.append(f"--since=@{NUMBER}")
-        else:
-            args.append(literal(arg))
-    return tuple(args)
-
-
-def rules(
-    runbooks: Iterable[Runbook],
-    *,
-    log_files: Sequence[str] = (),
-    journal: bool = True,
-    paths: Mapping[str, str] | None = None,
-) -> list[Rule]:
+def rules(runbooks: Iterable[Runbook], *, paths: Mapping[str, str] | None = None) -> list[Rule]:
     """Every rule, identical ones merged (their origins kept), in a stable order."""
     where = {**PATHS, **(paths or {})}
     found: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     problems = []
-    commands = habot_reads(log_files, journal)
+    commands = habot_reads()
     for runbook in sorted(runbooks, key=lambda r: r.name):
         try:
             commands += shapes(runbook, SHADOW)
@@ -145,10 +101,12 @@ def rules(
         if problem:
             problems.append(problem)
             continue
-        kind, args = "commands", shape.args
+        kind, command, args = "commands", shape.command, shape.args
         if shape.command == "pcs" and shape.args[:2] == (literal("-f"), SHADOW):
             kind, args = "cib_edits", shape.args[2:]
-        origins = found.setdefault((kind, shape.command, args), [])
+        elif shape.command == HELPER:  # a runbook's `habot-node write-new PATH TEXT`
+            kind, command, args = "writes", WRITE_NEW, shape.args[1:]
+        origins = found.setdefault((kind, command, args), [])
         if shape.origin not in origins:
             origins.append(shape.origin)
     if problems:
@@ -160,7 +118,13 @@ def rules(
 
 
 def _problem(shape: CommandShape, where: Mapping[str, str]) -> str:
-    if not (shape.command in where or shape.command.startswith("/")):
+    if shape.command == HELPER and (
+        shape.args[:1] != (literal(WRITE_NEW),) or len(shape.args) != 3
+    ):
+        return (
+            f"{shape.origin}: of habot-node's verbs, a runbook may run `write-new PATH TEXT` only"
+        )
+    if not (shape.command in where or shape.command.startswith("/") or shape.command == HELPER):
         return (
             f"{shape.origin}: no path known for `{shape.command}` "
             f"(give it: --path {shape.command}=/usr/bin/{shape.command})"
@@ -176,18 +140,24 @@ def _problem(shape: CommandShape, where: Mapping[str, str]) -> str:
     return ""
 
 
-def node_rules(found: Sequence[Rule], paths: Mapping[str, str] | None = None) -> str:
-    """The helper's rules.json: the commands, the cib edits and the programs' paths."""
+def node_rules(
+    found: Sequence[Rule], paths: Mapping[str, str] | None = None, logs: Sequence[str] = ()
+) -> str:
+    """The helper's rules.json: the commands, the cib edits, the new files a runbook writes,
+    the log files habot reads (each with its rotation `.1`), and the programs' paths."""
     where = {**PATHS, **(paths or {})}
     document = {
-        "version": 1,
+        "version": helper.RULES_VERSION,
         "written_by": f"habot {__version__}",
         "paths": {name: where[name] for name in sorted(where)},
         "commands": [r.entry() for r in found if r.kind == "commands"],
         "cib_edits": [r.entry() for r in found if r.kind == "cib_edits"],
+        "writes": [r.entry() for r in found if r.kind == "writes"],
+        "logs": sorted(set(logs)),
     }
     for rule in found:
-        document["paths"][rule.command] = rule.path  # type: ignore[index]
+        if rule.kind != "writes":
+            document["paths"][rule.command] = rule.path  # type: ignore[index]
     return json.dumps(document, indent=1, sort_keys=False) + "\n"
 
 
@@ -231,9 +201,12 @@ def allows(
 ) -> bool:
     """Whether the helper would run argv (`exec`), by its own matching."""
     del paths  # the helper finds commands by name; the path is the rule's
-    document = {"commands": [r.entry() for r in found if r.kind == "commands"]}
+    kind, command, args = "commands", argv[0], list(argv[1:])
+    if command == HELPER:  # only `write-new` of its verbs is a runbook's
+        kind, command, args = "writes", argv[1] if len(argv) > 1 else "", list(argv[2:])
+    document: dict[str, object] = {kind: [r.entry() for r in found if r.kind == kind]}
     try:
-        helper.allowed(document | {"paths": {argv[0]: "/x"}}, "commands", argv[0], list(argv[1:]))
+        helper.permitted(document, kind, command, args)
     except helper.Refused:
         return False
     return all(helper.clean(a) for a in argv)
@@ -241,9 +214,9 @@ def allows(
 
 def allows_edit(found: Iterable[Rule], edit: Sequence[str]) -> bool:
     """Whether the helper would apply this `pcs -f SHADOW ...` edit in a `cib` step."""
-    document = {"cib_edits": [r.entry() for r in found if r.kind == "cib_edits"]}
+    document: dict[str, object] = {"cib_edits": [r.entry() for r in found if r.kind == "cib_edits"]}
     try:
-        helper.allowed(document | {"paths": {"pcs": "/x"}}, "cib_edits", "pcs", list(edit))
+        helper.permitted(document, "cib_edits", "pcs", list(edit))
     except helper.Refused:
         return False
     return all(helper.clean(a) for a in edit)

@@ -33,7 +33,7 @@ from habot.service.history import History, timeline
 from habot.service.log_window import events_since
 from habot.service.off_loop import off_loop
 from habot.service.policy import Actor, Directory, Effective, NoGroups
-from habot.store import ClusterLock, Store, StoreError
+from habot.store import ClusterLock, Recorded, Store, StoreError
 
 log = logging.getLogger(__name__)
 STARTS = ("start", "move", "migrate", "restart", "recover", "promote")
@@ -249,7 +249,7 @@ class Workflow:
             )
             current = await self._request(request_id)  # as the transaction left it
             decision = (
-                Decision(current)
+                Decision(current, completes=recorded is Recorded.APPROVED)
                 if recorded
                 else Decision(current, "another click decided this request first")
             )
@@ -287,7 +287,7 @@ class Workflow:
         ):
             decision = Decision(await self._request(request_id), "the request was decided already")
         else:
-            decision = Decision(await self._request(request_id))
+            decision = Decision(await self._request(request_id), completes=True)
         await self._audit(
             request,
             "approve refused" if decision.refusal else "approved",
@@ -385,6 +385,8 @@ class Workflow:
         lock = await off_loop(
             self.store.take_cluster, request.cluster, request.id, request.runbook, self.clock()
         )
+        if lock is not None and lock.request_id == request.id:  # its own run: not "busy"
+            return Refused("this request is running already")
         if lock is not None:
             await off_loop(self.store.transition, request.id, [State.APPROVED], State.REFUSED)
             await self._audit(request, "refused", "", f"busy: {lock.runbook} ({lock.request_id})")

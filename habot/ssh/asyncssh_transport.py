@@ -14,7 +14,7 @@ import asyncssh
 
 from habot.errors import CommandTimeout, ConnectError, HostKeyError, TransportError
 from habot.metrics import SSH_SECONDS
-from habot.node import EXIT_REFUSED, HELPER, HELPER_PATH
+from habot.node import EXIT_REFUSED, HELPER, HELPER_PATH, PYTHON, helper_source
 from habot.ssh.session import ReadSession, ReplyTooLarge, SessionBroken
 from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, NodeAddress
 
@@ -35,8 +35,10 @@ def remote_command(argv: Sequence[str], timeout: float, *, sudo: bool = False) -
     if not argv:
         raise ValueError("empty argv")
     privileged = list(argv)
-    if sudo and argv[0] == HELPER:  # one of the helper's own steps (status, cib)
+    if sudo and argv[0] == HELPER:  # one of the helper's own steps (status, cib, log, ...)
         privileged = [*SUDO, HELPER_PATH, *argv[1:]]
+    elif argv[0] == HELPER:  # a node habot logs into as root: the helper from its source
+        privileged = [*PYTHON, helper_source(), *argv[1:]]
     elif sudo:  # the helper runs it if its rules allow this argv, argument by argument
         privileged = [*SUDO, HELPER_PATH, "exec", *argv]
     bounded = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:g}", *privileged]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ _REQUEST = (
 )
 _OWNED = (State.APPROVED.value, State.RUNNING.value)  # a replica's, while it beats
 _AUDIT = 'id, at, cluster, event, request_id, "user", node, argv, rc, duration, detail, node_user'
+
+
+class Recorded(IntEnum):
+    """What one approval did (falsy: nothing)."""
+
+    NONE = 0  # not stored: decided already, or this person approved already
+    COUNTED = 1  # stored; more approvals are needed
+    APPROVED = 2  # stored, and it made the request approved
 
 
 class _Conflict(Exception):
@@ -143,27 +152,28 @@ class Store:
         rows = self._db.read("SELECT card FROM requests WHERE id=?", (request_id,))
         return [] if not rows else list(json.loads(rows[0][0]))
 
-    def record_approval(self, request: Request, user: str, at: float, owner: str = "") -> bool:
+    def record_approval(self, request: Request, user: str, at: float, owner: str = "") -> Recorded:
         """Store one approval and, when the approvals stored (counted here, inside the same
         transaction, never from a copy read before it) reach the number needed, the request
-        becomes approved: both only if it is still waiting (compare-and-set). False when
-        someone else won, or `user` approved already. An approved request belongs to `owner`
-        (the replica that recorded the last approval, and will run it) from `at`."""
+        becomes approved: both only if it is still waiting (compare-and-set). NONE (falsy)
+        when someone else won, or `user` approved already; APPROVED only for the one approval
+        that made the request approved — the one click that runs it. An approved request
+        belongs to `owner` (the replica that recorded the last approval) from `at`."""
         with self._db.transaction() as db:
             state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
             if state is None or state[0] != State.REQUESTED.value:
-                return False
+                return Recorded.NONE
             added = db.execute(
                 "INSERT INTO approvals VALUES (?,?,?) ON CONFLICT DO NOTHING",
                 (request.id, user, at),
             ).rowcount
             if not added:
-                return False
+                return Recorded.NONE
             (count,) = db.execute(
                 "SELECT COUNT(*) FROM approvals WHERE request_id=?", (request.id,)
             ).fetchone()
             if count >= request.approvals_needed:
-                db.execute(
+                approved = db.execute(
                     "UPDATE requests SET state=?, decided_by=?, owner=?, heartbeat=? "
                     "WHERE id=? AND state=?",
                     (
@@ -175,7 +185,9 @@ class Store:
                         State.REQUESTED.value,
                     ),
                 )
-            return True
+                if approved.rowcount == 1:
+                    return Recorded.APPROVED
+            return Recorded.COUNTED
 
     def transition(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from habot.alerts.agent_records import AGENT, once, parse_record
+from habot.alerts.agent_records import AGENT, RecordError, once, parse_record
 from habot.alerts.logline import LogLine
 from habot.alerts.rules import load_catalogue
 from habot.node import alert_agent
@@ -127,9 +127,37 @@ def test_each_kind(record: dict[str, str], text: str | None) -> None:
     assert (found.text if found else None) == text
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[1,2]",
+        b"[" * 100_000 + b"]" * 100_000,  # nested past Python's recursion limit
+        b'{"kind": {"kind": "node"}, "node": "n2", "desc": "lost"}',  # not flat
+        b'{"kind": "node", "node": ["n2"], "desc": "lost"}',
+        json.dumps({"kind": "node", "node": "n" * 70_000, "desc": "lost"}).encode(),  # too big
+    ],
+    ids=lambda r: repr(r[:30]),
+)
+def test_a_line_that_is_no_agent_record_is_refused_on_its_own(raw: bytes) -> None:
+    with pytest.raises(RecordError):
+        parse_record("n1", raw)
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
+    """What the old agent wrote for a non-UTF-8 byte in an event's field: a lone surrogate,
+    which RE2, the database and Slack all refuse to encode."""
+    raw = (
+        b'{"kind": "resource", "rsc": "Web\\udcffSite", "task": "monitor", "interval": "1", '
+        b'"rc": "7", "target_rc": "0", "status": "0", "desc": "x"}'
+    )
+    found = parse_record("n1", raw)
+    assert found is not None
+    assert "Web\ufffdSite" in found.text
+    found.text.encode("utf-8")  # encodable
+
+
 def test_broken_or_hostile_records_are_dropped_or_bounded() -> None:
-    assert parse_record("n1", b"not json") is None
-    assert parse_record("n1", b"[1,2]") is None
     long = {"kind": "node", "node": "x" * 5000, "desc": "lost", "host": "n1"}
     found = parse_record("n1", json.dumps(long).encode())
     assert found is not None
@@ -164,6 +192,63 @@ def test_the_agent_writes_one_escaped_line_per_event(tmp_path: Path) -> None:
     assert found is not None
     assert found.text.startswith('Result of monitor operation for Web"Site')
     assert oct(target.stat().st_mode & 0o777) == "0o640"
+
+
+MONITOR_FAILED = {
+    "CRM_alert_kind": "resource",
+    "CRM_alert_rsc": "WebSite",
+    "CRM_alert_task": "monitor",
+    "CRM_alert_interval": "10000",
+    "CRM_alert_rc": "7",
+    "CRM_alert_target_rc": "0",
+    "CRM_alert_status": "0",
+}
+
+
+def test_the_agent_never_writes_what_its_reader_refuses(tmp_path: Path) -> None:
+    """A non-UTF-8 byte in an event's field (Pacemaker passes the bytes it has): the old
+    agent wrote it as a lone surrogate, which stopped every later poll of the cluster."""
+    target = tmp_path / "habot-events.jsonl"
+    env = {
+        b"PATH": os.environ.get("PATH", "").encode(),
+        b"HABOT_ALERT_DIR": str(tmp_path).encode(),
+        b"CRM_alert_recipient": str(target).encode(),
+        **{k.encode(): v.encode() for k, v in MONITOR_FAILED.items()},
+        b"CRM_alert_desc": b"not \xff running",
+    }
+    done = subprocess.run([sys.executable, "-I", str(AGENT_PY)], env=env, check=False, timeout=30)
+    assert done.returncode == 0
+    (written,) = target.read_bytes().splitlines()
+    assert b"\\udc" not in written  # no lone surrogate: U+FFFD, escaped as \ufffd
+    found = parse_record("n1", written)
+    assert found is not None
+    assert found.text.startswith("Result of monitor operation for WebSite on ")
+    assert found.text.endswith(": not \ufffd running")
+
+
+def test_a_record_cut_short_is_never_glued_to_the_next(tmp_path: Path) -> None:
+    """A write cut short (a full disk, a kill) left no newline: the next record starts on a
+    line of its own, and only the broken one is refused."""
+    target = tmp_path / "habot-events.jsonl"
+    target.write_bytes(b'{"kind":"node","node":"nodo2","de')
+    env = {"CRM_alert_recipient": str(target), **MONITOR_FAILED, "CRM_alert_desc": "error"}
+    assert run_agent(tmp_path, **env).returncode == 0
+    broken, written = target.read_bytes().splitlines()
+    with pytest.raises(RecordError):
+        parse_record("n1", broken)
+    found = parse_record("n1", written)
+    assert found is not None
+    assert found.text.endswith(": error")
+
+
+def test_the_agent_keeps_two_older_generations(tmp_path: Path) -> None:
+    target = tmp_path / "habot-events.jsonl"
+    for generation in (b"2", b"1", b"0"):
+        target.write_bytes(generation * 100 + b"\n")
+        alert_agent.append(str(target), b'{"kind":"x"}\n', max_bytes=50)
+    assert (tmp_path / "habot-events.jsonl.2").read_bytes().startswith(b"1" * 100)
+    assert (tmp_path / "habot-events.jsonl.1").read_bytes().startswith(b"0" * 100)
+    assert target.read_bytes() == b'{"kind":"x"}\n'
 
 
 def test_the_agent_refuses_a_recipient_elsewhere_and_a_symlink(tmp_path: Path) -> None:

@@ -284,14 +284,19 @@ async def test_restart_between_polls_neither_loses_nor_reposts(
         await second.stop()
 
 
+# pacemaker's log files are hacluster's, in hacluster's directory: habot-node reads nothing
+# else there (a file another user put in a directory it may write is not the log)
+OWNED = "; chown hacluster:haclient /var/log/pacemaker/habot-rotation-test.log*"
+
+
 async def test_a_rotated_log_file_loses_no_line(
     lab: Lab, lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     path = "/var/log/pacemaker/habot-rotation-test.log"
     line = "Nov 25 08:32:57 nodo1 kernel: drbd r0: Split-Brain detected, dropping connection!"
     config = with_alerts(lab_config, nodes=1, sources=("file",), log_file=path)
-    ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}")
-    rules = sudoers.node_rules(sudoers.rules([], log_files=[path]))
+    ssh(lab, "nodo1", f"rm -f {path} {path}.1; printf '%s\\n' '{line}' '{line}' > {path}" + OWNED)
+    rules = sudoers.node_rules(sudoers.rules([]), logs=[path])
     bot = make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3")
     with node_rules(lab, rules):
         await _rotation(lab, bot, path, line)
@@ -304,7 +309,7 @@ async def _rotation(lab: Lab, bot: Bot, path: str, line: str) -> None:
             lab,
             "nodo1",
             f"printf '%s\\n' '{line}' >> {path}; mv {path} {path}.1; "
-            f"printf '%s\\n' '{line}' '{line}' > {path}",
+            f"printf '%s\\n' '{line}' '{line}' > {path}" + OWNED,
         )
         await bot.inner.poller.poll("mycluster")
         ssh(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from habot.alerts.logline import MAX_MESSAGE, parse_file_line, parse_journal
-from habot.alerts.sources import FileCursor, JournalSource, Read, plan_reads
+from habot.alerts.sources import FileCursor, JournalSource, Plan, Read, plan_reads
 
 
 def record(**fields: object) -> bytes:
@@ -61,42 +61,46 @@ def test_file_lines() -> None:
     assert len(huge.text) == MAX_MESSAGE
 
 
-def test_journal_argv_first_poll_then_cursor() -> None:
+def test_journal_reads_are_habot_nodes_own_verb() -> None:
+    """The selection is habot-node's own (see tests/node/test_helper.py): habot names only
+    where to start."""
     source = JournalSource(identifiers=("corosync",), batch=10)
-    assert source.argv(None, 1000.0) == [
-        "journalctl",
-        "-o",
-        "json",
-        "--no-pager",
-        "--quiet",
-        "--since=@1000",
-        "SYSLOG_IDENTIFIER=corosync",  # the daemons' names, written by root
-        "_UID=0",
-        "+",  # or their programs, by the path journald records (nobody else can set it)
-        "_EXE=/usr/sbin/pacemakerd",
-        "_EXE=/usr/sbin/corosync",
-        "_EXE=/usr/sbin/dlm_controld",
-        "+",
-        "_TRANSPORT=kernel",
-        "+",  # resource agents (root): daemon-facility syslog, kept by their identifier's form
-        "_TRANSPORT=syslog",
-        "SYSLOG_FACILITY=3",
-        "_UID=0",
-    ]
-    assert source.argv("s=1;i=4", 1000.0)[5:8] == ["--after-cursor=s=1;i=4", "-n", "10"]
+    assert source.argv(None, 1000.0) == ("habot-node", "journal", "--since=@1000")
+    assert source.argv("s=1;i=4", 1000.0) == (
+        "habot-node",
+        "journal",
+        "--after-cursor=s=1;i=4",
+        "--lines=10",
+    )
+    assert source.follow_argv(None) == ("habot-node", "journal", "--follow", "--lines=0")
+    assert source.follow_argv("s=1") == ("habot-node", "journal", "--follow", "--after-cursor=s=1")
 
 
 def test_file_reads_follow_rotation_and_truncation() -> None:
     path = "/var/log/pacemaker/pacemaker.log"
     stats = {path: (20, 300)}
-    assert plan_reads(path, None, stats, 1000) == [Read(path, 20, 0, 300)]
-    assert plan_reads(path, None, stats, 100) == [Read(path, 20, 200, 100)]
-    assert plan_reads(path, FileCursor(20, 120), stats, 100) == [Read(path, 20, 120, 180)]
-    assert plan_reads(path, FileCursor(20, 500), stats, 100) == [Read(path, 20, 0, 300)]
+    assert plan_reads(path, None, stats, 1000) == Plan((Read(path, 20, 0, 300),))
+    assert plan_reads(path, None, stats, 100) == Plan((Read(path, 20, 200, 100),))
+    assert plan_reads(path, FileCursor(20, 120), stats, 100) == Plan((Read(path, 20, 120, 180),))
+    assert plan_reads(path, FileCursor(20, 500), stats, 100) == Plan((Read(path, 20, 0, 300),))
     rotated = {path: (21, 50), f"{path}.1": (20, 400)}
-    assert plan_reads(path, FileCursor(20, 300), rotated, 100) == [
-        Read(f"{path}.1", 20, 300, 100),
-        Read(path, 21, 0, 50),
-    ]
-    assert plan_reads(path, FileCursor(19, 300), rotated, 100) == [Read(path, 21, 0, 50)]
-    assert plan_reads(path, FileCursor(20, 300), {}, 100) == []
+    assert plan_reads(path, FileCursor(20, 300), rotated, 100) == Plan(
+        (Read(f"{path}.1", 20, 300, 100), Read(path, 21, 0, 50))
+    )
+    assert plan_reads(path, FileCursor(20, 300), {}, 100) == Plan(())
+
+
+def test_a_cursor_in_the_second_rotation_reads_both_to_their_end() -> None:
+    path = "/var/log/pacemaker/habot-events.jsonl"
+    stats = {path: (22, 10), f"{path}.1": (21, 400), f"{path}.2": (20, 500)}
+    assert plan_reads(path, FileCursor(20, 300), stats, 100) == Plan(
+        (Read(f"{path}.2", 20, 300, 200), Read(f"{path}.1", 21, 0, 400), Read(path, 22, 0, 10))
+    )
+
+
+def test_a_file_rotated_away_before_habot_read_it_is_a_gap_said() -> None:
+    path = "/var/log/pacemaker/habot-events.jsonl"
+    rotated = {path: (21, 50), f"{path}.1": (20, 400)}
+    assert plan_reads(path, FileCursor(19, 300), rotated, 100) == Plan(
+        (Read(path, 21, 0, 50),), gap=True
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from habot.alerts.lifecycle import State
 from habot.alerts.logline import LogLine
-from habot.alerts.sources import CATCH_UP_READS, JournalSource, dd_argv
+from habot.alerts.sources import CATCH_UP_READS, JournalSource, read_argv, stat_argv
 from tests.alerts.test_delivery import CATALOGUE, MemorySink, cluster, feed, poller
 from tests.fakes.cluster import Scene, journal, scene, watching
 
@@ -84,21 +84,9 @@ def files_say(s: Scene, node: str, contents: dict[str, bytes]) -> None:
     """A first poll of every configured file: `stat`, then `dd` of what it holds."""
     for path, data in contents.items():
         stat = f"{path} 1234 {len(data)}\n".encode()
-        s.transport.expect(node, ["stat", "-L", "-c", "%n %i %s", path, f"{path}.1"], stdout=stat)
+        s.transport.expect(node, stat_argv(path), stdout=stat)
         if data:
-            s.transport.expect(
-                node,
-                [
-                    "dd",
-                    f"if={path}",
-                    "iflag=skip_bytes,count_bytes",
-                    "skip=0",
-                    f"count={len(data)}",
-                    "bs=65536",
-                    "status=none",
-                ],
-                stdout=data,
-            )
+            s.transport.expect(node, read_argv(path, 0, len(data)), stdout=data)
 
 
 LAB = Path(__file__).parents[1] / "fixtures" / "logs"
@@ -149,9 +137,9 @@ async def test_a_missing_log_file_is_said() -> None:
     for node in ("nodo1", "nodo2"):
         s.transport.expect(
             node,
-            ["stat", "-L", "-c", "%n %i %s", PACEMAKER_LOG, f"{PACEMAKER_LOG}.1"],
+            stat_argv(PACEMAKER_LOG),
             rc=1,
-            stderr=f"stat: cannot statx '{PACEMAKER_LOG}': No such file or directory\n".encode(),
+            stderr=f"habot-node: {PACEMAKER_LOG}: No such file or directory\n".encode(),
         )
     report = await poller(s, MemorySink()).poll("mycluster")
     assert f"source-unreadable:nodo1:{PACEMAKER_LOG}" in report.posted
@@ -248,11 +236,81 @@ async def test_a_planned_stop_read_from_two_files_is_quiet_in_time_order() -> No
     for node in ("nodo1", "nodo2"):  # both files read at once: answers in any order
         for path, name in ((PACEMAKER_LOG, "pacemaker.log"), (COROSYNC_LOG, "corosync.log")):
             data = (case / f"{node}_{name}").read_bytes()
-            stat = ["stat", "-L", "-c", "%n %i %s", path, f"{path}.1"]
+            stat = stat_argv(path)
             s.transport.answer(node, stat, stdout=f"{path} 1234 {len(data)}\n".encode())
-            s.transport.answer(node, dd_argv(path, 0, len(data)), stdout=data)
+            s.transport.answer(node, read_argv(path, 0, len(data)), stdout=data)
     corosync = (case / "nodo2_corosync.log").read_text()
     assert "link: host: 1 link: 0 is down" in corosync  # what used to raise a card
     report = await poller(s, MemorySink()).poll("mycluster")
     assert report.lines > 1000
     assert not [k for k in report.posted if k.startswith(("corosync-link-down", "node-lost"))]
+
+
+AGENT_FILE = "/var/log/pacemaker/habot-events.jsonl"
+AGENT_FAILED = (
+    b'{"kind":"resource","node":"nodo1","rsc":"WebSite","task":"monitor","interval":"10000",'
+    b'"rc":"7","target_rc":"0","status":"0","desc":"not running","host":"nodo1"}\n'
+)
+HOSTILE = [
+    b"[" * 50_000 + b"]" * 50_000 + b"\n",  # nested past Python's recursion limit
+    b'{"kind":"resource","rsc":"Web\\udcffSite","task":"stop","interval":"0","rc":"1",'
+    b'"target_rc":"0","status":"0","desc":"error","host":"nodo1"}\n',  # the old agent's
+    b'{"kind":["node"],"node":"nodo2","desc":"lost"}\n',
+]
+
+
+async def test_one_bad_record_never_silences_a_cluster() -> None:
+    """Each record is read on its own: the deep one and the strange one are skipped and said
+    (one card), the good one after them is a card, the other node's journal is read, and the
+    cursor moves on, so the next poll is a poll like any other."""
+    s = scene(capture="lab_seed_fenced.xml", alerts={"sources": ["journal", "agent"]})
+    watching(s, "journal", f"agent:{AGENT_FILE}")
+    sink = MemorySink()
+    data = b"".join(HOSTILE) + AGENT_FAILED
+    feed(s, nodo2=[("pacemaker-fenced", "error: Too many failures (10) to fence nodo1, giving up")])
+    s.store.put(f"cursor|mycluster|nodo1|agent:{AGENT_FILE}", "1234:0")
+    s.transport.expect(
+        "nodo1", stat_argv(AGENT_FILE), stdout=f"{AGENT_FILE} 1234 {len(data)}\n".encode()
+    )
+    s.transport.expect("nodo1", read_argv(AGENT_FILE, 0, len(data)), stdout=data)
+    s.transport.expect("nodo2", stat_argv(AGENT_FILE), stdout=f"{AGENT_FILE} 99 0\n".encode())
+    p = poller(s, sink)
+    report = await p.poll("mycluster")
+    assert "resource-failed:WebSite" in " ".join(report.posted)
+    assert f"source-skipped:nodo1:agent:{AGENT_FILE}" in report.posted
+    skipped = s.store.alert("mycluster", f"source-skipped:nodo1:agent:{AGENT_FILE}")
+    assert skipped is not None
+    assert "2 unreadable records skipped" in skipped.title
+    assert any(k.startswith("fencing-failed") for k in report.posted)
+    assert s.store.get(f"cursor|mycluster|nodo1|agent:{AGENT_FILE}") == f"1234:{len(data)}"
+    for alert in sink.posts:
+        alert.title.encode("utf-8")  # every card's text encodable (no lone surrogate)
+    s.transport.assert_done()
+    # the next poll reads on, skips nothing, and the skipped card resolves
+    s.clock.now += 30
+    feed(s)
+    s.transport.expect(
+        "nodo1", stat_argv(AGENT_FILE), stdout=f"{AGENT_FILE} 1234 {len(data)}\n".encode()
+    )
+    s.transport.expect("nodo2", stat_argv(AGENT_FILE), stdout=f"{AGENT_FILE} 99 0\n".encode())
+    await p.poll("mycluster")
+    resolved = s.store.alert("mycluster", f"source-skipped:nodo1:agent:{AGENT_FILE}")
+    assert resolved is not None
+    assert resolved.state is State.RESOLVED
+    s.transport.assert_done()
+
+
+async def test_a_file_rotated_twice_between_reads_is_a_gap_said() -> None:
+    s = scene(capture="lab_seed_fenced.xml", alerts={"sources": ["agent"]})
+    s.store.put(f"cursor|mycluster|nodo1|agent:{AGENT_FILE}", "77:500")
+    s.store.put(f"cursor|mycluster|nodo2|agent:{AGENT_FILE}", "99:0")
+    stats = f"{AGENT_FILE} 80 {len(AGENT_FAILED)}\n{AGENT_FILE}.1 79 4000\n".encode()
+    s.transport.expect("nodo1", stat_argv(AGENT_FILE), stdout=stats)
+    s.transport.expect("nodo1", read_argv(AGENT_FILE, 0, len(AGENT_FAILED)), stdout=AGENT_FAILED)
+    s.transport.expect("nodo2", stat_argv(AGENT_FILE), stdout=f"{AGENT_FILE} 99 0\n".encode())
+    report = await poller(s, MemorySink()).poll("mycluster")
+    assert f"source-skipped:nodo1:agent:{AGENT_FILE}" in report.posted
+    gap = s.store.alert("mycluster", f"source-skipped:nodo1:agent:{AGENT_FILE}")
+    assert gap is not None
+    assert "rotated more than once" in gap.title
+    s.transport.assert_done()

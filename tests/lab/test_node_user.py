@@ -6,9 +6,15 @@ into another command — is refused by the node itself, not only by habot."""
 
 from __future__ import annotations
 
+import json
+import secrets
 import shlex
+import shutil
 import subprocess
+import threading
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -125,18 +131,112 @@ def test_the_helper_refuses_merged_words_and_composed_steps(lab: Lab, args: str)
     assert resources(lab) == before
 
 
-def test_a_symlink_planted_in_the_users_directory_is_never_written_through(lab: Lab) -> None:
-    """The index step's own script, aimed at a directory the node user owns where it planted
-    index.html as a symlink: refused (only /var/www), and the target is never written."""
-    (script,) = [s.run for s in load_all()["gfs2-activate"].steps if s.name == "index page"]
-    assert script is not None
-    target = "/etc/habot-planted-target"
-    lab.exec("nodo1", ["rm", "-f", target], check=False)
-    home = lab.exec("nodo1", ["su", "-s", "/bin/sh", "-c", "echo $HOME", "habot"]).stdout.strip()
-    sudo = ["sudo", "-n", "--", HELPER_PATH, "exec", *script[:3], script[3], home]
-    done = as_habot(lab, f"ln -sf {target} index.html && {shlex.join(sudo)}")
-    assert done.returncode == EXIT_REFUSED, done.stderr
-    assert lab.exec("nodo1", ["test", "-e", target], check=False).returncode != 0
+def test_a_symlink_planted_in_a_directory_on_the_way_is_never_written_through(lab: Lab) -> None:
+    """The index step (`habot-node write-new`), aimed through a directory link someone
+    planted under /var/www to /etc/sudoers.d, and through a directory www-data may write:
+    refused, and nothing is written anywhere."""
+    (step,) = [s.run for s in load_all()["gfs2-activate"].steps if s.name == "index page"]
+    assert step is not None
+    assert step[:2] == ("habot-node", "write-new")
+    page = step[3]
+    lab.exec("nodo1", ["sh", "-c", SETUP_WWW])
+    try:
+        for directory in ("/var/www/planted", "/var/www/html/team/site"):
+            args = shlex.join(
+                ["sudo", "-n", "--", HELPER_PATH, "write-new", f"{directory}/index.html", page]
+            )
+            done = as_habot(lab, args)
+            assert done.returncode == EXIT_REFUSED, done.stdout + done.stderr
+            assert "refused" in done.stderr
+        listed = lab.exec("nodo1", ["ls", "-A", "/etc/sudoers.d", "/var/www/target"]).stdout
+        assert "index.html" not in listed
+    finally:
+        lab.exec("nodo1", ["sh", "-c", UNDO_WWW])
+
+
+SETUP_WWW = (
+    "mkdir -p /var/www/target /var/www/html/team && ln -sfn /etc/sudoers.d /var/www/planted && "
+    "chown www-data /var/www/html/team && su -s /bin/sh www-data -c "
+    "'ln -sfn /var/www/target /var/www/html/team/site'"
+)
+UNDO_WWW = "rm -rf /var/www/target /var/www/html/team /var/www/planted"
+
+
+def test_a_log_planted_as_a_link_by_a_haclient_member_is_never_read(lab: Lab) -> None:
+    """/var/log/pacemaker is hacluster's, and every haclient member may write in it: a link
+    to /etc/shadow planted as habot's agent file (or its rotation) is never read by root for
+    the node user (hard links and other owners: tests/node/test_helper_files.py)."""
+    agent = "/var/log/pacemaker/habot-events.jsonl"
+    plant = (
+        f"mv {agent} {agent}.saved 2>/dev/null; mv {agent}.1 {agent}.1.saved 2>/dev/null; "
+        f"su -s /bin/sh hacluster -c 'ln -s /etc/shadow {agent}; ln -s /etc/shadow {agent}.1'"
+    )
+    restore = (
+        f"rm -f {agent} {agent}.1; mv {agent}.saved {agent} 2>/dev/null; "
+        f"mv {agent}.1.saved {agent}.1 2>/dev/null; true"
+    )
+    lab.exec("nodo1", ["sh", "-c", plant])
+    try:
+        for verb in (f"log stat {agent}", f"log read {agent} 0 4096", f"log read {agent}.1 0 4096"):
+            done = as_habot(lab, f"sudo -n -- {HELPER_PATH} {verb}")
+            assert "root:" not in done.stdout, verb
+            assert "symbolic link; refused" in done.stderr, verb
+        # the old reads, as rules no longer hold them
+        for argv in (f"exec stat -L -c '%n %i %s' {agent}", f"exec dd if={agent} status=none"):
+            done = as_habot(lab, f"sudo -n -- {HELPER_PATH} {argv}")
+            assert done.returncode == EXIT_REFUSED
+            assert "root:" not in done.stdout
+    finally:
+        lab.exec("nodo1", ["sh", "-c", restore])
+
+
+FORGE = """#include <syslog.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((constructor)) static void forge(void) {
+    syslog(LOG_ERR, "Node nodo2 state is now lost FORGED-%s");
+    sleep(1);  /* long enough for journald to read /proc/PID/exe: _EXE is the daemon's */
+    exit(0);
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc makes the forger's library")
+def test_a_local_user_running_a_daemons_program_is_never_read(lab: Lab, tmp_path: Path) -> None:
+    """Any local user may run /usr/lib/pacemaker/pacemaker-controld with LD_PRELOAD and log
+    as it: journald then records the daemon's own `_EXE`. habot-node's selection requires
+    root or hacluster beside the program, so the forgery is not read — and the same words
+    from root (the false friend) are."""
+    mark = secrets.token_hex(4)
+    source = tmp_path / "forge.c"
+    source.write_text(FORGE % mark)
+    library = Path("/tmp") / f"habot-forge-{mark}.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    library.chmod(0o755)
+    since = int(lab.exec("nodo1", ["date", "+%s"]).stdout) - 1
+    try:
+        forged = f"LD_PRELOAD={library} /usr/lib/pacemaker/pacemaker-controld"
+        lab.exec("nodo1", ["su", "-s", "/bin/sh", "nobody", "-c", forged])
+        lab.exec(
+            "nodo1", ["logger", "-p", "daemon.err", "-t", "pacemaker-controld", f"ROOT-{mark}"]
+        )
+        raw = lab.exec(
+            "nodo1",
+            [
+                "journalctl",
+                "-o",
+                "json",
+                f"--since=@{since}",
+                "_EXE=/usr/lib/pacemaker/pacemaker-controld",
+            ],
+        ).stdout
+        assert f"FORGED-{mark}" in raw  # journald did record it, with the daemon's _EXE
+        read = as_habot(lab, f"sudo -n -- {HELPER_PATH} journal --since=@{since}")
+        assert read.returncode == 0, read.stderr
+        assert f"ROOT-{mark}" in read.stdout
+        assert f"FORGED-{mark}" not in read.stdout
+    finally:
+        library.unlink()
 
 
 def test_the_status_read_is_one_step_that_prints_no_secret(lab: Lab) -> None:
@@ -166,3 +266,53 @@ async def test_without_sudo_the_node_user_cannot_touch_the_cluster(
     whoami = await transport.run(direct, ["id", "-un"], timeout=30)
     assert whoami.stdout_text.strip() == "habot"
     assert resources(lab) == before
+
+
+COLLEAGUE = '<rsc_location id="colleague-prefers" rsc="VirtualIP" node="nodo1" score="10"/>'
+
+
+def test_a_push_keeps_what_a_colleague_changed_after_the_pull(lab: Lab) -> None:
+    """A shadow-CIB step pulls, edits (each pcs edit ~0.4 s), then pushes: a constraint an
+    operator adds in between stays — the push applies only habot's own difference from what
+    it pulled (the old push replaced the configuration and silently dropped it)."""
+    edits = [
+        ["resource", "unmanage", "WebFS"],
+        *(["resource", verb, "WebSite", "nodo2"] for verb in ("ban", "clear", "ban", "clear")),
+    ]
+    push = f"sudo -n -- {HELPER_PATH} cib push {shlex.quote(json.dumps(edits))}"
+    pushed: list[subprocess.CompletedProcess[str]] = []
+    worker = threading.Thread(target=lambda: pushed.append(as_habot(lab, push)))
+    worker.start()
+    try:
+        pulled = wait_for_pull(lab)
+        lab.exec(
+            "nodo1", ["cibadmin", "--create", "--scope", "constraints", "--xml-text", COLLEAGUE]
+        )
+        worker.join(timeout=120)
+        assert pulled  # the colleague's change came after habot's pull, before its push
+        assert worker.is_alive() is False
+        (done,) = pushed
+        assert done.returncode == 0, done.stderr
+        constraints = lab.exec("nodo1", ["cibadmin", "--query", "--scope", "constraints"]).stdout
+        assert 'id="colleague-prefers"' in constraints  # kept
+        resources = lab.exec("nodo1", ["cibadmin", "--query", "--scope", "resources"]).stdout
+        assert 'name="is-managed" value="false"' in resources  # habot's own change, pushed
+    finally:
+        worker.join(timeout=120)
+        lab.exec("nodo1", ["pcs", "resource", "manage", "WebFS"], check=False)
+        lab.exec(
+            "nodo1",
+            ["cibadmin", "--delete", "--scope", "constraints", "--xml-text", COLLEAGUE],
+            check=False,
+        )
+
+
+def wait_for_pull(lab: Lab) -> bool:
+    """True once habot-node's private copy of the pulled CIB exists on nodo1."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = lab.exec("nodo1", ["sh", "-c", "ls /run/habot-cib.*/original.xml"], check=False)
+        if found.returncode == 0:
+            return True
+        time.sleep(0.05)
+    return False

@@ -25,7 +25,7 @@ log="{log}"
 case "$(basename "$0") $1 $2" in
   "pcs cluster cib") echo '<cib epoch="1"/>' > "$3" ;;
   "pcs -f"*) echo "edited: $*" >> "$2" ;;
-  "pcs cluster cib-push") cp "$3" "{log}.pushed" ;;
+  "pcs cluster cib-push") cp "$3" "{log}.pushed"; cp "${{4#diff-against=}}" "{log}.original" ;;
   "crm_simulate --simulate"*) cat "$3" ;;
   crm_mon*) echo '<crm_mon/>' ;;
   cibadmin*) echo '<constraints/>' ;;
@@ -41,7 +41,8 @@ def node(tmp_path: Path) -> Path:
     bin_dir.mkdir()
     log = tmp_path / "ran.log"
     paths = {}
-    for name in ("pcs", "crm_simulate", "crm_mon", "cibadmin", "crm_attribute", "stonith_admin"):
+    names = ("pcs", "crm_simulate", "crm_mon", "cibadmin", "crm_attribute", "stonith_admin")
+    for name in (*names, "journalctl"):
         program = bin_dir / name
         program.write_text(RECORDER.format(log=log))
         program.chmod(0o755)
@@ -50,8 +51,15 @@ def node(tmp_path: Path) -> Path:
     installed.mkdir()
     shutil.copy(HELPER, installed / "habot-node")
     rules = {
-        "version": 1,
+        "version": 2,
         "paths": paths,
+        "logs": [str(tmp_path / "logs" / "pacemaker.log")],
+        "writes": [
+            {
+                "command": "write-new",
+                "args": ["/run/habot-test[.][a-z0-9_]{1,20}/.*/index[.]html", "<h1>.*"],
+            }
+        ],
         "commands": [
             {"command": "pcs", "args": ["resource", "move", "[A-Za-z_]{1,20}", "nodo[12]"]},
             {"command": "stonith_admin", "args": ["--reboot", "nodo[12]"]},
@@ -143,6 +151,11 @@ def test_the_shadow_cib_is_pulled_edited_and_pushed_in_one_step(node: Path) -> N
     assert pushed.startswith('<cib epoch="1"/>')  # the file it pulled itself, never empty
     assert "edited: -f /run/habot-cib." in pushed
     assert "resource clone WebSite" in pushed
+    # only habot's own change: a diff against the copy pulled, untouched by the edits
+    assert (node / "ran.log.original").read_text() == '<cib epoch="1"/>\n'
+    push = ran(node)[ran(node).index("arg:cib-push") :]
+    assert push[2].startswith("arg:diff-against=/run/habot-cib.")
+    assert push[2].endswith("/original.xml")
     used = [ln for ln in ran(node) if ln.startswith("arg:/run/habot-cib.")]
     assert used
     assert not Path(used[0][4:]).parent.exists()  # removed afterwards

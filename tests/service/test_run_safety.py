@@ -166,6 +166,7 @@ async def test_a_cib_step_cleans_its_private_directory_whatever_happens(failure:
     s.workflow.runbooks["shadow"] = CIB_STEP
     s.transport.expect(None, MKTEMP, stdout=f"{PRIVATE}\n".encode())
     s.transport.expect(None, ("pcs", "cluster", "cib", f"{PRIVATE}/cib.xml"))
+    s.transport.expect(None, ("cp", "--", f"{PRIVATE}/cib.xml", f"{PRIVATE}/cib-original.xml"))
     edit = ("pcs", "-f", f"{PRIVATE}/cib.xml", "resource", "disable", "WebSite")
     if failure == "rc":
         s.transport.expect(None, edit, rc=1, stderr=b"Error: no such resource")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from habot.alerts.sources import JournalSource, dd_argv, stat_argv
 from habot.cli import main
 from habot.cluster.crm_mon import parse_crm_mon
 from habot.cluster.scratch import made_dir, mktemp
@@ -30,10 +29,6 @@ SEED = parse_crm_mon((FIXTURES / "crm_mon" / "lab_seed_fenced.xml").read_bytes()
 NODE = NodeAddress("nodo1", "nodo1.invalid", user="habot", sudo=True)
 PRIVATE = "/run/habot.Ab3dEf9hIj"
 SHADOW = f"{PRIVATE}/cib.xml"
-CURSOR = (
-    "s=68c0a76ba4bb4bc58b894defd967b845;i=2b3;b=9d7c9a77f6ee4f1783d512fd59f55a67;"
-    "m=5aa623c6;t=661951e593e56;x=573298b05b5a63ef"
-)
 LOG = "/var/log/pacemaker/pacemaker.log"
 VIP = "10.1.1.100"
 STATUS_SCRIPT = ("sh", "-c", "crm_mon --one-shot; cibadmin --query", "habot-status", "x")
@@ -82,25 +77,15 @@ def runbooks() -> dict[str, Runbook]:
 
 @pytest.fixture(scope="module")
 def rules(runbooks: dict[str, Runbook]) -> list[sudoers.Rule]:
-    return sudoers.rules(runbooks.values(), log_files=[LOG])
+    return sudoers.rules(runbooks.values())
 
 
-def habot_commands() -> list[tuple[str, ...]]:
-    journal = JournalSource()
-    return [
-        tuple(journal.argv(CURSOR, 1_796_142_947)),
-        tuple(journal.argv(None, 1_796_142_947)),
-        stat_argv(LOG),
-        dd_argv(LOG, 1_234_567, 65_536),
-        dd_argv(f"{LOG}.1", 0, 1_048_576),
-    ]
-
-
-@pytest.mark.parametrize("argv", habot_commands(), ids=lambda a: " ".join(a)[:40])
-def test_every_command_habot_itself_runs_is_allowed(
-    rules: list[sudoers.Rule], argv: tuple[str, ...]
-) -> None:
-    assert sudoers.allows(rules, argv), argv
+def test_the_log_files_habot_reads_are_listed_in_the_rules(rules: list[sudoers.Rule]) -> None:
+    """habot-node reads a log only when its path is listed (with `.1` and `.2`, its older
+    generations): the journal and the logs are the helper's own verbs, not commands."""
+    document = json.loads(sudoers.node_rules(rules, logs=[LOG, LOG]))
+    assert document["logs"] == [LOG]
+    assert not [r for r in document["commands"] if r["command"] in ("journalctl", "dd", "stat")]
 
 
 def test_the_shadow_directory_is_made_by_root_under_run_only_with_sudo() -> None:
@@ -156,8 +141,12 @@ def test_every_step_of_every_shipped_runbook_is_allowed(
         ("pcs", "cluster", "cib-push", "/tmp/evil.xml", "--config"),
         ("journalctl", "--vacuum-size=1"),
         ("journalctl", "-o", "json", "--no-pager", "--quiet", "--since=@0", "--flush"),
+        ("journalctl", "-o", "json", "--no-pager", "--quiet", "--since=@0"),
         ("sh", "-c", "id"),
         ("dd", "if=/etc/shadow", "iflag=skip_bytes,count_bytes", "skip=0", "count=9", "bs=65536"),
+        ("stat", "-L", "-c", "%n %i %s", "/var/log/pacemaker/pacemaker.log"),
+        ("habot-node", "write-new", "/etc/sudoers.d/index.html", "<h1>Prueba con GFS2</h1>"),
+        ("habot-node", "write-new", "/var/www/html/index.html", "habot ALL=(ALL) ALL"),
         ("crm_mon", "--one-shot"),
         ("stonith_admin", "--reboot", "nodo2", "--tolerance", "0"),
         ("stonith_admin", "--off", "nodo2"),
@@ -224,13 +213,17 @@ def test_visudo_accepts_the_file(tmp_path: Path) -> None:
 
 
 def test_the_node_rules_hold_no_shell_for_habots_own_reads(rules: list[sudoers.Rule]) -> None:
-    """The status read is the helper's own step; the only script is a runbook's fixed one."""
+    """The status read is the helper's own step; the only script is a runbook's fixed one,
+    and the index page is the helper's `write-new`."""
     document = json.loads(sudoers.node_rules(rules))
     scripts = [r for r in document["commands"] if r["command"] == "sh"]
     assert sorted(o for r in scripts for o in r["origins"]) == [
-        'gfs2-activate: step "index page"',
         'haproxy: step "write the configuration on every node"',
     ]
+    (write,) = document["writes"]
+    assert write["origins"] == ['gfs2-activate: step "index page"']
+    assert re.fullmatch(write["args"][0], "/var/www/html/index.html")
+    assert not re.fullmatch(write["args"][0], "/etc/sudoers.d/index.html")
     assert not any("cibadmin" in json.dumps(r) for r in document["commands"])
     assert document["paths"]["pcs"] == "/usr/sbin/pcs"
 
@@ -361,12 +354,24 @@ def test_habot_sudoers_names_a_runbook_it_cannot_bound(
     assert "any character" in err
 
 
-def test_a_repetition_count_sudo_would_refuse_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    # sudo 1.9.13 matches nothing against `{1,512}` (POSIX RE_DUP_MAX is 255): a rule like
-    # that would refuse habot's own journal reads on the node
-    monkeypatch.setattr(sudoers, "CURSOR", "[A-Za-z0-9=;]{1,512}")
-    with pytest.raises(sudoers.SudoersError, match="over 255"):  # (kept: POSIX tools too)
-        sudoers.rules([])
+def test_a_repetition_count_sudo_would_refuse_is_caught() -> None:
+    # POSIX RE_DUP_MAX is 255: a rule with `{1,512}` is refused (kept for POSIX tools too)
+    runbook = Runbook.model_validate(
+        {
+            "name": "wide",
+            "summary": "a long label",
+            "parameters": {"label": {"type": "string", "pattern": "[a-z]{1,512}"}},
+            "steps": [{"name": "one", "run": ["pcs", "resource", "describe", "{{ label }}"]}],
+        }
+    )
+    with pytest.raises((sudoers.SudoersError, ShapeError), match="255"):
+        sudoers.rules([runbook])
+
+
+def test_a_runbook_may_use_only_the_helpers_write_new() -> None:
+    runbook = _runbook(["habot-node", "log", "read", "/etc/shadow", "0", "100"])
+    with pytest.raises(sudoers.SudoersError, match="write-new PATH TEXT"):
+        sudoers.rules([runbook])
 
 
 def test_a_string_parameter_never_reaches_the_node_as_an_option() -> None:

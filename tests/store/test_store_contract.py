@@ -17,7 +17,7 @@ import pytest
 from habot.alerts.lifecycle import Alert, Delivery
 from habot.approvals import model
 from habot.approvals.model import Request, State
-from habot.store import Store, StoreError, redacted, schema
+from habot.store import Recorded, Store, StoreError, redacted, schema
 from tests.store import postgres_server
 
 NOW = 1_800_000_000.0
@@ -118,7 +118,7 @@ def test_approvers_clicking_together_complete_a_two_approval_request(
     stores().add_request(request(needed=2))
     replicas = [stores() for _ in range(clickers)]
     read = [r.request("r1") for r in replicas]  # every click saw "0 of 2" before deciding
-    recorded: list[bool] = []
+    recorded: list[Recorded] = []
     start = threading.Barrier(clickers)
 
     def click(store: Store, seen: Request | None, user: str) -> None:
@@ -141,7 +141,8 @@ def test_approvers_clicking_together_complete_a_two_approval_request(
     assert final is not None
     assert final.state is State.APPROVED
     assert len(final.approvals) == 2  # the clicks after the second found it decided
-    assert recorded.count(True) == 2
+    assert sum(bool(r) for r in recorded) == 2
+    assert recorded.count(Recorded.APPROVED) == 1  # the one click that runs it
     assert final.decided_by in final.approvals
 
 
