@@ -24,6 +24,7 @@ from habot import __version__, log_format, probes
 from habot.alerts.rules import Catalogue, load_catalogue
 from habot.config import HabotConfig, load_config, require_closed
 from habot.console import config_check, repl
+from habot.console import text as console_text
 from habot.errors import ConfigError
 from habot.jobs import Jobs
 from habot.node import AGENT_FILE
@@ -501,7 +502,7 @@ async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
 
 
 def _write(text: str) -> None:
-    sys.stdout.write(text)
+    sys.stdout.write(console_text.printable(text))
     sys.stdout.flush()
 
 

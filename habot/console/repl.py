@@ -176,6 +176,6 @@ async def read_line() -> str:
 
 
 async def ask(prompt: str) -> str:
-    sys.stdout.write(prompt)
+    sys.stdout.write(text.printable(prompt))
     sys.stdout.flush()
     return await read_line()

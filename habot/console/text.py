@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from habot.alerts.lifecycle import Alert
@@ -19,6 +20,15 @@ from habot.service.clusters import StatusReport
 from habot.service.workflow import Proposal
 
 HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
+# C0 controls but tab and newline, DEL, and C1 (a lone 0x9b is a terminal's CSI too)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: a control character from a log line or a command's output (an
+    escape sequence that moves the cursor, clears the screen or retitles the window) is
+    shown as `\\xNN`, never obeyed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def status(report: StatusReport) -> str:

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from habot.alerts.lifecycle import HISTORY_RULE, Alert, State
 from habot.alerts.rules import Rule, fill
 from habot.service import describe
-from habot.slack.blocks import Block, context, escape, header, section, truncate
+from habot.slack.blocks import (
+    Block,
+    code,
+    code_block,
+    context,
+    escape,
+    header,
+    section,
+    truncate,
+)
 
 RUN = "habot_alert_run"
 SNOOZE = "habot_alert_snooze"
@@ -32,13 +41,13 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
         if alert.state is State.RESOLVED
         else ICON.get(alert.severity, ":warning:")
     )
-    where = f" · node {alert.node}" if alert.node else ""
+    where = f" · node {escape(alert.node)}" if alert.node else ""
     blocks = [
         {**header(f"{alert.severity.upper()}: {alert.title}"), "block_id": CARD + alert.ref},
         *_run(alert),
-        section(f"{icon} *{escape(alert.title)}*\ncluster *{alert.cluster}*{where}"),
-        context(f"{describe.lasted(alert)} · `{alert.key}`"),
-        section("```" + truncate("\n".join(alert.lines), 2800).replace("```", "'''") + "```"),
+        section(f"{icon} *{escape(alert.title)}*\ncluster *{escape(alert.cluster)}*{where}"),
+        context(f"{escape(describe.lasted(alert))} · {code(alert.key)}"),
+        section(code_block("\n".join(alert.lines), 2800)),
     ]
     if rule is not None:
         blocks.append(section(f"*Remedy:* {escape(fill(rule.remedy, rule.id, fields))}"))
@@ -50,9 +59,11 @@ def _run(alert: Alert) -> list[Block]:
         return []
     if alert.run_expected:
         return [
-            context(f":arrow_right: Expected by run `{alert.run}`: its progress, not an incident")
+            context(
+                f":arrow_right: Expected by run {code(alert.run)}: its progress, not an incident"
+            )
         ]
-    return [context(f":warning: Raised during run `{alert.run}`, about what that run acts on")]
+    return [context(f":warning: Raised during run {code(alert.run)}, about what that run acts on")]
 
 
 def run_note(alert: Alert, channel: str) -> str:
@@ -114,8 +125,9 @@ def text(alert: Alert) -> str:
     """The notification text (mrkdwn): a title made of log fields is escaped, so a line can
     never mention @channel or make a link."""
     title = escape(alert.title)
+    cluster = escape(alert.cluster)
     if alert.rule == HISTORY_RULE:
-        return f"{alert.cluster}: {title}"
+        return f"{cluster}: {title}"
     if alert.run_expected:
-        return f"Expected by this run: {title} ({describe.how_long(alert)})"
-    return f"{alert.severity.upper()} {alert.cluster}: {title} ({describe.how_long(alert)})"
+        return f"Expected by this run: {title} ({escape(describe.how_long(alert))})"
+    return f"{alert.severity.upper()} {cluster}: {title} ({escape(describe.how_long(alert))})"

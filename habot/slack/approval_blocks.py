@@ -10,7 +10,7 @@ from habot.runbooks.model import Runbook
 from habot.service import describe
 from habot.service.audit import AuditRecord
 from habot.service.workflow import Proposal
-from habot.slack.blocks import Block, context, escape, header, section, truncate
+from habot.slack.blocks import Block, code, code_block, context, escape, header, section, truncate
 
 APPROVE = "habot_approve"
 DENY = "habot_deny"
@@ -25,14 +25,12 @@ def _time(ts: float) -> str:
 
 
 def _code(lines: list[str]) -> str:
-    # a ``` in the output would close the code block early
-    body = truncate("\n".join(lines), CODE_MAX).replace("```", "\u02cb\u02cb\u02cb")
-    return f"```{body}```"
+    return code_block("\n".join(lines), CODE_MAX)
 
 
 def request_card(proposal: Proposal, request: Request) -> list[Block]:
     plan = proposal.plan
-    params = " ".join(f"`{k}={escape(v)}`" for k, v in plan.params)
+    params = " ".join(code(f"{k}={v}") for k, v in plan.params)
     blocks = [
         header(f"{plan.runbook} on {plan.cluster}"),
         section(
@@ -40,7 +38,7 @@ def request_card(proposal: Proposal, request: Request) -> list[Block]:
             f"_{escape(proposal.runbook.summary)}_"
         ),
         section(
-            f"*What will run, where* (as `{escape(proposal.runs_as)}` on the nodes)\n"
+            f"*What will run, where* (as {code(proposal.runs_as)} on the nodes)\n"
             + _code(describe.plan_lines(proposal))
         ),
     ]
@@ -152,7 +150,7 @@ def updated_card(
 
 def outcome_text(outcome: RunOutcome) -> str:
     icon = ":white_check_mark:" if outcome.succeeded else ":x:"
-    return f"{icon} {describe.outcome_line(outcome)}"
+    return f"{icon} {escape(describe.outcome_line(outcome))}"
 
 
 def step_post(outcome: StepOutcome) -> tuple[str, list[Block]]:
@@ -162,7 +160,7 @@ def step_post(outcome: StepOutcome) -> tuple[str, list[Block]]:
         output = record.output.strip()
         body = [describe.command_line(record)] + ([output] if output else [])
         blocks.append(section(_code(body)))
-    return line, blocks[:20]
+    return escape(line), blocks[:20]
 
 
 def outcome_blocks(outcome: RunOutcome) -> list[Block]:
@@ -178,7 +176,7 @@ def outcome_blocks(outcome: RunOutcome) -> list[Block]:
 
 def runbook_list(runbooks: list[Runbook]) -> str:
     return "*Runbooks* (`/ha runbook NAME --help` for one)\n" + "\n".join(
-        f"• `{escape(describe.runbook_line(rb).split(' — ')[0])}` — {escape(rb.summary)}"
+        f"• {code(describe.runbook_line(rb).split(' — ')[0])} — {escape(rb.summary)}"
         for rb in sorted(runbooks, key=lambda r: r.name)
     )
 
@@ -197,7 +195,7 @@ def request_card_preview(proposal: Proposal) -> list[Block]:
     blocks = [
         header(f"{plan.runbook} on {plan.cluster} (dry run)"),
         section(
-            f"*What would run, where* (as `{escape(proposal.runs_as)}` on the nodes)\n"
+            f"*What would run, where* (as {code(proposal.runs_as)} on the nodes)\n"
             + _code(describe.plan_lines(proposal))
         ),
     ]

@@ -52,8 +52,24 @@ def context(text: str) -> Block:
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters in mrkdwn."""
+    """Slack's three control characters in mrkdwn: `<` starts a mention or a link wherever it
+    stands (a code span or block does not stop it), so every string from a node, a log or a
+    person goes through this, or through `code` / `code_block`."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+GRAVE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT: looks like a backtick, closes no span
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span: escaped, and a backtick in it cannot close the span
+    (nor a newline break it)."""
+    return "`" + escape(text).replace("`", GRAVE).replace("\n", " ") + "`"
+
+
+def code_block(text: str, limit: int = SECTION_MAX - 8) -> str:
+    """`text` as a code block: escaped, cut to fit a section, and no ``` inside."""
+    return "```" + truncate(escape(text), limit).replace("```", GRAVE * 3) + "```"
 
 
 def status(report: StatusReport) -> list[Block]:
@@ -74,7 +90,8 @@ def status(report: StatusReport) -> list[Block]:
             section(
                 "*Failed actions*\n"
                 + "\n".join(
-                    f"• `{escape(a.resource)}` {a.operation} on {a.node}: {escape(a.exit_status)}"
+                    f"• {code(a.resource)} {escape(a.operation)} on {escape(a.node)}: "
+                    f"{escape(a.exit_status)}"
                     + (f" ({escape(a.exit_reason)})" if a.exit_reason else "")
                     for a in st.failed_actions
                 )

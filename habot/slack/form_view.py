@@ -11,7 +11,7 @@ from typing import Any
 from habot.runbooks.form import Field, Form
 from habot.runbooks.model import ParamType, Runbook
 from habot.service import describe
-from habot.slack.blocks import Block, context, escape, section, truncate
+from habot.slack.blocks import Block, code, context, escape, section, truncate
 
 CALLBACK = "habot_form"  # the modal's callback_id
 OPEN = "habot_form_open"  # a Run… button (its value: the runbook)
@@ -175,7 +175,7 @@ def runbook_list(runbooks: Sequence[Runbook]) -> list[Block]:
         line = describe.runbook_line(rb).split(" — ")[0]
         blocks.append(
             {
-                **section(f"`{escape(line)}`\n{escape(rb.summary)}"),
+                **section(f"{code(line)}\n{escape(rb.summary)}"),
                 "accessory": {
                     "type": "button",
                     "text": _plain("Run…", TITLE_MAX),

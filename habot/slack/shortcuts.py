@@ -89,7 +89,7 @@ async def _why(deps: Deps, client: AsyncWebClient, shortcut: _Shortcut) -> None:
     except HabotError as e:
         await say(f":no_entry: {blocks.escape(str(e))}")
         return
-    body = f"<@{shortcut.user}> asked why:\n```" + blocks.escape("\n".join(answer.lines)) + "```"
+    body = f"<@{shortcut.user}> asked why:\n" + blocks.code_block("\n".join(answer.lines))
     try:
         await client.chat_postMessage(
             channel=shortcut.channel,

@@ -144,6 +144,7 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
         return approval_blocks.audit(await deps.workflow.audit_log(command.limit, actor))
     if isinstance(command, ShowPolicy):
         rules = deps.workflow.rules(command.cluster, command.runbook)
+        # the config's own IDs, shown as Slack's references (<#C…>, <@U…>): habot's text
         return "```" + "\n".join(policy.describe(rules)) + "```"
     if isinstance(command, WhyResource):
         report = await deps.ops.why(command.cluster, command.resource)
@@ -159,7 +160,7 @@ async def _history(
 ) -> None:
     """The newest events as the answer; a longer window as a file in the channel, too."""
     past = await deps.workflow.history(command.cluster, command.since_s, actor)
-    text = "```" + blocks.escape("\n".join(describe.history_lines(past))) + "```"
+    text = blocks.code_block("\n".join(describe.history_lines(past)), 100_000)
     if past.more:
         name = f"history-{past.cluster}.txt"
         try:
