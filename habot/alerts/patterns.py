@@ -20,14 +20,17 @@ _OPCODE = type(sre_parse.MAX_REPEAT)
 MAX_MATCHED = 1024  # characters of a line's head that rules see (real lines are < 600)
 MAX_REPEAT = 1000  # the largest bound a pattern may give a repetition (RE2's own limit)
 MAX_FIELD = 128  # characters kept of a captured field (a resource name, a node name)
+MATCHES_PER_LINE = 32  # matches of one pattern tried on one line (each a linear search)
 
 
 class Found(Protocol):
     def groupdict(self) -> dict[str, str | None]: ...
 
+    def start(self) -> int: ...
+
 
 class _Program(Protocol):
-    def search(self, text: str) -> Found | None: ...
+    def search(self, text: str, pos: int = 0) -> Found | None: ...
 
     def fullmatch(self, text: str) -> Found | None: ...
 
@@ -50,6 +53,21 @@ class LinearPattern:
         if self.literal not in text:
             return None
         return self.program.fullmatch(text)
+
+    def each(self, text: str, limit: int = MATCHES_PER_LINE) -> Iterator[Found]:
+        """Every match, each starting after the one before began (overlapping ones too), at
+        most `limit`: a rule may set the first aside (`unless:`) and take a later one."""
+        if self.literal not in text:
+            return
+        start = 0
+        for _ in range(limit):
+            found = self.program.search(text, start)
+            if found is None:
+                return
+            yield found
+            start = found.start() + 1
+            if start > len(text):
+                return
 
 
 _OPTIONS = re2.Options()

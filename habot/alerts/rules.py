@@ -111,8 +111,15 @@ class Catalogue:
             if rule.identifiers and line.identifier not in rule.identifiers:
                 continue
             for pattern in compiled.patterns:
-                found = pattern.search(head)
-                if found is not None and not _excluded(found.groupdict(), compiled.unless):
+                found = next(
+                    (
+                        f
+                        for f in pattern.each(head)
+                        if not _excluded(f.groupdict(), compiled.unless)
+                    ),
+                    None,
+                )
+                if found is not None:
                     fields = {
                         "node": bounded_field(line.node),
                         **_agent_fields(line.identifier),

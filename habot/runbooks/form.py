@@ -26,6 +26,7 @@ class Field:
     initial: str | None = None
     options: tuple[str, ...] = ()  # a menu's entries (empty when `external`)
     external: bool = False  # too many for one menu: offered as the person types
+    typed: bool = False  # a name typed, not chosen: the person may not see the cluster
     minimum: int | None = None
     maximum: int | None = None
     pattern: str | None = None
@@ -55,14 +56,15 @@ def missing(
 
 def make_form(
     runbook: Runbook,
-    status: ClusterStatus,
+    status: ClusterStatus | None,
     *,
     cluster: str,
     defaults: Mapping[str, str] = {},
     prefill: Mapping[str, str] = {},
 ) -> Form:
     """`defaults`: the cluster's configured `runbook_params`; `prefill`: values already known
-    (typed with the command, or carried by an alert)."""
+    (typed with the command, or carried by an alert). Without a status (the person may ask
+    for the runbook but not view the cluster), resources and nodes are typed, not listed."""
     fields = tuple(
         _field(name, spec, status, prefill.get(name, defaults.get(name)), name in defaults)
         for name, spec in runbook.parameters.items()
@@ -71,9 +73,18 @@ def make_form(
 
 
 def _field(
-    name: str, spec: Parameter, status: ClusterStatus, given: str | None, configured: bool
+    name: str, spec: Parameter, status: ClusterStatus | None, given: str | None, configured: bool
 ) -> Field:
     initial = given if given is not None else _text(spec.default)
+    if status is None and spec.type in (ParamType.RESOURCE, ParamType.NODE):
+        return Field(
+            name=name,
+            kind=spec.type,
+            help=spec.help,
+            required=spec.default is None and not configured,
+            initial=initial[:MAX_VALUE_LENGTH] if initial is not None else None,
+            typed=True,
+        )
     choices = entries(spec, status)
     external = len(choices) > STATIC_MAX
     if spec.type in MENUS and not external and initial not in choices:
@@ -92,13 +103,15 @@ def _field(
     )
 
 
-def entries(spec: Parameter, status: ClusterStatus) -> tuple[str, ...]:
+def entries(spec: Parameter, status: ClusterStatus | None) -> tuple[str, ...]:
     """What a parameter's menu offers: the cluster's resources (each top-level resource and
     the primitives inside it), its nodes (online ones when it must be online), the choices."""
-    if spec.type is ParamType.RESOURCE:
+    if spec.type in (ParamType.RESOURCE, ParamType.NODE) and status is None:
+        return ()
+    if spec.type is ParamType.RESOURCE and status is not None:
         names = (n for r in status.resources for n in (r.id, *r.primitive_ids))
         return tuple(dict.fromkeys(n for n in names if len(n) <= VALUE_MAX))
-    if spec.type is ParamType.NODE:
+    if spec.type is ParamType.NODE and status is not None:
         return status.online_nodes if spec.online else tuple(n.name for n in status.nodes)
     if spec.type is ParamType.CHOICE:
         return spec.choices

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from habot.runbooks import form
 from habot.runbooks.form import Form
-from habot.service.policy import Actor
+from habot.service.policy import Actor, PolicyError
 from habot.service.workflow import Workflow
 
 
@@ -32,16 +32,27 @@ class Forms:
     async def open(
         self, cluster: str | None, runbook: str, actor: Actor, prefill: Mapping[str, str] = {}
     ) -> Form:
+        """The form, its menus filled from the live cluster — for a person who may view it;
+        one who may ask but not view types the names (the cluster is not read for them)."""
         await self.allowed(cluster, runbook, actor)
-        report = await self.workflow.ops.status(cluster)
-        handle = self.workflow.ops.cluster(report.cluster)
+        handle = self.workflow.ops.cluster(cluster)
+        status = None
+        if await self.may_view(handle.name, actor):
+            status = (await self.workflow.ops.status(handle.name)).live.status
         return form.make_form(
             self.workflow.runbook(runbook),
-            report.live.status,
-            cluster=report.cluster,
+            status,
+            cluster=handle.name,
             defaults=handle.config.runbook_params,
             prefill=prefill,
         )
+
+    async def may_view(self, cluster: str, actor: Actor) -> bool:
+        try:
+            await self.workflow.may("view", actor, cluster)
+        except PolicyError:
+            return False
+        return True
 
     async def options(
         self, cluster: str | None, runbook: str, param: str, typed: str, actor: Actor
@@ -49,8 +60,8 @@ class Forms:
         """A menu's entries holding `typed`, at most one answer's worth."""
         await self.allowed(cluster, runbook, actor)
         spec = self.workflow.runbook(runbook).parameters.get(param)
-        if spec is None:
-            return ()
+        if spec is None or not await self.may_view(self.workflow.ops.cluster(cluster).name, actor):
+            return ()  # no names for who may not view the cluster
         report = await self.workflow.ops.status(cluster)
         return form.matching(form.entries(spec, report.live.status), typed)
 

@@ -225,6 +225,16 @@ def _element(f: Field) -> dict[str, Any]:
         if f.initial:
             element["initial_option"] = option(f.initial)
         return element
+    if f.typed:  # the person may ask, not view: the cluster's names are not listed to them
+        element = {
+            "type": "plain_text_input",
+            "action_id": action,
+            "max_length": 200,
+            "placeholder": _plain(f"Type the {f.kind.value}'s name", PLACEHOLDER_MAX),
+        }
+        if f.initial:
+            element["initial_value"] = f.initial
+        return element
     if f.is_menu and not f.options:  # an empty menu is refused by Slack: typed, then checked
         return {
             "type": "plain_text_input",

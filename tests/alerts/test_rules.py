@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,21 @@ def test_rules_file_errors_are_clear(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"pattern '\(': missing \)"):
         load_catalogue([bad])
+
+
+def test_unless_sets_aside_one_match_not_the_line() -> None:
+    """A match that `unless:` sets aside (a probe's result) does not hide a later match on the
+    same line; the line with only the probe is still no failure (its false friend)."""
+    catalogue = load_catalogue()
+    both = LogLine(
+        node="nodo1",
+        identifier="pacemaker-controld",
+        level="notice",
+        text="Result of probe operation for A on nodo1: not running; "
+        "Result of monitor operation for WebSite on nodo1: not running",
+    )
+    found = catalogue.match(both)
+    assert found is not None
+    assert found.key == "resource-failed:WebSite:nodo1"
+    probe = replace(both, text="Result of probe operation for A on nodo1: not running")
+    assert catalogue.match(probe) is None

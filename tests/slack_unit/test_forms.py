@@ -267,3 +267,40 @@ async def test_a_run_button_for_who_may_not_ask_and_an_unreadable_form(
     assert acked["response_action"] == "update"
     assert "this form cannot be read; open it again" in str(acked["view"]["blocks"])
     assert requests(bot) == []
+
+
+def asks_but_may_not_view() -> Scene:
+    policy = {"viewers": ["UVIEW"], "requesters": ["UASK", "UVIEW"]}
+    return no_preview(scene(approvers=["UBOB"], allowed_channels=[CHANNEL], policy=policy))
+
+
+async def test_who_may_ask_but_not_view_types_the_names_and_is_shown_none(
+    fake_slack: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    """A requester outside `viewers`: the form has text inputs where menus of the cluster's
+    resources and nodes would be, and no name of the cluster anywhere in it; a typed filter
+    finds nothing; the typed names are still checked like the command's, and a checked form
+    becomes the card. A viewer (the false friend) gets the menus."""
+    s = asks_but_may_not_view()
+    bot = await start_http(make_bot(s.config, fake_slack, ops=s.ops, clock=s.clock))
+    try:
+        await post_command(session, bot, "runbook ban", user="UASK")
+        view = await form(bot)
+        assert block_kit_problems(view) == []
+        fields = inputs(view)
+        assert fields["resource"]["type"] == "plain_text_input"
+        assert fields["node"]["type"] == "plain_text_input"
+        for name in ("VirtualIP", "WebSite", "WebData", "nodo1", "nodo2"):
+            assert name not in str(view), name
+        _, found = await post_payload(session, bot, suggestion(view, "resource", "", "UASK"))
+        assert found == {"options": []}
+        wrong = {"resource": "NoSuchThing", "node": "nodo2"}
+        _, refused = await post_payload(session, bot, submission(view, "UASK", wrong))
+        assert refused is not None
+        assert refused["response_action"] == "errors"
+        assert "resource" in str(refused["errors"])
+        await post_command(session, bot, "runbook ban", user="UVIEW")
+        seen = inputs(await form(bot, before=1))
+        assert seen["resource"]["type"] == "static_select"
+    finally:
+        await bot.stop()
