@@ -13,6 +13,8 @@ from habot.alerts.rules import Match, Rule, fill_title
 LINES_KEPT = 5
 RETRY_FIRST_S = 30.0
 RETRY_MAX_S = 3600.0
+POST_TIMEOUT_S = 30.0  # the longest a card's post may take (then it counts as failed)
+POST_GRACE_S = POST_TIMEOUT_S + 30.0  # a "posting" mark is its poster's for this long
 
 
 class State(StrEnum):
@@ -157,7 +159,17 @@ def to_deliver(alert: Alert, now: float) -> Alert:
     kind = Delivery.UPDATE if alert.message_ts else Delivery.POST
     if alert.delivery in (Delivery.POST, Delivery.POSTING) and not alert.message_ts:
         kind = alert.delivery  # an unfinished post stays one
+    if kind is Delivery.POSTING:  # maybe in flight: nobody else before its grace is over
+        return replace(alert, attempts=0, retry_at=max(alert.retry_at, now))
     return replace(alert, delivery=kind, attempts=0, retry_at=now)
+
+
+def posting(alert: Alert, token: str, now: float) -> Alert:
+    """Marked as being posted (the card will carry `token`). Until POST_GRACE_S have passed
+    the card may be looked for (and adopted when found) but not posted again: a post in
+    flight when its poster's lease lapsed lands or fails within POST_TIMEOUT_S; only after
+    that may the next leader, not finding it, post it."""
+    return replace(alert, delivery=Delivery.POSTING, token=token, retry_at=now + POST_GRACE_S)
 
 
 def delivered(alert: Alert, channel: str, ts: str) -> Alert:

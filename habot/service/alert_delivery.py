@@ -4,6 +4,7 @@ afresh, and a post cut short by a stop is looked for before it is made again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from habot.alerts import lifecycle
-from habot.alerts.lifecycle import Alert, Delivery
+from habot.alerts.lifecycle import POST_TIMEOUT_S, Alert, Delivery
 from habot.errors import HabotError
 from habot.service.off_loop import off_loop
 from habot.store import Store
@@ -95,17 +96,22 @@ class Courier:
             if found is not None:
                 await self._settle(alert, *found)
                 return Delivery.POST
+            if alert.retry_at > self.clock():  # its post may be in flight still: not again
+                raise Overtaken(alert.key)
         token = alert.token or uuid.uuid4().hex
 
         def mark(a: Alert) -> Alert | None:  # compare-and-set: as read, or not at all
             if a.version != alert.version:
                 return None
-            return replace(a, delivery=Delivery.POSTING, token=token)
+            return lifecycle.posting(a, token, self.clock())
 
         marked = await off_loop(self.store.change_alert, alert.cluster, alert.key, mark)
         if marked is None:
             raise Overtaken(alert.key)
-        channel, ts = await self.sink.post(marked)
+        try:  # bounded: the mark's grace outlasts it, so nobody posts while this one may land
+            channel, ts = await asyncio.wait_for(self.sink.post(marked), POST_TIMEOUT_S)
+        except TimeoutError as e:
+            raise DeliveryError(f"no answer within {POST_TIMEOUT_S:g} s", definite=False) from e
         await self._settle(marked, channel, ts)
         return Delivery.POST
 

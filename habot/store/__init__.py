@@ -447,10 +447,11 @@ class Store:
         return [_alert(*row) for row in self._db.read(query, (cluster,))]
 
     def alerts_to_deliver(self, cluster: str, now: float) -> list[Alert]:
-        """Cards still to post or update, due now (failed ones wait for their retry time)."""
+        """Cards still to post or update, due now (failed ones wait for their retry time); and
+        cards marked as being posted, whenever (they may be looked for, not posted again)."""
         rows = self._db.read(
-            "SELECT body, version FROM alerts WHERE cluster=? AND delivery != '' AND retry_at<=?"
-            " ORDER BY retry_at",
+            "SELECT body, version FROM alerts WHERE cluster=? AND delivery != '' AND "
+            "(retry_at<=? OR delivery='posting') ORDER BY retry_at",
             (cluster, now),
         )
         return [_alert(*row) for row in rows]

@@ -4,10 +4,11 @@ its lease stops — so no card is posted twice."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from habot.alerts.lifecycle import Alert, Delivery
+from habot.alerts.lifecycle import POST_GRACE_S, Alert, Delivery, posting
 from habot.service.alert_poller import LEASE_INTERVALS, Poller
 from habot.store import Store
 from tests.alerts.test_delivery import CATALOGUE, FAILED_MONITOR, MemorySink, feed
@@ -107,3 +108,57 @@ def _due_card(s: Scene) -> Alert:
     found = s.store.alert("mycluster", "no-stonith")
     assert found is not None
     return found
+
+
+@dataclass
+class HeldChannel(MemorySink):
+    """A channel whose first post is in flight (Slack slow to answer) until released."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        if not self.arrived.is_set():
+            self.arrived.set()
+            await self.release.wait()
+        return await super().post(alert)
+
+
+async def test_a_post_in_flight_when_the_lease_lapses_is_never_posted_again(
+    tmp_path: Path,
+) -> None:
+    """a marks the card and posts; Slack is slow; a's lease lapses and b leads. b must not
+    post the card a's post will still land: the mark is a's until its post can no longer
+    land (POST_GRACE_S), then b looks for it by its token before posting anything."""
+    sink = HeldChannel()
+    s, a, b = two_replicas(tmp_path, sink)
+    interval = s.config.clusters["mycluster"].alerts.interval_s
+    feed(s, nodo1=NO_STONITH)
+    in_flight = asyncio.create_task(a.poll("mycluster"))
+    await asyncio.wait_for(sink.arrived.wait(), 10)
+    s.clock.now += interval * LEASE_INTERVALS + 1  # a's lease lapses; b takes it
+    feed(s)
+    assert await b.lead("mycluster") is not None
+    assert sink.posts == []  # b left a's card alone
+    sink.release.set()
+    await in_flight  # a's post lands
+    assert [p.key for p in sink.posts] == ["no-stonith"]
+    s.clock.now += POST_GRACE_S + interval
+    feed(s)
+    await b.lead("mycluster")
+    assert [p.key for p in sink.posts] == ["no-stonith"]  # still once
+
+
+async def test_a_post_cut_short_by_a_dead_leader_is_looked_for_then_posted_once(
+    tmp_path: Path,
+) -> None:
+    """The false friend: a leader that died mid-post leaves the mark; after the grace the
+    next leader looks for the card by its token, and posts it when it is not there."""
+    sink = MemorySink()
+    s, _, b = two_replicas(tmp_path, sink)
+    card = _due_card(s)
+    s.store.change_alert("mycluster", card.key, lambda x: posting(x, "t0", s.clock.now))
+    assert (await b.deliver("mycluster")).posted == []  # within the grace: a's still
+    s.clock.now += POST_GRACE_S + 1
+    assert (await b.deliver("mycluster")).posted == ["no-stonith"]
+    assert [p.token for p in sink.posts] == ["t0"]
