@@ -162,32 +162,55 @@ SETUP_WWW = (
 UNDO_WWW = "rm -rf /var/www/target /var/www/html/team /var/www/planted"
 
 
+AGENT = "/var/log/pacemaker/habot-events.jsonl"
+# a haclient member (nobody, with haclient as a supplementary group): what the README's ACL
+# route makes of the node user, and what any member of that group is
+AS_MEMBER = (
+    'setpriv --reuid=65534 --regid=65534 --groups="$(getent group haclient | cut -d: -f3)" sh -c'
+)
+SAVE = f"mv {AGENT} {AGENT}.saved; mv {AGENT}.1 {AGENT}.1.saved 2>/dev/null; true"
+RESTORE = (
+    f"rm -f {AGENT} {AGENT}.1; mv {AGENT}.saved {AGENT}; "
+    f"mv {AGENT}.1.saved {AGENT}.1 2>/dev/null; true"
+)
+
+
 def test_a_log_planted_as_a_link_by_a_haclient_member_is_never_read(lab: Lab) -> None:
     """/var/log/pacemaker is hacluster's, and every haclient member may write in it: a link
     to /etc/shadow planted as habot's agent file (or its rotation) is never read by root for
-    the node user (hard links and other owners: tests/node/test_helper_files.py)."""
-    agent = "/var/log/pacemaker/habot-events.jsonl"
-    plant = (
-        f"mv {agent} {agent}.saved 2>/dev/null; mv {agent}.1 {agent}.1.saved 2>/dev/null; "
-        f"su -s /bin/sh hacluster -c 'ln -s /etc/shadow {agent}; ln -s /etc/shadow {agent}.1'"
-    )
-    restore = (
-        f"rm -f {agent} {agent}.1; mv {agent}.saved {agent} 2>/dev/null; "
-        f"mv {agent}.1.saved {agent}.1 2>/dev/null; true"
-    )
-    lab.exec("nodo1", ["sh", "-c", plant])
+    the node user (hard links: tests/node/test_helper_files.py)."""
+    plant = f"ln -s /etc/shadow {AGENT}; ln -s /etc/shadow {AGENT}.1"
+    lab.exec("nodo1", ["sh", "-c", f"{SAVE}; {AS_MEMBER} {shlex.quote(plant)}"])
     try:
-        for verb in (f"log stat {agent}", f"log read {agent} 0 4096", f"log read {agent}.1 0 4096"):
+        for verb in (f"log stat {AGENT}", f"log read {AGENT} 0 4096", f"log read {AGENT}.1 0 4096"):
             done = as_habot(lab, f"sudo -n -- {HELPER_PATH} {verb}")
             assert "root:" not in done.stdout, verb
             assert "symbolic link; refused" in done.stderr, verb
         # the old reads, as rules no longer hold them
-        for argv in (f"exec stat -L -c '%n %i %s' {agent}", f"exec dd if={agent} status=none"):
+        for argv in (f"exec stat -L -c '%n %i %s' {AGENT}", f"exec dd if={AGENT} status=none"):
             done = as_habot(lab, f"sudo -n -- {HELPER_PATH} {argv}")
             assert done.returncode == EXIT_REFUSED
             assert "root:" not in done.stdout
     finally:
-        lab.exec("nodo1", ["sh", "-c", restore])
+        lab.exec("nodo1", ["sh", "-c", RESTORE])
+
+
+def test_a_haclient_member_cannot_forge_the_agents_records(lab: Lab) -> None:
+    """A member may delete the agent's file and write one of its own in its place: habot-node
+    refuses a file that is not its directory's owner's (hacluster's), and says so — the
+    alerts channel then hears that the source cannot be read, never the forged records."""
+    forged = f"echo {shlex.quote(FORGED_RECORD)} > {AGENT}"
+    lab.exec("nodo1", ["sh", "-c", f"{SAVE}; {AS_MEMBER} {shlex.quote(forged)}"])
+    try:
+        done = as_habot(lab, f"sudo -n -- {HELPER_PATH} log read {AGENT} 0 4096")
+        assert done.returncode == EXIT_REFUSED
+        assert "not by its directory's owner; refused" in done.stderr
+        assert "nodo2" not in done.stdout
+    finally:
+        lab.exec("nodo1", ["sh", "-c", RESTORE])
+
+
+FORGED_RECORD = '{"kind":"node","node":"nodo2","desc":"lost","host":"nodo1"}'
 
 
 FORGE = """#include <syslog.h>
