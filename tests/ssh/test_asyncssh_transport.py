@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from habot.alerts.sources import read_argv, stat_argv
 from habot.errors import CommandTimeout, ConnectError, HostKeyError
+from habot.node import EXIT_REFUSED
 from habot.ssh.asyncssh_transport import AsyncsshTransport, remote_command
 from habot.ssh.transport import NodeAddress
 from tests.ssh.conftest import node
@@ -174,3 +176,27 @@ async def test_a_frozen_node_costs_one_timeout_and_its_connection(sshd: Sshd) ->
         assert set(sshd.session_pids()) - before - set(frozen) != set()
     finally:
         await t.close()
+
+
+async def test_a_root_login_reads_logs_through_the_helpers_own_walk(
+    transport: AsyncsshTransport, sshd: Sshd, tmp_path: Path
+) -> None:
+    """Where habot logs in as root there is no installed helper: the same helper's text runs
+    with `python3 -I -c` (over the read session and on its own channel), and a link planted
+    as the log is refused there too."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "pacemaker.log").write_bytes(b"one\ntwo\n")
+    here = node(sshd)
+    stat = await transport.read(here, stat_argv(str(logs / "pacemaker.log")), timeout=30)
+    assert stat.exit_status == 0, stat.stderr_text
+    assert stat.stdout_text.startswith(f"{logs}/pacemaker.log ")
+    assert stat.argv[:3] == ("habot-node", "log", "stat")  # what the audit shows
+    read = await transport.run(here, read_argv(str(logs / "pacemaker.log"), 4, 3), timeout=30)
+    assert read.stdout == b"two"
+    (logs / "pacemaker.log").unlink()
+    (logs / "pacemaker.log").symlink_to("/etc/shadow")
+    refused = await transport.read(here, read_argv(str(logs / "pacemaker.log"), 0, 64), timeout=30)
+    assert refused.exit_status == EXIT_REFUSED
+    assert "symbolic link; refused" in refused.stderr_text
+    assert refused.stdout == b""
