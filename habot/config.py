@@ -39,6 +39,16 @@ class NodeConfig(_Strict):
 LogPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_.-]{1,255}$")]
 
 
+class FlappingConfig(_Strict):
+    """A condition that keeps coming back is one card: more than `episodes` episodes of one
+    alert within `window_s` make it flapping; it notifies once, then counts, and resolves
+    when the condition has stayed gone for `quiet_s`."""
+
+    episodes: int = Field(default=3, ge=1, le=100)
+    window_s: float = Field(default=600, gt=0, le=86_400)
+    quiet_s: float = Field(default=120, ge=0, le=86_400)
+
+
 class AlertsConfig(_Strict):
     sources: tuple[Literal["journal", "file", "agent"], ...] = Field(
         default=("journal",),
@@ -87,6 +97,7 @@ class AlertsConfig(_Strict):
     left_behind_h: float = Field(
         default=24, gt=0, le=24 * 365, description="the daily check's age for a move constraint"
     )
+    flapping: FlappingConfig = Field(default_factory=lambda: FlappingConfig())
 
     @property
     def files(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from habot.alerts.rules import Match, Rule, fill_title
+from habot.alerts.rules import Match, fill_title
 
 LINES_KEPT = 5
 RETRY_FIRST_S = 30.0
@@ -72,6 +72,17 @@ class Alert:
     run_channel: str = ""
     run_ts: str = ""
     run_expected: bool = False
+    # Episodes (habot.alerts.episodes), by the cluster's clock: when this one began (0: its
+    # first line), the first status after its newest line that showed it over (a candidate),
+    # its end (confirmed), the starts of the key's earlier episodes within the flapping
+    # window, whether it is one card for a flapping condition, and whether a newer episode
+    # holds the key now (this one is kept with its own card).
+    episode_at: float = 0.0
+    gone_at: float = 0.0
+    ended_at: float = 0.0
+    episodes: tuple[float, ...] = ()
+    flapping: bool = False
+    superseded: bool = False
 
     @property
     def field_map(self) -> dict[str, str]:
@@ -87,12 +98,10 @@ class Alert:
         return self.state is not State.RESOLVED
 
 
-def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tuple[Alert, Change]:
-    """Fold one match into the alert of its key: a new card, or the same card counted."""
+def continued(current: Alert, match: Match, now: float) -> Alert:
+    """One more match of the alert's episode: the same card, counted."""
     rule = match.rule
     line = match.line.shown
-    if current is None or not current.active or now - current.last_seen > rule.window_s:
-        return _new(rule, match, cluster, now), Change.POST
     state = current.state
     if state is State.SNOOZED and now >= current.snoozed_until:
         state = State.OPEN
@@ -111,10 +120,13 @@ def observe(current: Alert | None, match: Match, cluster: str, now: float) -> tu
         if at or current.line_first
         else 0.0,
         line_last=max(current.line_last, at),
-    ), Change.UPDATE
+        gone_at=0.0 if at > current.gone_at else current.gone_at,  # not over, after all
+    )
 
 
-def _new(rule: Rule, match: Match, cluster: str, now: float) -> Alert:
+def opened(match: Match, cluster: str, now: float) -> Alert:
+    """A new alert: its first match, its card still to post."""
+    rule = match.rule
     fields = dict(match.fields)
     return Alert(
         key=match.key,
@@ -132,22 +144,15 @@ def _new(rule: Rule, match: Match, cluster: str, now: float) -> Alert:
     )
 
 
-def settled(alert: Alert, status_at: float, settle_s: float) -> bool:
-    """Whether a status read at `status_at` (the cluster's own clock) can judge the alert:
-    it was read at least `settle_s` after the alert's newest line — so the cluster has had
-    the time to notice what the line said (corosync logs a lost link seconds before
-    Pacemaker marks the node lost). habot's own observations are judged at once."""
-    return alert.line_last == 0.0 or status_at >= alert.line_last + settle_s
-
-
 def began(alert: Alert) -> float:
     """When the problem began: its first line's own time, else when habot first saw it."""
     return alert.line_first or alert.first_seen
 
 
 def ended(alert: Alert) -> float:
-    """When it was last seen: its newest line's own time, else habot's last sighting."""
-    return alert.line_last or alert.last_seen
+    """When it ended as the cluster showed it (see habot.alerts.episodes); before that, when
+    it was last seen: its newest line's own time, else habot's last sighting."""
+    return alert.ended_at or alert.line_last or alert.last_seen
 
 
 def alert_ref(cluster: str, key: str) -> str:

@@ -52,6 +52,16 @@ class Rule(BaseModel):
     remedy: str
     runbook: RunbookRef | None = None
     resolved_when: Predicate | None = None
+    ends_when: Predicate | None = Field(
+        None,
+        description="when the cluster shows the episode over (default: resolved_when): a new "
+        "match after that is a new episode, with a card of its own",
+    )
+    ends_on_rejoin: str | None = Field(
+        None,
+        description='the field naming a node: that node back in the cluster ("state is now '
+        "member\") ends the episode, at that line's time",
+    )
     window_s: float = Field(3600, gt=0, description="a match within it updates the same card")
     resolve_after_s: float = Field(
         30,

@@ -107,8 +107,10 @@ def alert(a: Alert, rule: Rule | None, *, new: bool) -> str:
         head = f"expected by run {a.run}" if a.run_expected else f"{head} during run {a.run}"
     state = f" [{a.state.value}]" if a.state is not AlertState.OPEN else ""
     where = f"/{a.node}" if a.node else ""
+    again = runbook_text.recurrence(a)
     lines = [
         f"[{head} {a.severity}] {a.cluster}{where}: {a.title}{state} ({runbook_text.how_long(a)})"
+        + (f" — {again}" if again else "")
     ]
     if new:
         lines += [f"    {line}" for line in a.lines[-2:]]

@@ -189,12 +189,19 @@ def span(seconds: float) -> str:
 
 
 def lasted(alert: Alert) -> str:
-    """How long the problem has lasted and when it was last seen, by the nodes' own log
-    times (habot's own observations: by habot's)."""
+    """How long the problem has lasted — from its episode's first line to the status (or
+    the node's return) that showed it over, by the cluster's own clock — and when it was
+    last seen (habot's own observations: by habot's clock)."""
     start, last = began(alert), ended(alert)
     if alert.state is State.RESOLVED:
-        return f"lasted {span(last - start)}, from {_when(start)} · last seen {_when(last)}"
-    so_far = span(max(alert.last_seen, last) - start)
+        again = " · it happened again: see the newer card" if alert.superseded else ""
+        return f"lasted {span(last - start)}, from {_when(start)} to {_when(last)}{again}"
+    if alert.ended_at:
+        return (
+            f"ended {_when(alert.ended_at)} after {span(alert.ended_at - start)} · resolves "
+            "if it stays so"
+        )
+    so_far = span(max(alert.last_seen, alert.line_last) - start)
     return f"since {_when(start)} ({so_far} so far) · last seen {_when(last)}"
 
 
@@ -203,7 +210,32 @@ def how_long(alert: Alert) -> str:
     start, last = began(alert), ended(alert)
     if alert.state is State.RESOLVED:
         return f"resolved; lasted {span(last - start)}"
-    return f"for {span(max(alert.last_seen, last) - start)}, last seen {_when(last)}"
+    if alert.ended_at:
+        return f"ended after {span(alert.ended_at - start)}"
+    return f"for {span(max(alert.last_seen, alert.line_last) - start)}, last seen {_when(last)}"
+
+
+def recurrence(alert: Alert) -> str:
+    """How often this happened lately (its key's episodes within the flapping window): ""
+    the first time; "2nd time in 40 s (before: 10:01:02 UTC)"; or, flapping, one card for
+    all of it."""
+    if not alert.episodes:
+        return ""
+    count = len(alert.episodes) + 1
+    window = span(max(alert.episode_at or began(alert), alert.line_last) - alert.episodes[0])
+    if alert.flapping:
+        return f"flapping: {count} times in {window}; one card counts them, quiet resolves it"
+    before = ", ".join(_clock(t) for t in alert.episodes[-3:])
+    return f"{ordinal(count)} time in {window} (before: {before})"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S UTC")
 
 
 def why_lines(report: WhyReport) -> list[str]:

@@ -9,7 +9,7 @@ import dataclasses
 from habot.alerts.logline import LogLine
 from habot.alerts.sources import FileSource
 from habot.alerts.transitions import ClusterEvent, cluster_events
-from habot.service.alert_poller import Source, read_source, sources_for
+from habot.service.alert_reads import Source, read_source, sources_for
 from habot.service.clusters import ClusterHandle
 
 FILE_TAIL = 8 * 1024 * 1024  # bytes of a log file's end read for a window (a day, typically)

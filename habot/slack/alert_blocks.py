@@ -42,10 +42,16 @@ def card(alert: Alert, rule: Rule | None) -> list[Block]:
         else ICON.get(alert.severity, ":warning:")
     )
     where = f" · node {escape(alert.node)}" if alert.node else ""
+    again = describe.recurrence(alert)
+    flapping = "FLAPPING " if alert.flapping else ""
     blocks = [
-        {**header(f"{alert.severity.upper()}: {alert.title}"), "block_id": CARD + alert.ref},
+        {
+            **header(f"{flapping}{alert.severity.upper()}: {alert.title}"),
+            "block_id": CARD + alert.ref,
+        },
         *_run(alert),
         section(f"{icon} *{escape(alert.title)}*\ncluster *{escape(alert.cluster)}*{where}"),
+        *([context(f":repeat: {escape(again)}")] if again else []),
         context(f"{escape(describe.lasted(alert))} · {code(alert.key)}"),
         section(code_block("\n".join(alert.lines), 2800)),
     ]
@@ -130,4 +136,6 @@ def text(alert: Alert) -> str:
         return f"{cluster}: {title}"
     if alert.run_expected:
         return f"Expected by this run: {title} ({escape(describe.how_long(alert))})"
-    return f"{alert.severity.upper()} {cluster}: {title} ({escape(describe.how_long(alert))})"
+    again = describe.recurrence(alert)
+    head = f"{'FLAPPING ' if alert.flapping else ''}{alert.severity.upper()} {cluster}: {title}"
+    return f"{head} ({escape(again or describe.how_long(alert))})"

@@ -544,6 +544,7 @@ def _alert(body: str, version: int) -> Alert:
     data = json.loads(body)
     data["fields"] = tuple((str(k), str(v)) for k, v in data["fields"])
     data["lines"] = tuple(data["lines"])
+    data["episodes"] = tuple(float(t) for t in data.get("episodes", ()))
     data["state"] = AlertState(data["state"])
     data["delivery"] = Delivery(data.get("delivery", ""))
     data["version"] = version

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 import yaml
 
-from habot.config import HabotConfig
+from habot.config import FlappingConfig, HabotConfig
 from habot.lab.lab import Lab
 from habot.service import sudoers
 from tests.alerts.variants import with_alerts
@@ -42,7 +42,10 @@ ALERTS = "C0HAALERTS"
 async def alert_bot(
     lab_config: HabotConfig, fake_slack: FakeSlack, tmp_path: Path
 ) -> AsyncIterator[Bot]:
-    bot = await start_http(make_bot(lab_config, fake_slack, db=tmp_path / "habot.sqlite3"))
+    # these tests crash and stop nodo2 one after another, and read an hour back: for them a
+    # node that keeps failing is not flapping (tests/alerts/test_episodes_lab.py is about that)
+    config = with_alerts(lab_config, flapping=FlappingConfig(episodes=100))
+    bot = await start_http(make_bot(config, fake_slack, db=tmp_path / "habot.sqlite3"))
     yield bot
     await bot.stop()
 
@@ -126,6 +129,7 @@ async def test_missing_stonith_one_card_run_the_remedy_and_it_resolves(
         click_payload(alert_bot.fake, message, ALERTS, "habot_approve", "UCAROL"),
     )
     await wait_card(alert_bot, message, "succeeded")
+    configured = time.time()  # fencing is configured (the run waited for the device)
     # resolved once the cluster has read its status long enough after the last complaint
     # (resolve_after_s, 30 s): polled every 2 s until then, bounded
     for _ in range(45):
@@ -137,6 +141,10 @@ async def test_missing_stonith_one_card_run_the_remedy_and_it_resolves(
     resolved = alert_bot.workflow.store.alert("mycluster", "no-stonith")
     assert resolved is not None
     assert resolved.state.value == "resolved"
+    # it lasted until fencing was configured (the status that showed it), not until the
+    # last complaint: the card's duration is the condition's
+    assert configured - 60 <= resolved.ended_at <= configured + 5, (resolved.ended_at, configured)
+    assert resolved.ended_at > resolved.line_last
 
 
 async def test_a_failed_monitor_is_one_card_with_a_cleanup_button(

@@ -222,7 +222,7 @@ def test_a_huge_logged_name_stays_within_block_kit(length: int) -> None:
         return
     assert match is not None
     assert all(len(v) <= 128 for v in match.fields.values())
-    alert = lifecycle.observe(None, match, "mycluster", 0.0)[0]
+    alert = lifecycle.opened(match, "mycluster", 0.0)
     blocks = alert_blocks.card(alert, CATALOGUE.rule(alert.rule))
     values = [e["value"] for b in blocks for e in b.get("elements", []) if "value" in e]
     assert values

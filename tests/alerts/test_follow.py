@@ -27,7 +27,7 @@ async def until(what: str, check: Callable[[], bool]) -> None:
 
 
 def journal_reads(calls: list[tuple[str, tuple[str, ...]]]) -> list[str]:
-    return [node for node, argv in calls if argv[0] == "journalctl"]
+    return [node for node, argv in calls if argv[:2] == ("habot-node", "journal")]
 
 
 async def test_streams_post_at_once_resume_from_their_cursor_and_leave_the_poll_alone() -> None:
@@ -49,6 +49,7 @@ async def test_streams_post_at_once_resume_from_their_cursor_and_leave_the_poll_
         assert s.transport.followed[-1][1] == tuple(JournalSource().follow_argv("s=1;i=2"))
         assert s.store.get("cursor|mycluster|nodo1|journal") == "s=1;i=2"
         reads = len(journal_reads(s.transport.calls))
+        assert reads == 2  # the first poll read both journals
         s.clock.now += 30
         await p.lead("mycluster")  # a poll while both nodes are followed
         assert len(journal_reads(s.transport.calls)) == reads  # it read no journal
