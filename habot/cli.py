@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -25,13 +27,13 @@ from habot.alerts.rules import Catalogue, load_catalogue
 from habot.config import HabotConfig, load_config, require_closed
 from habot.console import config_check, repl
 from habot.console import text as console_text
-from habot.errors import ConfigError
+from habot.errors import ConfigError, HabotError
 from habot.jobs import Jobs
 from habot.node import AGENT_FILE
 from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
 from habot.runbooks.model import Runbook
 from habot.runbooks.replay import may_edit
-from habot.service import sudoers
+from habot.service import readiness, sudoers
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.home import Home
@@ -48,6 +50,8 @@ from habot.store import Store, StoreError
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1  # a service habot needs (its database) does not answer
+EXIT_FAILED = 1  # what was asked could not be done, said why
+EXIT_SOFTWARE = 70  # EX_SOFTWARE: a defect of habot's; said in one line
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,12 +109,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    """Exit 0 when `habot serve` would start with it; 1 with its problems; 2 unreadable."""
+    """Exit 0 when `habot serve` would start with it and run; 1 with its problems (each by its
+    key and file); 2 when the file itself cannot be read."""
     settings = load_settings()
     config = _config(args)
-    runbooks = load_all(config.runbook_dirs)
-    load_rules(config)
-    found = config_check.problems(config, runbooks)
+    found = readiness.problems(config)
+    try:
+        runbooks = load_all([d for d in config.runbook_dirs if d.is_dir()])
+    except RunbookError:  # said by readiness, with its file
+        runbooks = load_all()
+    found += config_check.problems(config, runbooks)
     if settings.slack_bot_token is not None and settings.slack_bot_token.get_secret_value():
         client = WebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
@@ -321,6 +329,7 @@ def _serve(args: argparse.Namespace) -> int:
     path = args.config if args.config is not None else settings.config
     config = load_config(path)
     require_closed(config, path)
+    readiness.require(config, path)
     log_format.configure(settings.log_level, settings.log_format)
     return asyncio.run(_serve_until_stopped(settings, config))
 
@@ -364,18 +373,19 @@ class Bot:
         )
 
     async def sweep(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
-        """A background sweep; at close, the one under way ends before the store closes."""
+        """A background sweep; at close, the one under way ends before the store closes (a
+        stop that cancels it anyway is no error to log)."""
         async with self.sweeping:
             try:
                 await work(*args)
             except StoreError as e:
                 logging.getLogger(__name__).warning("sweep skipped, no database: %s", e)
+            except asyncio.CancelledError:
+                logging.getLogger(__name__).info("a sweep was stopped: habot is stopping")
 
     async def close(self) -> None:
         if self.scheduler is not None:
-            await stop_polling(self.scheduler, self.poller)
-            async with self.sweeping:
-                pass
+            await stop_polling(self.scheduler, self.poller, self.sweeping)
         await self.deps.jobs.shutdown()
         try:
             await self.poller.resign()
@@ -386,10 +396,16 @@ class Bot:
         self.store.close()
 
 
-async def stop_polling(scheduler: AsyncIOScheduler, poller: Poller) -> None:
-    """No new poll starts; the one under way ends (a poll is never cut in the middle)."""
+async def stop_polling(
+    scheduler: AsyncIOScheduler, poller: Poller, sweeping: asyncio.Lock | None = None
+) -> None:
+    """No new poll or sweep starts; those under way end (never cut in the middle), then the
+    scheduler stops with nothing left to cancel."""
     scheduler.pause()
     await poller.idle()
+    if sweeping is not None:
+        async with sweeping:
+            pass
     scheduler.shutdown(wait=False)
 
 
@@ -482,10 +498,11 @@ async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
     bot.start_background(alerts=settings.alerts)
     checks = await probes.serve(bot.probes, settings.probes_host, settings.probes_port)
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
-        handler = await slack_app.serve_socket_mode(
-            bot.app, settings.slack_app_token.get_secret_value()
-        )
-        await stop.wait()
+        handler = slack_app.socket_mode(bot.app, settings.slack_app_token.get_secret_value())
+        connecting = asyncio.create_task(slack_app.connect(handler))  # retries until Slack answers
+        await stop.wait()  # a stop is heard whether or not Slack ever answered
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
         await handler.close_async()  # type: ignore[no-untyped-call]
     else:
         runner = await serve_http(bot, settings.http_host, settings.http_port)
@@ -510,12 +527,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         code: int = args.handler(args)
-    except ConfigError as e:
+    except (ConfigError, RunbookError) as e:
         print(f"habot: {e}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as e:  # the database cannot be opened or reached: said in one line
         print(f"habot: {' '.join(str(e).split())}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except HabotError as e:
+        print(f"habot: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # no input makes habot print a traceback (DEBUG shows where)
+        logging.getLogger(__name__).debug("habot failed", exc_info=True)
+        print(
+            f"habot: {type(e).__name__}: {' '.join(str(e).split())[:300]} "
+            "(HABOT_LOG_LEVEL=DEBUG shows where)",
+            file=sys.stderr,
+        )
+        if os.environ.get("HABOT_LOG_LEVEL", "").upper() == "DEBUG":
+            traceback.print_exc()
+        return EXIT_SOFTWARE
     return code

@@ -51,7 +51,7 @@ class JsonFormatter(logging.Formatter):
 
 # Libraries whose INFO lines are per-event noise: asyncssh (a session opened, a channel
 # closed), APScheduler (two lines per poll and per sweep: ~1,700 lines an hour). Shown at DEBUG.
-CHATTY = ("asyncssh", "apscheduler")
+CHATTY = ("asyncssh", "apscheduler", "slack_sdk")
 
 
 def configure(level: str, fmt: str) -> None:

@@ -215,7 +215,11 @@ def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
             (resources.files("habot.alerts") / "rules.yaml").read_text(),
         )
     ]
-    texts += [(p, p.read_text()) for p in extra]
+    for path in extra:
+        try:
+            texts.append((path, path.read_text()))
+        except OSError as e:
+            raise ConfigError(f"alert rules {path}: {e.strerror or e}") from e
     rules: dict[str, Rule] = {}
     for path, text in texts:
         for rule in _parse(path, text):

@@ -69,6 +69,8 @@ def load_all(extra_dirs: Iterable[Path] = ()) -> dict[str, Runbook]:
     """Shipped runbooks, then those in extra_dirs (a later one replaces an earlier name)."""
     found: dict[str, Runbook] = {}
     for directory in (shipped_dir(), *extra_dirs):
+        if not directory.is_dir():
+            raise RunbookError(f"runbook directory {directory}: No such directory")
         for path in sorted(directory.glob("*.yaml")):
             runbook = load_file(path)
             found[runbook.name] = runbook

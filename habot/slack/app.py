@@ -40,11 +40,14 @@ def build_app(
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
+    logger = logging.getLogger("habot.bolt")
+    if not any(isinstance(f, BoltNoise) for f in logger.filters):
+        logger.addFilter(BoltNoise())
     app = AsyncApp(
         client=client,
         signing_secret=secret,
         request_verification_enabled=settings.slack_mode is SlackMode.HTTP,
-        logger=logging.getLogger("habot.bolt"),
+        logger=logger,
     )
     app.middleware(_context)
     slash.register(app, deps)
@@ -83,11 +86,32 @@ async def serve_http(
     return runner
 
 
-async def serve_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
-    handler = AsyncSocketModeHandler(app, app_token)
+class BoltNoise(logging.Filter):
+    """What Bolt and the Socket Mode client say that a clean start must not, or that must
+    be one line: Bolt reads SLACK_BOT_TOKEN from the environment even when given the client
+    habot made with it ("As you gave `client` as well, `token` will be unused"); and while
+    Slack cannot be reached, the Socket Mode client logs a traceback at every retry — one
+    line each is enough (HABOT_LOG_LEVEL=DEBUG keeps the traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("As you gave `client` as well, `token` will be unused"):
+            return False
+        if message.startswith("Failed to connect") and not log.isEnabledFor(logging.DEBUG):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    return AsyncSocketModeHandler(app, app_token)
+
+
+async def connect(handler: AsyncSocketModeHandler) -> None:
+    """Connect in Socket Mode, retrying (one line a try) until Slack answers; cancel it to
+    give up (a stop)."""
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
-    return handler
 
 
 async def forever() -> None:

@@ -156,7 +156,8 @@ async def test_status_over_socket_mode(lab_config: HabotConfig, fake_slack: Fake
     from tests.slack.harness import APP_TOKEN
 
     bot = make_bot(lab_config, fake_slack, socket_mode=True)
-    handler = await slack_app.serve_socket_mode(bot.app, APP_TOKEN)
+    handler = slack_app.socket_mode(bot.app, APP_TOKEN)
+    await slack_app.connect(handler)
     try:
         payload = slash_payload(fake_slack, "status")
         envelope = await fake_slack.send_envelope("slash_commands", payload)

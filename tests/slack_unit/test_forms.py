@@ -227,7 +227,8 @@ async def test_over_socket_mode_the_errors_travel_in_the_envelopes_ack(
     bot = make_bot(
         cluster.config, fake_slack, ops=cluster.ops, clock=cluster.clock, socket_mode=True
     )
-    handler = await slack_app.serve_socket_mode(bot.app, APP_TOKEN)
+    handler = slack_app.socket_mode(bot.app, APP_TOKEN)
+    await slack_app.connect(handler)
     try:
         await fake_slack.send_envelope(
             "slash_commands", slash_payload(fake_slack, "ban", user="UASK")
