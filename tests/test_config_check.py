@@ -8,16 +8,16 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.fakes.node_files import cluster_yaml
 from tests.fakes.slack_server import FakeSlack
 
-CLUSTER = """
-clusters:
-  mycluster:
-    ssh_key: /nonexistent/id_ed25519
-    known_hosts: /nonexistent/known_hosts
-    nodes:
-      - {name: nodo1, host: 127.0.0.2}
-"""
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> str:
+    """A cluster's config whose SSH key and known_hosts exist."""
+    return cluster_yaml(tmp_path)
 
 
 async def check(path: Path, **env: str) -> tuple[int, str, str]:
@@ -38,19 +38,19 @@ async def check(path: Path, **env: str) -> tuple[int, str, str]:
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
-async def test_a_good_config_prints_its_policy(tmp_path: Path) -> None:
+async def test_a_good_config_prints_its_policy(tmp_path: Path, cluster: str) -> None:
     path = tmp_path / "habot.yaml"
-    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + CLUSTER)
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster)
     code, out, err = await check(path)
     assert (code, err) == (0, "")
     assert "policy for mycluster / gfs2-activate:" in out
     assert "  approvals: 2  (from shipped default)" in out
 
 
-async def test_problems_are_listed_and_exit_1(tmp_path: Path) -> None:
+async def test_problems_are_listed_and_exit_1(tmp_path: Path, cluster: str) -> None:
     path = tmp_path / "habot.yaml"
     path.write_text(
-        "allowed_channels: [COPS]\npolicy: {runbooks: {fence_tset: {approvals: 3}}}\n" + CLUSTER
+        "allowed_channels: [COPS]\npolicy: {runbooks: {fence_tset: {approvals: 3}}}\n" + cluster
     )
     code, _, err = await check(path)
     assert code == 1
@@ -59,9 +59,9 @@ async def test_problems_are_listed_and_exit_1(tmp_path: Path) -> None:
     assert "policy.runbooks.fence_tset: no such runbook" in err
 
 
-async def test_ids_slack_does_not_know(tmp_path: Path, fake_slack: FakeSlack) -> None:
+async def test_ids_slack_does_not_know(tmp_path: Path, cluster: str, fake_slack: FakeSlack) -> None:
     path = tmp_path / "habot.yaml"
-    path.write_text("approvers: [UGHOST, S0OPS]\nallowed_channels: [COPS]\n" + CLUSTER)
+    path.write_text("approvers: [UGHOST, S0OPS]\nallowed_channels: [COPS]\n" + cluster)
     fake_slack.fail("users.info", "user_not_found")
     code, _, err = await check(
         path, SLACK_BOT_TOKEN="xoxb-0000-habot-test", HABOT_SLACK_API_URL=fake_slack.api_url
@@ -70,3 +70,47 @@ async def test_ids_slack_does_not_know(tmp_path: Path, fake_slack: FakeSlack) ->
     assert "user UGHOST: user_not_found" in err
     assert "user group S0OPS: not in this workspace" in err
     assert "xoxb-0000" not in err
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            lambda t, d: t.replace(f"ssh_key: {d}/id_ed25519", "ssh_key: /etc/habot/id_missing"),
+            "clusters.mycluster.ssh_key: /etc/habot/id_missing: No such file or directory",
+        ),
+        (
+            lambda t, d: t.replace(f"known_hosts: {d}/known_hosts", f"known_hosts: {d}"),
+            "clusters.mycluster.known_hosts: ",
+        ),
+        (
+            lambda t, d: t.replace(f"ssh_key: {d}/id_ed25519", f"ssh_key: {d}/known_hosts"),
+            "clusters.mycluster.ssh_key: ",
+        ),
+        (
+            lambda t, d: t + "runbook_dirs: [/etc/habot/no-runbooks]\n",
+            "runbook_dirs[0]: /etc/habot/no-runbooks: No such file or directory",
+        ),
+        (
+            lambda t, d: t.replace(
+                "    nodes:", "    alerts: {rules: [/etc/habot/rules.yaml]}\n    nodes:"
+            ),
+            "clusters.mycluster.alerts.rules[0]: /etc/habot/rules.yaml: No such file or directory",
+        ),
+        (
+            lambda t, d: t.replace("    nodes:", "    alerts_channel: C0456ALERTS\n    nodes:"),
+            "clusters.mycluster.alerts_channel: C0456ALERTS is not a channel habot answers in",
+        ),
+    ],
+    ids=["no key", "known_hosts a directory", "not a key", "no runbook dir", "no rules", "buttons"],
+)
+async def test_what_serve_would_stop_or_fail_on_is_named_by_key_and_file(
+    tmp_path: Path, cluster: str, change: object, named: str
+) -> None:
+    path = tmp_path / "habot.yaml"
+    text = change(cluster, tmp_path)  # type: ignore[operator]
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + text)
+    code, _, err = await check(path)
+    assert code == 1
+    assert named in err, err
+    assert "Traceback" not in err

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from habot.config import load_config
 from habot.errors import ConfigError
+from tests.fakes.node_files import cluster_yaml
 
 GOOD_CONFIG = """
 clusters:
@@ -90,7 +93,9 @@ def test_serve_refuses_bad_settings(env: dict[str, str], named: str, tmp_path: P
 def test_a_database_habot_cannot_use_is_one_line(
     url: str, code: int, named: str, tmp_path: Path
 ) -> None:
-    (tmp_path / "habot.yaml").write_text(GOOD_CONFIG + "approvers: anyone\nallowed_channels: any\n")
+    (tmp_path / "habot.yaml").write_text(
+        cluster_yaml(tmp_path) + "approvers: anyone\nallowed_channels: any\n"
+    )
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "s",
@@ -102,6 +107,21 @@ def test_a_database_habot_cannot_use_is_one_line(
     assert done.stderr.count("\n") == 1, done.stderr
     assert named in done.stderr
     assert "db-s3cret" not in done.stderr
+
+
+def test_serve_stops_on_a_file_it_needs_naming_its_key_and_file(tmp_path: Path) -> None:
+    """Before: a missing key let serve start, and fail later with "No such file or
+    directory" naming no file."""
+    config = tmp_path / "habot.yaml"
+    config.write_text("approvers: anyone\nallowed_channels: any\n" + GOOD_CONFIG)
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "HABOT_CONFIG": str(config)}
+    done = habot("serve", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert (
+        f"{config}: clusters.mycluster.ssh_key: /nonexistent/id_ed25519: No such file or "
+        "directory (and 1 more: `habot config check`)"
+    ) in done.stderr
 
 
 def test_a_secret_is_never_printed(tmp_path: Path) -> None:
@@ -195,3 +215,55 @@ def test_an_alerts_channel_must_be_an_id(tmp_path: Path) -> None:
         GOOD_CONFIG.replace("    nodes:", "    alerts_channel: C0456ALERTS\n    nodes:")
     )
     assert load_config(path).clusters["mycluster"].alerts_channel == "C0456ALERTS"
+
+
+def test_socket_mode_without_slack_retries_in_one_line_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    """Slack unreachable: each try is one line (no traceback), and SIGTERM stops habot at once
+    — before, it retried forever with a traceback every ~10 s and only SIGKILL stopped it.
+    A clean start logs no warning (Bolt's "As you gave `client` as well" included)."""
+    config = tmp_path / "habot.yaml"
+    config.write_text("approvers: anyone\nallowed_channels: any\n" + cluster_yaml(tmp_path))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HABOT_"))}
+    env = {
+        **clean,
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "HABOT_SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing listens on the discard port
+        "HABOT_CONFIG": str(config),
+        "HABOT_DB": str(tmp_path / "habot.sqlite3"),
+        "HABOT_PROBES_PORT": "0",
+        "HABOT_ALERTS": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "habot", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # bounded: the first try fails within seconds
+            seen.append(line)
+            if "Failed to connect" in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        rest, _ = process.communicate(timeout=15)
+        stopped_in = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = "".join(seen) + rest
+    assert process.returncode == 0, output
+    assert stopped_in < 5
+    assert "Traceback" not in output
+    assert "WARNING" not in output
+    failures = [ln for ln in output.splitlines() if "Failed to connect" in ln]
+    assert failures
+    assert all("Retrying" in ln for ln in failures)  # the whole try, in its one line
