@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -207,7 +208,7 @@ class Engine:
         try:
             await self._command(node, argv, 30, request_id)
         except (TransportError, AuditError) as e:
-            log.warning("%s: clean-up %s failed: %s", node.name, " ".join(argv), e)
+            log.warning("%s: clean-up %s failed: %s", node.name, shlex.join(argv), e)
 
     async def _wait(self, index: int, step: PlannedStep) -> StepOutcome:
         deadline = time.monotonic() + step.timeout

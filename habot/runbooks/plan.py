@@ -4,6 +4,7 @@ checked, every argv rendered and every target resolved — what the approver see
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,7 +46,7 @@ class PlannedStep:
 
     def describe(self) -> str:
         if self.kind == "run":
-            return f"on {self.target}: {' '.join(self.argv)}"
+            return f"on {self.target}: {shlex.join(self.argv)}"
         if self.kind == "cib":
             return (
                 f"on {self.target}, shadow CIB: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 
 from habot.alerts.lifecycle import Alert, State, began, ended
@@ -152,7 +153,7 @@ def step_line(outcome: StepOutcome) -> str:
 
 def command_line(record: CommandRecord) -> str:
     rc = "unreachable" if record.rc is None else f"exit {record.rc}"
-    return f"{record.node}$ {' '.join(record.argv)} → {rc} in {record.duration_s:.2f} s"
+    return f"{record.node}$ {shlex.join(record.argv)} → {rc} in {record.duration_s:.2f} s"
 
 
 def outcome_line(outcome: RunOutcome) -> str:
@@ -169,7 +170,7 @@ def audit_line(entry: AuditRecord) -> str:
     who = f" {entry.user}" if entry.user else ""
     node = f"{entry.node_user.split()[0]}@{entry.node}" if entry.node_user else entry.node
     via = " (sudo)" if entry.node_user.endswith("via sudo") else ""
-    what = f" {node}$ {' '.join(entry.argv)}{via} → rc {entry.rc}" if entry.argv else ""
+    what = f" {node}$ {shlex.join(entry.argv)}{via} → rc {entry.rc}" if entry.argv else ""
     detail = f" {entry.detail}" if entry.detail and not entry.argv else ""
     return f"{when} [{entry.request_id or '-'}] {entry.event}{who}{what}{detail}"
 

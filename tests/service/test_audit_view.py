@@ -66,3 +66,20 @@ async def test_someone_who_may_view_nothing_is_refused_not_shown_an_empty_log() 
 async def test_the_console_operator_sees_every_cluster() -> None:
     seen = await two_clusters().audit_log(10, None)
     assert [r.cluster for r in seen] == ["web", "db", "web"]
+
+
+def test_each_argv_is_shown_as_a_shell_would_quote_it() -> None:
+    """`sh -c 'set -C; …' habot-index /var/www/html` joined by spaces read as another
+    command; quoted, each argument is what ran."""
+    from habot.runbooks.engine import CommandRecord
+    from habot.service import describe
+    from habot.service.audit import AuditRecord
+
+    argv = ("sh", "-c", 'test -L "$1/index.html" && exit 1', "habot-index", "/var/www/html")
+    shown = "sh -c 'test -L \"$1/index.html\" && exit 1' habot-index /var/www/html"
+    record = AuditRecord(
+        1.0, "web", "command", "r1", "", "nodo1", argv, 0, 0.1, "", "habot via sudo"
+    )
+    assert f"habot@nodo1$ {shown} (sudo) → rc 0" in describe.audit_line(record)
+    ran = CommandRecord("nodo1", argv, 0, 0.1, "")
+    assert describe.command_line(ran).startswith(f"nodo1$ {shown} → exit 0")
