@@ -71,8 +71,16 @@ def preview_lines(proposal: Proposal) -> list[str]:
         lines = ["the cluster would change nothing"]
     elif proposal.preview is not None:
         named = set(proposal.plan.param_map.values())
+        created = created_by(proposal)
         actions = [
-            a.describe() + ("" if a.resource in named else " (not named: collateral)")
+            a.describe()
+            + (
+                " (created by this runbook)"
+                if a.resource in created
+                else ""
+                if a.resource in named
+                else " (not named in the request)"
+            )
             for a in proposal.preview
         ]
         lines = actions[:PREVIEW_SHOWN]
@@ -135,13 +143,50 @@ def fail_count_lines(proposal: Proposal) -> list[str]:
     return lines
 
 
+# crm_simulate's action words, as what happens to the resource
+DOES = {
+    "move": "moves",
+    "migrate": "moves",
+    "start": "starts",
+    "stop": "stops",
+    "promote": "promotes",
+    "demote": "demotes",
+    "restart": "restarts",
+    "recover": "recovers",
+}
+NAMES_SHOWN = 20
+
+
+def created_by(proposal: Proposal) -> set[str]:
+    """Resources the preview acts on that the live cluster does not have yet: the runbook
+    creates them (gfs2-activate's dlm)."""
+    if proposal.live is None:
+        return set()
+    status = proposal.live.status
+    return {a.resource for a in proposal.preview or () if status.resource(a.resource) is None}
+
+
 def collateral_line(proposal: Proposal) -> str | None:
-    others = sorted({a.resource for a in proposal.collateral})
-    if not others:
+    """What else the cluster would do, in words: each resource the request did not name by
+    what happens to it — "Also: moves WebSite; starts WebData-clone; creates dlm"."""
+    created = created_by(proposal)
+    by_verb: dict[str, set[str]] = {}
+    for action in proposal.collateral:
+        verb = "creates" if action.resource in created else DOES.get(action.action, action.action)
+        by_verb.setdefault(verb, set()).add(action.resource)
+    if not by_verb:
         return None
-    return f"Also moves: {', '.join(others[:20])}" + (
-        f" and {len(others) - 20} more" if len(others) > 20 else ""
-    )
+    order = [*DOES.values(), "creates"]
+    parts = [
+        f"{verb} {_names(sorted(by_verb[verb]))}"
+        for verb in sorted(by_verb, key=lambda v: order.index(v) if v in order else len(order))
+    ]
+    return "Also: " + "; ".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    more = f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+    return ", ".join(names[:NAMES_SHOWN]) + more
 
 
 def step_line(outcome: StepOutcome) -> str:

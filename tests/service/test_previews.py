@@ -75,7 +75,7 @@ def test_every_shipped_runbook_that_changes_the_cib_is_previewed() -> None:
 
 
 async def test_a_ban_is_previewed_from_its_own_step() -> None:
-    s = scene()
+    s = scene(capture="crm_mon_2node_demo.xml")  # the cluster the simulation was run on
     s.transport.expect("nodo1", MKTEMP, stdout=f"{PRIVATE}\n".encode())
     s.transport.expect("nodo1", ("pcs", "cluster", "cib", f"{PRIVATE}/cib.xml"))
     s.transport.expect(
@@ -90,8 +90,10 @@ async def test_a_ban_is_previewed_from_its_own_step() -> None:
     proposal = await s.workflow.propose(None, "ban", {"resource": "VirtualIP", "node": "nodo1"})
     lines = describe.preview_lines(proposal)
     assert "VirtualIP: move nodo1 → nodo2" in lines
-    assert any(line.startswith("WebSite: move") and "collateral" in line for line in lines)
-    assert describe.collateral_line(proposal) == "Also moves: WebSite, app-fs, app-svc"
+    assert any(
+        line.startswith("WebSite: move") and "(not named in the request)" in line for line in lines
+    )
+    assert describe.collateral_line(proposal) == "Also: moves WebSite, app-fs, app-svc"
     s.transport.assert_done()
 
 
@@ -158,3 +160,21 @@ def test_a_cleanup_card_shows_the_fail_counts_it_clears() -> None:
         describe.preview_lines(cleanup)
     )
     assert plan.steps[-1].name == "no failures left"  # the thread shows them gone after
+
+
+def test_what_else_happens_is_said_exactly_and_what_the_runbook_creates_is_not_collateral() -> None:
+    """gfs2-activate's preview: the DLM it creates starts (created by this runbook, not "also
+    moves"), WebData is promoted, WebFS stops — each by what happens to it."""
+    live = LiveStatus(SEED, "nodo1", {})
+    preview = (
+        PlannedAction("dlm", "start", target="nodo1"),
+        PlannedAction("WebData", "promote", target="nodo2"),
+        PlannedAction("WebFS", "stop", source="nodo1"),
+    )
+    plan = make_plan(load_all()["gfs2-activate"], {}, SEED, cluster="mycluster")
+    proposal = Proposal(load_all()["gfs2-activate"], plan, preview=preview, live=live)
+    lines = describe.preview_lines(proposal)
+    assert "dlm: start on nodo1 (created by this runbook)" in lines
+    assert "WebData: promote on nodo2 (not named in the request)" in lines
+    assert describe.collateral_line(proposal) == "Also: stops WebFS; promotes WebData; creates dlm"
+    assert "moves" not in str(describe.collateral_line(proposal))

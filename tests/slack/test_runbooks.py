@@ -60,9 +60,9 @@ async def test_failover_moves_the_ip_and_leaves_no_constraint(
     assert f"pcs resource move VirtualIP {target}" in text
     assert "(as `habot via sudo` on the nodes)" in text
     assert f"VirtualIP: move {source} → {target}" in text
-    also = text.split("Also moves: ", 1)[1].split("*", 1)[0]
+    also = text.split("Also: moves ", 1)[1].split("*", 1)[0]
     assert "WebSite" in also  # WebSite follows its colocation
-    assert f"WebSite: move {source} → {target} (not named: collateral)" in text
+    assert f"WebSite: move {source} → {target} (not named in the request)" in text
     assert await click(session, http_bot, card, APPROVE, "UBOB") == 200
     final = await wait_card(http_bot, card, "succeeded")
     assert "Approved by <@UBOB>" in final

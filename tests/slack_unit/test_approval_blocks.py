@@ -48,7 +48,7 @@ def test_card_shows_plan_preview_collateral_and_buttons() -> None:
     text = json.dumps(approval_blocks.request_card(p, request(p)))
     assert "pcs resource move VirtualIP nodo2" in text
     assert "VirtualIP: move nodo1 \\u2192 nodo2" in text
-    assert "Also moves: WebSite, app-fs, app-svc" in text
+    assert "Also: moves WebSite, app-fs, app-svc" in text
     assert '"action_id": "habot_approve"' in text
     assert '"style": "primary"' in text
     assert '"confirm"' not in text
