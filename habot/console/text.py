@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from habot.alerts.lifecycle import Alert
 from habot.alerts.lifecycle import State as AlertState
 from habot.alerts.rules import Rule, fill
-from habot.cluster import describe
-from habot.cluster.health import Severity
 from habot.commands.grammar import USAGE
 from habot.errors import ClusterUnreachable
 from habot.runbooks.model import Runbook
@@ -19,7 +17,6 @@ from habot.service.audit import AuditRecord
 from habot.service.clusters import StatusReport
 from habot.service.workflow import Proposal
 
-HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
 # C0 controls but tab and newline, DEL, and C1 (a lone 0x9b is a terminal's CSI too)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -32,29 +29,7 @@ def printable(text: str) -> str:
 
 
 def status(report: StatusReport) -> str:
-    st = report.live.status
-    lines = [
-        f"== {report.cluster}: {HEALTH[report.health]} ==",
-        describe.headline(st) + f" ({runbook_text.read_from(report)})",
-    ]
-    lines += [f"  {node}: not answering ({why})" for node, why in report.live.unreachable.items()]
-    lines += ["", "Nodes:"] + [f"  {describe.node_line(n)}" for n in st.nodes]
-    lines += ["", "Resources:"]
-    lines += [f"  {line}" for r in st.resources for line in describe.resource_lines(r)]
-    if not st.resources:
-        lines.append("  (none configured)")
-    if st.failed_actions:
-        lines += ["", "Failed actions:"]
-        lines += [
-            f"  {a.resource} {a.operation} on {a.node}: {a.exit_status}"
-            f"{f' ({a.exit_reason})' if a.exit_reason else ''} at {a.last_change}"
-            for a in st.failed_actions
-        ]
-    if report.findings:
-        lines += ["", "Warnings:"]
-        for f in report.findings:
-            lines += [f"  [{f.severity.value}] {f.message}", f"      fix: {f.fix}"]
-    return "\n".join(lines)
+    return "\n".join(runbook_text.status_lines(report))
 
 
 def unreachable(error: ClusterUnreachable) -> str:

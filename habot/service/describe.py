@@ -6,6 +6,8 @@ import shlex
 from datetime import UTC, datetime
 
 from habot.alerts.lifecycle import Alert, State, began, ended
+from habot.cluster import describe as cluster_text
+from habot.cluster.health import Severity
 from habot.cluster.model import ClusterStatus
 from habot.cluster.predicates import RUNNING
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
@@ -232,6 +234,37 @@ def span(seconds: float) -> str:
         return f"{seconds // 60} min"
     hours, minutes = divmod(seconds // 60, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+HEALTH = {None: "healthy", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}
+
+
+def status_lines(report: StatusReport) -> list[str]:
+    """`/ha status` as plain text, whole: the console's answer, and the file Slack gets when
+    the cluster is too large for a message."""
+    st = report.live.status
+    lines = [
+        f"== {report.cluster}: {HEALTH[report.health]} ==",
+        cluster_text.headline(st) + f" ({read_from(report)})",
+    ]
+    lines += [f"  {node}: not answering ({why})" for node, why in report.live.unreachable.items()]
+    lines += ["", "Nodes:"] + [f"  {cluster_text.node_line(n)}" for n in st.nodes]
+    lines += ["", "Resources:"]
+    lines += [f"  {line}" for r in st.resources for line in cluster_text.resource_lines(r)]
+    if not st.resources:
+        lines.append("  (none configured)")
+    if st.failed_actions:
+        lines += ["", "Failed actions:"]
+        lines += [
+            f"  {a.resource} {a.operation} on {a.node}: {a.exit_status}"
+            f"{f' ({a.exit_reason})' if a.exit_reason else ''} at {a.last_change}"
+            for a in st.failed_actions
+        ]
+    if report.findings:
+        lines += ["", "Warnings:"]
+        for f in report.findings:
+            lines += [f"  [{f.severity.value}] {f.message}", f"      fix: {f.fix}"]
+    return lines
 
 
 def lasted(alert: Alert) -> str:

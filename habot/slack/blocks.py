@@ -72,7 +72,34 @@ def code_block(text: str, limit: int = SECTION_MAX - 8) -> str:
     return "```" + truncate(escape(text), limit).replace("```", GRAVE * 3) + "```"
 
 
-def status(report: StatusReport) -> list[Block]:
+def status_cut(report: StatusReport) -> bool:
+    """Whether the message would leave something out (a section over Slack's 3,000
+    characters, warnings beyond what the message shows): then the whole status goes as a
+    file too."""
+    return (
+        any(
+            b["type"] == "section" and b["text"]["text"] != b.get("whole", b["text"]["text"])
+            for b in _status_blocks(report)
+        )
+        or len(report.findings) > FINDINGS_MAX
+    )
+
+
+def status(report: StatusReport, *, file: str | None = None) -> list[Block]:
+    """The status as a message; `file`: the name of the file holding all of it (said last)."""
+    found = [{k: v for k, v in b.items() if k != "whole"} for b in _status_blocks(report)]
+    if file is not None:
+        note = context(f":page_facing_up: The whole status is in {code(file)}, here.")
+        found = [*found[: BLOCKS_MAX - 1], note]
+    return found[:BLOCKS_MAX]
+
+
+def _whole(text: str) -> Block:
+    """A section that remembers its text before it was cut to fit."""
+    return {**section(text), "whole": text}
+
+
+def _status_blocks(report: StatusReport) -> list[Block]:
     st = report.live.status
     read_from = escape(service_text.read_from(report))
     missing = [f"{n} not answering ({escape(why)})" for n, why in report.live.unreachable.items()]
@@ -82,12 +109,12 @@ def status(report: StatusReport) -> list[Block]:
             f"{HEALTH[report.health]} · {escape(describe.headline(st))} · "
             + "; ".join([read_from, *missing])
         ),
-        section("*Nodes*\n" + "\n".join(f"• {escape(describe.node_line(n))}" for n in st.nodes)),
-        section("*Resources*\n" + _resources(report)),
+        _whole("*Nodes*\n" + "\n".join(f"• {escape(describe.node_line(n))}" for n in st.nodes)),
+        _whole("*Resources*\n" + _resources(report)),
     ]
     if st.failed_actions:
         blocks.append(
-            section(
+            _whole(
                 "*Failed actions*\n"
                 + "\n".join(
                     f"• {code(a.resource)} {escape(a.operation)} on {escape(a.node)}: "

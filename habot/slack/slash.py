@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,12 +27,14 @@ from habot.commands.grammar import (
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.runbooks.plan import PlanError
 from habot.service import describe, policy
+from habot.service.clusters import StatusReport
 from habot.service.policy import Actor, PolicyError
 from habot.slack import approval_blocks, blocks, form_view, forms
 from habot.slack.asking import ask
 from habot.slack.deps import Deps
 
 __all__ = ["Deps", "not_here", "register"]
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -108,10 +111,11 @@ async def _run(
             await _history(deps, command, respond, client, actor)
         elif isinstance(command, Status):
             report = await deps.ops.status(command.cluster)
+            file = await _status_file(report, client, actor) if blocks.status_cut(report) else None
             await respond(
                 response_type="in_channel",
                 text=blocks.status_text(report),
-                blocks=blocks.status(report),
+                blocks=blocks.status(report, file=file),
             )
         elif isinstance(command, ListRunbooks):
             runbooks = list(deps.workflow.runbooks.values())
@@ -153,6 +157,23 @@ async def _view(deps: Deps, command: Command, actor: Actor) -> str:
         happened = await deps.ops.whatif(command.cluster, command.event, command.node)
         return blocks.escape("\n".join(describe.whatif_lines(happened)))
     return blocks.usage()
+
+
+async def _status_file(report: StatusReport, client: AsyncWebClient, actor: Actor) -> str | None:
+    """A status too large for a message: the whole of it as a file in the channel (its
+    name; None when Slack refused it — the message then says what it left out)."""
+    name = f"status-{report.cluster}.txt"
+    try:
+        await client.files_upload_v2(
+            channel=actor.channel,
+            filename=name,
+            content="\n".join(describe.status_lines(report)) + "\n",
+            title=f"{report.cluster}: the whole status",
+        )
+    except SlackApiError as e:
+        log.warning("status of %s not uploaded: %s", report.cluster, e.response.get("error"))
+        return None
+    return name
 
 
 async def _history(
