@@ -124,6 +124,7 @@ def _config_check(args: argparse.Namespace) -> int:
             token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
         )
         found += config_check.unknown_to_slack(config, client)
+        found += config_check.not_a_member(config, client)
     for line in config_check.effective_policy(config, runbooks):
         print(line)
     for problem in found:

@@ -116,13 +116,23 @@ class AlertsConfig(_Strict):
 
 
 SlackId = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,32}$")]
+# A channel habot answers in: a public (C…) or private (G…, or C… for newer ones) channel. A
+# direct message (D…) is not one: habot posts cards and reads a channel's recent history
+# there, which needs the bot in the channel and scopes a DM does not have.
+ChannelId = Annotated[
+    str,
+    Field(
+        pattern=r"^[CG][A-Z0-9]{2,31}$",
+        description="a channel's ID (C…, G…); not a direct message (D…)",
+    ),
+]
 Who = tuple[SlackId, ...] | Literal["anyone"]
 
 
 class Permissions(_Strict):
     """Who may do what, and where; a key left out takes the value of the level above."""
 
-    channels: tuple[SlackId, ...] | Literal["any"] | None = Field(
+    channels: tuple[ChannelId, ...] | Literal["any"] | None = Field(
         default=None, description="Slack channel IDs where this applies"
     )
     viewers: Who | None = Field(
@@ -205,9 +215,9 @@ class HabotConfig(_Strict):
     )
     self_approval: bool = Field(False, description="may a requester approve their own request")
     approval_expiry_s: float = Field(900, gt=0, le=7 * 24 * 3600)
-    allowed_channels: tuple[SlackId, ...] | Literal["any"] = Field(
+    allowed_channels: tuple[ChannelId, ...] | Literal["any"] = Field(
         (),
-        description="Slack channel IDs (C..., G..., D...) habot answers in (commands and every "
+        description="Slack channel IDs (C..., G...) habot answers in (commands and every "
         "button, alert cards' included); `any` for all. `habot serve` refuses to start with "
         "neither",
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from habot.config import load_config
+from habot.errors import ConfigError
 from tests.fakes.node_files import cluster_yaml
 from tests.fakes.slack_server import FakeSlack
 
@@ -114,3 +116,28 @@ async def test_what_serve_would_stop_or_fail_on_is_named_by_key_and_file(
     assert code == 1
     assert named in err, err
     assert "Traceback" not in err
+
+
+async def test_a_channel_habot_is_not_a_member_of_is_named(
+    tmp_path: Path, cluster: str, fake_slack: FakeSlack
+) -> None:
+    """After a restart habot finds a card it was posting by reading the alerts channel's
+    recent messages, which Slack refuses outside the channel: habot must be a member (and
+    is, of COPS: its false friend)."""
+    path = tmp_path / "habot.yaml"
+    text = cluster.replace("    nodes:", "    alerts_channel: CALERTS\n    nodes:")
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS, CALERTS]\n" + text)
+    fake_slack.outside = {"CALERTS"}
+    code, _, err = await check(
+        path, SLACK_BOT_TOKEN="xoxb-0000-habot-test", HABOT_SLACK_API_URL=fake_slack.api_url
+    )
+    assert code == 1
+    assert "clusters.mycluster.alerts_channel: habot is not a member of CALERTS" in err
+    assert "COPS" not in err
+
+
+def test_a_direct_message_is_not_a_channel_habot_answers_in(tmp_path: Path, cluster: str) -> None:
+    path = tmp_path / "habot.yaml"
+    path.write_text("approvers: [UBOB]\nallowed_channels: [D0123DM]\n" + cluster)
+    with pytest.raises(ConfigError, match="allowed_channels"):
+        load_config(path)

@@ -49,6 +49,29 @@ def unknown_to_slack(config: HabotConfig, client: WebClient) -> list[str]:
     return found
 
 
+def not_a_member(config: HabotConfig, client: WebClient) -> list[str]:
+    """Channels habot must be a member of and is not: each alerts channel (after a restart,
+    habot reads its recent messages so that no card is posted twice) and each channel the
+    config names (approval cards are posted there)."""
+    wanted = {c.alerts_channel: f"clusters.{n}.alerts_channel" for n, c in config.clusters.items()}
+    if isinstance(config.allowed_channels, tuple):
+        wanted |= {c: "allowed_channels" for c in config.allowed_channels if c not in wanted}
+    found = []
+    for channel, key in sorted((c, k) for c, k in wanted.items() if c):
+        try:
+            info = client.conversations_info(channel=channel).get("channel") or {}
+        except SlackApiError as e:
+            found.append(f"{key}: {channel}: {e.response.get('error', 'unknown')}")
+            continue
+        if not info.get("is_member"):
+            found.append(
+                f"{key}: habot is not a member of {channel} (#{info.get('name', '?')}): invite "
+                "it (/invite @habot) — it posts its cards there, and reads its recent "
+                "messages after a restart so that no card is posted twice"
+            )
+    return found
+
+
 def effective_policy(config: HabotConfig, runbooks: dict[str, Runbook]) -> Iterator[str]:
     for cluster in config.clusters:
         yield from policy.describe(policy.effective(config, cluster))

@@ -44,6 +44,7 @@ class FakeSlack:
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> its posts, in order
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}  # user group id -> member ids
+        self.outside: set[str] = set()  # channels the bot is not a member of
         self.uploads: dict[str, bytes] = {}
         self.views: dict[str, dict[str, Any]] = {}  # view id -> the view as shown now
         self.homes: dict[str, dict[str, Any]] = {}  # user -> their home tab as published
@@ -164,6 +165,10 @@ class FakeSlack:
             return {"url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "usergroups.users.list":
             return {"users": self.groups.get(str(params.get("usergroup", "")), [])}
+        if method == "conversations.info":
+            channel = str(params.get("channel", ""))
+            is_member = channel not in self.outside
+            return {"channel": {"id": channel, "name": channel.lower(), "is_member": is_member}}
         if method == "conversations.members":  # channel ids in `groups` too
             return {"members": self.groups.get(str(params.get("channel", "")), [])}
         if method == "files.getUploadURLExternal":

@@ -16,12 +16,13 @@ MANIFEST = yaml.safe_load((ROOT / "slack-app-manifest.yaml").read_text())
 # Slack's documented bot scope for each method habot calls; views.* and auth.test need none.
 METHOD_SCOPES = {
     "auth_test": set(),
-    "chat_postMessage": {"chat:write", "chat:write.public"},  # .public: channels it is not in
+    "chat_postMessage": {"chat:write"},  # in channels habot is a member of (it must be)
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_members": {"channels:read", "groups:read"},
+    "conversations_info": {"channels:read", "groups:read"},
     "files_upload_v2": {"files:write"},
     "usergroups_list": {"usergroups:read"},
     "usergroups_users_list": {"usergroups:read"},
