@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from habot.commands.grammar import (
+    USAGE,
     Audit,
     Help,
     ListRunbooks,
@@ -152,3 +153,43 @@ async def test_the_console_answers_a_verb_alone_with_its_usage() -> None:
     said = await console.answer("restart")
     assert "usage: `/ha restart RESOURCE [NODE]`" in said
     assert s.transport.ran() == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "status cluster=db",
+        "why WebSite cluster=db",
+        "whatif node-fail nodo1 cluster=db",
+        "whatif standby nodo1 cluster=db",
+        "history 2h cluster=db",
+        "policy cluster=db",
+        "failover WebSite nodo2 cluster=db",
+        "ban WebSite nodo2 PT2H cluster=db",
+        "runbook cleanup resource=WebSite cluster=db",
+        "cluster=db status",
+    ],
+)
+def test_every_command_about_a_cluster_takes_cluster_by_name(text: str) -> None:
+    command = parse(text)
+    assert command.cluster == "db"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("audit 5 cluster=db", "takes no cluster"),
+        ("runbook cluster=db", "takes no cluster"),
+        ("status web cluster=db", "two clusters given"),
+        ("status cluster=db cluster=web", "given twice"),
+        ("status cluster=no;way", "not a valid cluster name"),
+    ],
+)
+def test_a_cluster_where_none_fits_is_refused(text: str, said: str) -> None:
+    with pytest.raises(UsageError, match=said):
+        parse(text)
+
+
+def test_the_usage_says_the_audits_default_and_most() -> None:
+    assert "`/ha audit [N]` — the last N actions (20; at most 200)" in USAGE
+    assert "takes `cluster=NAME`" in USAGE

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from habot.errors import UsageError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")
 
-USAGE = """\
-`/ha status [CLUSTER]` — nodes, resources, failed actions and warnings
-`/ha failover RESOURCE NODE [cluster=NAME]` — move a resource, after approval
+AUDIT_DEFAULT = 20
+AUDIT_MAX = 200
+USAGE = f"""\
+`/ha status` — nodes, resources, failed actions and warnings
+`/ha failover RESOURCE NODE` — move a resource, after approval
 `/ha ban RESOURCE NODE [LIFETIME]` — keep it off a node (for PT2H, P1D, …), after approval
 `/ha clear RESOURCE [NODE]` — remove the move/ban constraints left on it, after approval
 `/ha restart RESOURCE [NODE]` — restart it (a clone's instance on NODE), after approval
 `/ha cleanup RESOURCE [NODE]` — clear its failures and fail counts, after approval
-`/ha why RESOURCE [CLUSTER]` — where it runs and, in plain words, why not elsewhere
+`/ha why RESOURCE` — where it runs and, in plain words, why not elsewhere
 `/ha whatif node-fail NODE` / `/ha whatif standby NODE` — what the cluster would do then
-`/ha history [CLUSTER] [SINCE]` — the last hours (6h; 30m, 2h, 1d) as a timeline, newest first
+`/ha history [SINCE]` — the last hours (6h; 30m, 2h, 1d) as a timeline, newest first
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
-`/ha audit [N]` — the last N actions: who asked, who approved, what ran where, exit codes
-`/ha policy [CLUSTER] [RUNBOOK]` — who may see, ask and approve, and how many approvers
-`/ha help` — this list"""
-AUDIT_DEFAULT = 20
-AUDIT_MAX = 200
+`/ha audit [N]` — the last N actions ({AUDIT_DEFAULT}; at most {AUDIT_MAX}): who asked, \
+who approved, what ran where, exit codes
+`/ha policy [RUNBOOK]` — who may see, ask and approve, and how many approvers
+`/ha help` — this list
+Each command about a cluster takes `cluster=NAME` (default: the config's first cluster)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +107,31 @@ KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 def parse(text: str) -> Command:
-    words = _split(text)
+    typed = _split(text)
+    named = [a for a in typed if a.startswith("cluster=")]
+    if len(named) > 1:
+        raise UsageError("`cluster=` is given twice")
+    words = [a for a in typed if not a.startswith("cluster=")]
     if not words or words[0] in ("help", "-h", "--help"):
-        return Help()
+        return _in_cluster(Help(), "help", name(named[0][8:], "cluster") if named else None)
     verb, args = words[0].lower(), words[1:]
+    command = _command(verb, args, words[0])
+    return _in_cluster(command, verb, name(named[0][8:], "cluster") if named else None)
+
+
+def _in_cluster(command: Command, verb: str, cluster: str | None) -> Command:
+    """`cluster=NAME`, the one way every command about a cluster names it (a few also take
+    it by position, as they always did: `/ha status mycluster`)."""
+    if cluster is None:
+        return command
+    if isinstance(command, Help | ListRunbooks | RunbookHelp | Audit):
+        raise UsageError(f"`/ha {verb}` takes no cluster: it answers for every cluster")
+    if command.cluster not in (None, cluster):
+        raise UsageError(f"two clusters given: {command.cluster} and {cluster}")
+    return replace(command, cluster=cluster)
+
+
+def _command(verb: str, args: list[str], typed: str) -> Command:
     if verb == "status":
         return Status(cluster=_optional_name(args, "status"))
     if verb in VERBS:
@@ -125,7 +148,7 @@ def parse(text: str) -> Command:
         return _audit(args)
     if verb == "policy":
         return _policy(args)
-    raise UsageError(f"unknown command `{words[0][:40]}`")
+    raise UsageError(f"unknown command `{typed[:40]}`")
 
 
 def _split(text: str) -> list[str]:
@@ -209,9 +232,7 @@ def _why(args: list[str]) -> WhyResource:
 
 def _whatif(args: list[str]) -> WhatIf:
     if not 2 <= len(args) <= 3 or args[0] not in ("node-fail", "standby"):
-        raise UsageError(
-            "usage: `/ha whatif node-fail NODE [CLUSTER]` or `/ha whatif standby NODE`"
-        )
+        raise UsageError("usage: `/ha whatif node-fail NODE` or `/ha whatif standby NODE`")
     cluster = name(args[2], "cluster") if len(args) == 3 else None
     return WhatIf(args[0], name(args[1], "node"), cluster)
 
