@@ -144,11 +144,13 @@ async def simulate(
 ) -> tuple[PlannedAction, ...]:
     """Apply pcs edits to a shadow copy of the live CIB and ask crm_simulate what would happen.
 
-    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy (through
-    sudo, all of it is habot-node's one `cib simulate` step).
+    Nothing reaches the live cluster: every edit is `pcs -f SHADOW ...` on a copy. Through
+    sudo, all of it is habot-node's one `cib simulate` step — a read, so over the node's
+    read session — which makes a standby, a move or a ban with Pacemaker's own C tools
+    instead of pcs.
     """
     if node.sudo:
-        result = await transport.run(node, helper_cib("simulate", edits), timeout=timeout)
+        result = await transport.read(node, helper_cib("simulate", edits), timeout=timeout)
         if not result.ok:
             detail = (result.stderr_text or result.stdout_text).strip()[-300:]
             raise TransportError(node.name, f"preview: {detail}")

@@ -27,25 +27,34 @@ environment.
     habot-node write-new PATH TEXT        a new file (never over one, never through a link,
                                           only in directories root alone can write)
 
+    habot-node session NONCE             the reads above, one request a line, each answer
+                                          framed by length: one sudo and one start for many
+
 It reads its rules from `rules.json` beside itself (root-owned too). Run without an installed
 copy (`python3 -I -c SOURCE VERB ...`, what habot does on nodes it logs into as root), it has
-no rules: it runs no `exec`, and its reads and writes walk paths exactly as above. It imports
-nothing but Python's standard library, and never evaluates what it is given.
+no rules: it runs what it is given as that user, and its reads and writes walk paths exactly
+as above. It imports nothing but Python's standard library, and never evaluates what it is
+given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io as io_module
 import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 EXIT_REFUSED = 77  # EX_NOPERM: the rules do not allow it (habot says "the node refused it")
 EXIT_MISSING = 1  # a log file that is not there (yet)
@@ -150,100 +159,179 @@ def clean(text: str) -> bool:
     return not any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
-def installed(rules: dict[str, object] | None) -> dict[str, object]:
-    if rules is None:
-        raise Refused("exec and cib need the installed helper and its rules")
-    return rules
+class Output:
+    """Where a verb writes: the process's own stdout and stderr (one command), or buffers
+    the session frames into one reply."""
+
+    def __init__(self, out: BinaryIO, err: BinaryIO) -> None:
+        self.out, self.err = out, err
+
+    def say(self, text: str) -> None:
+        self.err.write(text.encode())
 
 
-def run_exec(rules: dict[str, object] | None, argv: list[str]) -> int:
-    if not argv or not all(clean(a) for a in argv):
-        raise Refused("an empty command, or a control character in an argument")
-    path = allowed(installed(rules), "commands", argv[0], argv[1:])
-    os.chdir("/")
-    os.execve(path, [path, *argv[1:]], ENV)  # a rule's own path, argv exactly
-    return 0  # not reached
+@dataclass(frozen=True)
+class Program:
+    """A command to run as it is (exec'd in place of the helper, or run by a session)."""
+
+    path: str
+    argv: list[str]
 
 
-def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(argv, cwd="/", env=ENV, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+def run_exec(rules: dict[str, object] | None, argv: list[str]) -> Program:
+    """A rule's command, by the rule's own path, argv exactly. Run from its source (a root
+    login, or a user whose rights come from Pacemaker ACLs), the helper has no rules: it runs
+    what it is given, as that user could anyway."""
+    if not argv:
+        raise Refused("an empty command")
+    if rules is None:  # what that user could run anyway
+        return Program(path_of(None, argv[0]), argv)
+    if not all(clean(a) for a in argv):
+        raise Refused("a control character in an argument")
+    path = allowed(rules, "commands", argv[0], argv[1:])
+    return Program(path, [path, *argv[1:]])
 
 
-def run_status(rules: dict[str, object] | None) -> int:
+def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        argv,
+        cwd="/",
+        env=env or ENV,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
+
+
+def run_status(rules: dict[str, object] | None, io: Output) -> int:
     """The status read as one fixed program: no argument, nothing to split."""
     argvs = [[path_of(rules, argv[0]), *argv[1:]] for argv in STATUS]
-    first = run(argvs[0], stdout=subprocess.PIPE)
-    out = sys.stdout.buffer
-    out.write(first.stdout)
+    first = run(argvs[0])
+    io.out.write(first.stdout)
     for argv in argvs[1:]:
-        out.write(f"\n{SEPARATOR}\n".encode())
-        done = run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        out.write(done.stdout)
-    out.flush()
+        io.out.write(f"\n{SEPARATOR}\n".encode())
+        io.out.write(run(argv).stdout)
     return first.returncode
 
 
 # -- the shadow CIB --------------------------------------------------------------------------
 
 
-def parse_edits(rules: dict[str, object], text: str) -> list[tuple[str, list[str]]]:
+def parse_edits(rules: dict[str, object] | None, text: str) -> list[list[str]]:
     try:
         edits = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise Refused("the edits are not JSON") from e
     if not isinstance(edits, list) or not 0 < len(edits) <= MAX_EDITS:
         raise Refused(f"the edits must be a list of 1 to {MAX_EDITS} argument lists")
-    checked = []
     for edit in edits:
         if not isinstance(edit, list) or not all(isinstance(a, str) and clean(a) for a in edit):
             raise Refused("each edit is a list of plain strings")
-        checked.append((allowed(rules, "cib_edits", "pcs", edit), edit))
-    return checked
+        if rules is not None:
+            permitted(rules, "cib_edits", "pcs", edit)
+    return edits
 
 
-def run_cib(rules: dict[str, object] | None, action: str, text: str) -> int:
+def quick_edit(edit: list[str]) -> tuple[str, list[str]] | None:
+    """The same edit with Pacemaker's own C tools (a fraction of pcs's Python start), for a
+    simulation; None when there is no such form (pcs does it)."""
+    if edit[:2] == ["node", "standby"] and len(edit) == 3:
+        return "crm_attribute", ["--node", edit[2], "--name", "standby", "--update", "on"]
+    if edit[:2] == ["node", "unstandby"] and len(edit) == 3:
+        return "crm_attribute", ["--node", edit[2], "--name", "standby", "--update", "off"]
+    if edit[:2] in (["node", "maintenance"], ["node", "unmaintenance"]) and len(edit) == 3:
+        value = "on" if edit[1] == "maintenance" else "off"
+        return "crm_attribute", ["--node", edit[2], "--name", "maintenance", "--update", value]
+    if edit[:2] in (["resource", "move-with-constraint"], ["resource", "ban"]) and len(edit) == 4:
+        verb = "--move" if edit[1] == "move-with-constraint" else "--ban"
+        return "crm_resource", [verb, "--resource", edit[2], "--node", edit[3]]
+    if edit[:2] == ["resource", "clear"] and len(edit) in (3, 4):
+        node = ["--node", edit[3]] if len(edit) == 4 else []
+        return "crm_resource", ["--clear", "--resource", edit[2], *node]
+    meta = {"disable": ("target-role", "Stopped"), "enable": ("target-role", "Started")}
+    meta |= {"unmanage": ("is-managed", "false"), "manage": ("is-managed", "true")}
+    if edit[0] == "resource" and len(edit) == 3 and edit[1] in meta:
+        name, value = meta[edit[1]]
+        return "crm_resource", [
+            "--resource", edit[2], "--meta", "--set-parameter", name, "--parameter-value", value,
+        ]  # fmt: skip
+    return None
+
+
+def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output) -> int:
     """Pull, edit, then push or simulate: one step, in a directory only root can enter.
     The push is a diff against the pulled copy (`cib-push … diff-against=`): only habot's
     own changes are applied, on top of whatever the CIB holds by then — a constraint or a
-    device someone added meanwhile stays, and a change that no longer applies fails."""
+    device someone added meanwhile stays, and a change that no longer applies fails. A
+    simulation pulls with cibadmin and edits with crm_attribute and crm_resource where they
+    can (`CIB_file`): no pcs at all for a standby, a move, a ban."""
     if action not in ("push", "simulate"):
         raise Refused("cib: push or simulate")
-    edits = parse_edits(installed(rules), text)
-    pcs = path_of(rules, "pcs")
+    edits = parse_edits(rules, text)
     private = tempfile.mkdtemp(prefix="habot-cib.", dir="/run")  # 0700, root's, unguessable
     shadow = os.path.join(private, "cib.xml")
-    original = os.path.join(private, "original.xml")
     try:
-        pulled = run(
-            [pcs, "cluster", "cib", shadow], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        if not _shown(pulled, "pcs cluster cib"):
-            return pulled.returncode or 1
-        shutil.copyfile(shadow, original)
-        for path, edit in edits:
-            done = run([path, "-f", shadow, *edit], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            if not _shown(done, "pcs " + " ".join(edit)):
-                return done.returncode
         if action == "push":
-            argv = [pcs, "cluster", "cib-push", shadow, f"diff-against={original}"]
-            done = run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            _shown(done)
-            return done.returncode
-        simulate = path_of(rules, "crm_simulate")
-        argv = [simulate, "--simulate", "--xml-file", shadow, "--output-as=xml"]
-        done = run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _shown(done)
-        return done.returncode
+            return _push(rules, edits, private, io)
+        quick = [quick_edit(e) for e in edits]
+        if all(q is not None for q in quick):
+            return _simulate_quickly(rules, [q for q in quick if q is not None], shadow, io)
+        pcs = path_of(rules, "pcs")
+        if not _shown(run([pcs, "cluster", "cib", shadow]), io, "pcs cluster cib"):
+            return 1
+        for edit in edits:
+            if not _shown(run([pcs, "-f", shadow, *edit]), io, "pcs " + " ".join(edit)):
+                return 1
+        return _simulated(rules, shadow, io)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _shown(done: subprocess.CompletedProcess[bytes], before_push: str = "") -> bool:
+def _push(rules: dict[str, object] | None, edits: list[list[str]], private: str, io: Output) -> int:
+    pcs = path_of(rules, "pcs")
+    shadow, original = os.path.join(private, "cib.xml"), os.path.join(private, "original.xml")
+    if not _shown(run([pcs, "cluster", "cib", shadow]), io, "pcs cluster cib"):
+        return 1
+    shutil.copyfile(shadow, original)
+    for edit in edits:
+        if not _shown(run([pcs, "-f", shadow, *edit]), io, "pcs " + " ".join(edit)):
+            return 1
+    done = run([pcs, "cluster", "cib-push", shadow, f"diff-against={original}"])
+    _shown(done, io)
+    return done.returncode
+
+
+def _simulate_quickly(
+    rules: dict[str, object] | None, edits: list[tuple[str, list[str]]], shadow: str, io: Output
+) -> int:
+    pulled = run([path_of(rules, "cibadmin"), "--query"])
+    if pulled.returncode != 0:
+        io.err.write(pulled.stderr)
+        io.say("habot-node: `cibadmin --query` failed; nothing was simulated\n")
+        return 1
+    descriptor = os.open(shadow, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as f:
+        f.write(pulled.stdout)
+    env = {**ENV, "CIB_file": shadow}
+    for tool, args in edits:
+        if not _shown(run([path_of(rules, tool), *args], env), io, f"{tool} {' '.join(args)}"):
+            return 1
+    return _simulated(rules, shadow, io)
+
+
+def _simulated(rules: dict[str, object] | None, shadow: str, io: Output) -> int:
+    argv = [path_of(rules, "crm_simulate"), "--simulate", "--xml-file", shadow, "--output-as=xml"]
+    done = run(argv)
+    _shown(done, io)
+    return done.returncode
+
+
+def _shown(done: subprocess.CompletedProcess[bytes], io: Output, before_push: str = "") -> bool:
     """The command's output passed on; a failure before the push says nothing was pushed."""
-    sys.stdout.buffer.write(done.stdout)
-    sys.stderr.buffer.write(done.stderr)
+    io.out.write(done.stdout)
+    io.err.write(done.stderr)
     if done.returncode != 0 and before_push:
-        sys.stderr.write(f"habot-node: `{before_push[:200]}` failed; nothing was pushed\n")
+        io.say(f"habot-node: `{before_push[:200]}` failed; nothing was pushed\n")
     return done.returncode == 0
 
 
@@ -273,15 +361,13 @@ def daemon_uid() -> int | None:
         return None
 
 
-def run_journal(rules: dict[str, object] | None, args: list[str]) -> int:
+def run_journal(rules: dict[str, object] | None, args: list[str]) -> Program:
     """`journalctl -o json` in one of four fixed modes, the selection the helper's own."""
     if not any(m.fullmatch(" ".join(args)) for m in JOURNAL_MODES) or not all(map(clean, args)):
         raise Refused("journal: --since=@T | --after-cursor=C --lines=N | --follow ...")
     journalctl = path_of(rules, "journalctl")
     argv = [journalctl, "-o", "json", "--no-pager", "--quiet", *args]
-    os.chdir("/")
-    os.execve(journalctl, argv + journal_matches(daemon_uid()), ENV)
-    return 0  # not reached
+    return Program(journalctl, argv + journal_matches(daemon_uid()))
 
 
 # -- files: walked from `/`, never through a link ---------------------------------------------
@@ -363,67 +449,70 @@ def _log_file(path: str, st: os.stat_result, owner: int) -> None:
         raise Refused(f"{path}: owned by uid {st.st_uid}, not by its directory's owner; refused")
 
 
+ROTATIONS = (".1", ".2")  # a log's older generations, read to their end
+
+
 def logs_allowed(rules: dict[str, object] | None, path: str) -> None:
     if rules is None:
         return
-    base = path[:-2] if path.endswith(".1") else path
+    base = next((path[: -len(r)] for r in ROTATIONS if path.endswith(r)), path)
     if base not in rules.get("logs", []):  # type: ignore[operator]
         raise Refused(f"{path[:200]} is not one of the log files in the rules")
 
 
-def run_log(rules: dict[str, object] | None, args: list[str]) -> int:
+def run_log(rules: dict[str, object] | None, args: list[str], io: Output) -> int:
     if len(args) == 2 and args[0] == "stat":
-        return log_stat(rules, args[1])
+        return log_stat(rules, args[1], io)
     if len(args) == 4 and args[0] == "read" and all(a.isdigit() for a in args[2:]):
-        return log_read(rules, args[1], int(args[2]), int(args[3]))
+        return log_read(rules, args[1], int(args[2]), int(args[3]), io)
     raise Refused("log stat PATH | log read PATH OFFSET LENGTH")
 
 
-def log_stat(rules: dict[str, object] | None, path: str) -> int:
-    """`NAME INODE SIZE` of the file and of its rotation `.1`, each that can be read."""
+def log_stat(rules: dict[str, object] | None, path: str, io: Output) -> int:
+    """`NAME INODE SIZE` of the file and of its older generations, each that can be read."""
     logs_allowed(rules, path)
     rc = 0
-    for name in (path, f"{path}.1"):
+    for name in (path, *(f"{path}{r}" for r in ROTATIONS)):
         try:
             fd, st = open_log(name)
         except FileNotFoundError:
-            sys.stderr.write(f"habot-node: {name}: No such file or directory\n")
+            io.say(f"habot-node: {name}: No such file or directory\n")
             rc = rc or (EXIT_MISSING if name == path else 0)
             continue
         except Refused as e:
-            sys.stderr.write(f"habot-node: refused: {e}\n")
+            io.say(f"habot-node: refused: {e}\n")
             rc = rc or (EXIT_REFUSED if name == path else 0)
             continue
         os.close(fd)
-        sys.stdout.write(f"{name} {st.st_ino} {st.st_size}\n")
+        io.out.write(f"{name} {st.st_ino} {st.st_size}\n".encode())
     return rc
 
 
-def log_read(rules: dict[str, object] | None, path: str, offset: int, length: int) -> int:
+def log_read(
+    rules: dict[str, object] | None, path: str, offset: int, length: int, io: Output
+) -> int:
     logs_allowed(rules, path)
     if length > MAX_READ:
         raise Refused(f"at most {MAX_READ} bytes a read")
     try:
         fd, _ = open_log(path)
     except FileNotFoundError:
-        sys.stderr.write(f"habot-node: {path}: No such file or directory\n")
+        io.say(f"habot-node: {path}: No such file or directory\n")
         return EXIT_MISSING
     try:
-        out = sys.stdout.buffer
         while length > 0:
             chunk = os.pread(fd, min(length, 1 << 16), offset)
             if not chunk:
                 break
-            out.write(chunk)
+            io.out.write(chunk)
             offset += len(chunk)
             length -= len(chunk)
-        out.flush()
     finally:
         os.close(fd)
     return 0
 
 
-def run_write(rules: dict[str, object] | None, args: list[str]) -> int:
+def run_write(rules: dict[str, object] | None, args: list[str], io: Output) -> int:
     """A new file with TEXT, 0644: never over an existing one (kept as it is), never through
     a link, only in directories that root alone can write all the way from `/`."""
     if len(args) != 2 or len(args[1].encode()) > MAX_WRITE:
@@ -441,40 +530,148 @@ def run_write(rules: dict[str, object] | None, args: list[str]) -> int:
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode):
                 raise Refused(f"{path}: exists and is not a regular file; refused") from None
-            sys.stdout.write(f"{path} exists; kept as it is\n")
+            io.out.write(f"{path} exists; kept as it is\n".encode())
             return 0
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.write("\n" if not text.endswith("\n") else "")
-        sys.stdout.write(f"{path} written\n")
+        io.out.write(f"{path} written\n".encode())
         return 0
     finally:
         os.close(dir_fd)
 
 
-VERBS = ("exec", "status", "cib", "journal", "log", "write-new")
+def answer(rules: dict[str, object] | None, argv: list[str], io: Output) -> int | Program:
+    """One request: an exit code (what the verb wrote is in `io`), or a program to run."""
+    verb, args = (argv[0], argv[1:]) if argv else ("", [])
+    if verb == "exec":
+        return run_exec(rules, args)
+    if verb == "status" and not args:
+        return run_status(rules, io)
+    if verb == "cib" and len(args) == 2:
+        return run_cib(rules, args[0], args[1], io)
+    if verb == "journal":
+        return run_journal(rules, args)
+    if verb == "log":
+        return run_log(rules, args, io)
+    if verb == "write-new":
+        return run_write(rules, args, io)
+    raise Refused(
+        "usage: habot-node exec COMMAND ARG... | status | cib push|simulate EDITS | "
+        "journal MODE | log stat|read PATH ... | write-new PATH TEXT | session NONCE"
+    )
+
+
+# -- a session: one helper for many reads ------------------------------------------------------
+
+SESSION_VERBS = ("exec", "status", "cib", "journal", "log")  # `write-new` has its own channel
+MAX_REQUEST = 1 << 20  # bytes of one request line
+MAX_REPLY = 256 * 1024 * 1024  # bytes of one command's output
+KILL_AFTER_S = 5.0  # after SIGTERM at its timeout, SIGKILL this much later
+NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+def serve_session(rules: dict[str, object] | None, ready: str) -> int:
+    """Requests, one JSON line each — {"nonce": …, "argv": […], "timeout": s} — each
+    matched exactly as a command of its own would be, and answered with one header line,
+    `NONCE RC OUT ERR`, then exactly OUT and ERR bytes: read by length, so nothing a command
+    prints can end its answer early or pass for the next one's. One sudo and one Python
+    start for every read of a session, instead of one each."""
+    if not NONCE.fullmatch(ready):
+        raise Refused("session NONCE (32 hex digits)")
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(f"{ready}\n".encode())
+    stdout.flush()
+    while True:
+        line = stdin.readline(MAX_REQUEST + 1)
+        if not line:
+            return 0  # habot closed the session (or the connection dropped)
+        nonce, rc, out, err = session_answer(rules, line)
+        try:
+            stdout.write(f"{nonce} {rc} {len(out)} {len(err)}\n".encode() + out + err)
+            stdout.flush()
+        except BrokenPipeError:
+            return 0  # nobody reads any more: the connection dropped
+
+
+def session_answer(rules: dict[str, object] | None, line: bytes) -> tuple[str, int, bytes, bytes]:
+    try:
+        request = json.loads(line) if len(line) <= MAX_REQUEST else None
+    except (ValueError, RecursionError):
+        request = None
+    if not isinstance(request, dict):
+        raise Refused("the session is out of step: a request that is not one")  # ends it
+    nonce = request.get("nonce")
+    if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
+        raise Refused("the session is out of step: a request without its nonce")
+    argv, timeout = request.get("argv"), request.get("timeout")
+    out, err = io_module.BytesIO(), io_module.BytesIO()
+    io = Output(out, err)
+    try:
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise Refused("argv: a list of strings")
+        if not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
+            raise Refused("timeout: seconds, at most an hour")
+        if not argv or argv[0] not in SESSION_VERBS or argv[:2] == ["cib", "push"]:
+            raise Refused("a session runs reads only: exec, status, cib simulate, journal, log")
+        if argv[:2] == ["journal", "--follow"]:
+            raise Refused("a followed journal has a channel of its own")
+        done = answer(rules, argv, io)
+        if isinstance(done, Program):
+            return (nonce, *bounded(done, float(timeout)))
+        return nonce, done, out.getvalue(), err.getvalue()
+    except Refused as e:
+        return nonce, EXIT_REFUSED, b"", f"habot-node: refused: {e}\n".encode()
+    except OSError as e:
+        return nonce, EXIT_REFUSED, b"", f"habot-node: {e}\n".encode()
+
+
+def bounded(program: Program, timeout: float) -> tuple[int, bytes, bytes]:
+    """Run it as `timeout --kill-after` would: exit 124 when it ran out of time (137 when it
+    had to be killed), from `/`, stdin empty, its own process group."""
+    child = subprocess.Popen(
+        program.argv,
+        executable=program.path,
+        cwd="/",
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = child.communicate(timeout=timeout)
+        return child.returncode, out[:MAX_REPLY], err[:MAX_REPLY]
+    except subprocess.TimeoutExpired:
+        _signal_group(child.pid, signal.SIGTERM)
+    try:
+        out, err = child.communicate(timeout=KILL_AFTER_S)
+        return 124, out[:MAX_REPLY], err[:MAX_REPLY]
+    except subprocess.TimeoutExpired:
+        _signal_group(child.pid, signal.SIGKILL)
+    child.wait()
+    for pipe in (child.stdout, child.stderr):  # a process that left the group may hold them
+        if pipe is not None:
+            pipe.close()
+    return 137, b"", b"habot-node: killed after its timeout; what it printed is lost\n"
+
+
+def _signal_group(group: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, number)
 
 
 def main(argv: list[str]) -> int:
     try:
         rules = load_rules(rules_file())
-        verb, args = (argv[0], argv[1:]) if argv else ("", [])
-        if verb == "exec":
-            return run_exec(rules, args)
-        if verb == "status" and not args:
-            return run_status(rules)
-        if verb == "cib" and len(args) == 2:
-            return run_cib(rules, args[0], args[1])
-        if verb == "journal":
-            return run_journal(rules, args)
-        if verb == "log":
-            return run_log(rules, args)
-        if verb == "write-new":
-            return run_write(rules, args)
-        raise Refused(
-            "usage: habot-node exec COMMAND ARG... | status | cib push|simulate EDITS | "
-            "journal MODE | log stat|read PATH ... | write-new PATH TEXT"
-        )
+        if argv[:1] == ["session"] and len(argv) == 2:
+            return serve_session(rules, argv[1])
+        io = Output(sys.stdout.buffer, sys.stderr.buffer)
+        done = answer(rules, argv, io)
+        if isinstance(done, Program):
+            os.chdir("/")
+            os.execve(done.path, done.argv, ENV)  # in the helper's place: signals reach it
+        return done
     except Refused as e:
         sys.stderr.write(f"habot-node: refused: {e}\n")
         return EXIT_REFUSED

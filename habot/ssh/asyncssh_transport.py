@@ -163,10 +163,9 @@ class AsyncsshTransport:
     ) -> CommandResult:
         if self._readers_per_node == 0:
             return await self._run(node, argv, timeout=timeout)
-        command = remote_command(argv, timeout, sudo=node.sudo)
         try:
             session = await self._reader(node, timeout)
-            result = await session.run(argv, command, timeout + KILL_AFTER_S + 5)
+            result = await session.run(argv, timeout, timeout + KILL_AFTER_S + 5)
         except ReplyTooLarge as e:  # asked again on an exec channel, it would be read whole
             raise TransportError(node.name, f"{argv[0]}: {e}; not read") from e
         except SessionBroken as e:

@@ -21,7 +21,8 @@ RECORDER = """#!/bin/sh
 # records how it was run: its name, each argument on a line, its directory and environment
 log="{log}"
 {{ echo "$(basename "$0")"; for a in "$@"; do echo "arg:$a"; done; echo "cwd:$(pwd)";
-  env | grep -c CALLER_SECRET | sed 's/^/secret:/'; }} >> "$log"
+  env | grep -c CALLER_SECRET | sed 's/^/secret:/';
+  if [ -n "${{CIB_file:-}}" ]; then echo "cib_file:$CIB_file"; fi; }} >> "$log"
 case "$(basename "$0") $1 $2" in
   "pcs cluster cib") echo '<cib epoch="1"/>' > "$3" ;;
   "pcs -f"*) echo "edited: $*" >> "$2" ;;
@@ -41,7 +42,8 @@ def node(tmp_path: Path) -> Path:
     bin_dir.mkdir()
     log = tmp_path / "ran.log"
     paths = {}
-    names = ("pcs", "crm_simulate", "crm_mon", "cibadmin", "crm_attribute", "stonith_admin")
+    names = ("pcs", "crm_simulate", "crm_mon", "cibadmin", "crm_attribute", "crm_resource")
+    names += ("stonith_admin",)
     for name in (*names, "journalctl"):
         program = bin_dir / name
         program.write_text(RECORDER.format(log=log))
@@ -64,7 +66,14 @@ def node(tmp_path: Path) -> Path:
             {"command": "pcs", "args": ["resource", "move", "[A-Za-z_]{1,20}", "nodo[12]"]},
             {"command": "stonith_admin", "args": ["--reboot", "nodo[12]"]},
         ],
-        "cib_edits": [{"command": "pcs", "args": ["resource", "clone", "[A-Za-z]{1,20}"]}],
+        "cib_edits": [
+            {"command": "pcs", "args": ["resource", "clone", "[A-Za-z]{1,20}"]},
+            {"command": "pcs", "args": ["node", "standby", "nodo[12]"]},
+            {
+                "command": "pcs",
+                "args": ["resource", "move-with-constraint", "[A-Za-z]{1,20}", "nodo[12]"],
+            },
+        ],
     }
     (installed / "rules.json").write_text(json.dumps(rules))
     return tmp_path

@@ -1,5 +1,6 @@
-"""Read-only commands on a long-lived `sh` session, against a real sshd: what an exec channel
-gives, framed by length and nonce, one sshd session for many reads, and recovery."""
+"""Read-only commands through one long-lived habot-node session (here from its own text, as on a
+root login), against a real sshd: what an exec channel gives, framed by length and nonce, one
+helper and one sshd session for many reads, and recovery."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from tests.ssh.test_asyncssh_transport import HOSTILE
 
 
 def session_shells() -> list[int]:
+    """The helper sessions running here (`… session NONCE`), not the shells that start them."""
     out = subprocess.run(
-        ["pgrep", "-f", "habot-read-session"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "python3 -I -c .* session [0-9a-f]{32}$"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return [int(p) for p in out.stdout.split()]
 
@@ -108,41 +113,34 @@ def test_a_header_without_the_nonce_breaks_the_session() -> None:
             parse_header(line, nonce)
 
 
-def read_dirs() -> set[str]:
-    out = subprocess.run(
-        ["sh", "-c", "ls -d /tmp/habot-read.* 2>/dev/null"], capture_output=True, text=True
-    )
-    return set(out.stdout.split())
-
-
-async def test_a_dropped_connection_leaves_no_directory_behind(
+async def test_a_dropped_connection_leaves_no_helper_behind(
     transport: AsyncsshTransport, sshd: Sshd
 ) -> None:
-    """The connection drops mid-command (sshd's session process dies): when the command ends,
-    the shell's next write meets a closed pipe (SIGPIPE), and its private directory goes too."""
-    dirs, shells = read_dirs(), set(session_shells())
+    """The connection drops mid-command (sshd's session process dies): the command is asked
+    again on a new connection, and the old helper ends once its command has (its reply
+    meets a closed pipe, or its next read meets the end of its input)."""
+    shells = set(session_shells())
     await transport.read(node(sshd), ["true"], timeout=10)
-    (shell,) = set(session_shells()) - shells
-    (made,) = read_dirs() - dirs
+    (helper,) = set(session_shells()) - shells
     reading = asyncio.create_task(
         transport.read(node(sshd), ["sh", "-c", "sleep 1; echo done"], timeout=10)
     )
     await asyncio.sleep(0.3)
-    parent = int(Path(f"/proc/{shell}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    os.kill(parent, signal.SIGKILL)  # the connection's sshd process
+    parent = int(Path(f"/proc/{helper}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(parent, signal.SIGKILL)  # the connection's sshd process (or the shell under it)
     assert (await reading).stdout == b"done\n"  # asked again on a new connection
-    for _ in range(100):  # bounded: the shell ends once its command has
-        if made not in read_dirs():
+    for _ in range(100):  # bounded: the helper ends once its command has
+        if helper not in session_shells():
             break
         await asyncio.sleep(0.05)
-    assert made not in read_dirs()
+    assert helper not in session_shells()
 
 
 async def test_a_child_left_by_a_timed_out_command_never_writes_into_the_next_reply(
     transport: AsyncsshTransport, sshd: Sshd
 ) -> None:
     """The command times out; a child it started in a session of its own outlives it and
-    writes a moment later — into its own command's file, not the next command's reply."""
+    writes a moment later — into its own command's pipe, never the next command's reply."""
     escaped = "setsid sh -c 'sleep 1.5; echo LATE; echo LATE >&2' & sleep 30"
     with pytest.raises(CommandTimeout):
         await transport.read(node(sshd), ["sh", "-c", escaped], timeout=1)
