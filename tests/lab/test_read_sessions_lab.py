@@ -1,5 +1,6 @@
-"""The long-lived read sessions against the lab's nodes: a command that prints a fake reply
-header, a session killed in the middle of a command, and a node that reboots under it."""
+"""The long-lived read sessions (one habot-node each) against the lab's nodes: a command that
+prints a fake reply header, a session killed in the middle of a command, and a node that
+reboots under it."""
 
 from __future__ import annotations
 
@@ -31,10 +32,11 @@ def plain(config: HabotConfig, name: str) -> NodeAddress:
 
 
 def shells(lab: Lab, node: str) -> list[str]:
-    """The read-session shells running in that node (its network namespace)."""
+    """The read sessions' helpers running in that node (its network namespace): the installed
+    habot-node (through sudo) or its text (`python3 -I -c`, without) — not sudo around it."""
     in_node = set(_run(["ip", "netns", "pids", f"habot-{node}"]).split())
-    # the session shell itself (a login shell that is dash wraps it in `sh -c`: not that one)
-    found = _run(["pgrep", "-f", "^sh -s -- habot-read-session"]).split()
+    helper = "python3 -I (-c .*|/usr/local/libexec/habot/habot-node) session [0-9a-f]{32}$"
+    found = _run(["pgrep", "-f", helper]).split()
     return sorted(set(found) & in_node)
 
 
