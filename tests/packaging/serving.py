@@ -128,7 +128,8 @@ async def check_served(served: Served, fake: FakeSlack, port: int, probes_port: 
     await served.wait_for_line("listening on")
     status, body = await ask_help(fake, port)
     assert status == 200, body
-    assert "/ha status [CLUSTER]" in body
+    assert "`/ha status`" in body
+    assert "takes `cluster=NAME`" in body
     line = await served.wait_for_line("poll of local:")
     assert "lines" in line
     base = f"http://127.0.0.1:{probes_port}"  # the probes' own port
