@@ -10,7 +10,7 @@ as_root() {
         exit 1
     fi
     kept=()
-    for name in HABOT_LAB_DIR HABOT_LAB_SSH_PORT PYTHON CI; do
+    for name in HABOT_LAB_DIR HABOT_LAB_ID HABOT_LAB_SSH_PORT PYTHON CI; do
         if [ -n "${!name+set}" ]; then
             kept+=("$name=${!name}")
         fi

@@ -19,9 +19,12 @@ from tests.fakes.slack_server import FakeSlack
 from tests.ssh.conftest import sshd  # noqa: F401  (the tests' own OpenSSH server, for all)
 from tests.store import postgres_server
 
+pytest_plugins = ["tests.shards"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 CLEARED_PREFIXES = ("SLACK_", "HABOT_")
+LAB_NAMES = ("HABOT_LAB_DIR", "HABOT_LAB_ID")  # which lab this run's lab tests use
 CLEARED_NAMES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -38,7 +41,7 @@ CLEARED_NAMES = (
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Slack token, habot setting or proxy from the developer's shell leaks into a test."""
     for name in list(os.environ):
-        habot_setting = name.startswith(CLEARED_PREFIXES) and name != "HABOT_LAB_DIR"
+        habot_setting = name.startswith(CLEARED_PREFIXES) and name not in LAB_NAMES
         if habot_setting or name in CLEARED_NAMES:
             monkeypatch.delenv(name, raising=False)
 

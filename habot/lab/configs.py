@@ -163,6 +163,7 @@ def write_all(layout: LabLayout) -> None:
         shutil.rmtree(layout.root / sub, ignore_errors=True)
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.root.chmod(0o755)
+    layout.id_file.write_text(f"{layout.lab}\n")  # the lab's programs find their lab by it
     _ssh_keys(layout)
     _shared(layout)
     authkey = secrets.token_bytes(256)

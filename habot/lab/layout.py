@@ -21,14 +21,15 @@ class NodeSpec:
     nodeid: int
     address: str
     ssh_host: str
+    lab: int = 0  # which lab of this machine (several run side by side: the tests' lanes)
 
     @property
     def netns(self) -> str:
-        return f"habot-{self.name}"
+        return f"habot-{self.name}" if not self.lab else f"habot{self.lab}-{self.name}"
 
     @property
     def veth(self) -> str:
-        return f"hb-{self.name}"
+        return f"hb-{self.name}" if not self.lab else f"hb{self.lab}-{self.name}"
 
     @property
     def domain(self) -> str:
@@ -44,13 +45,22 @@ class LabLayout:
 
     @classmethod
     def default(cls) -> LabLayout:
+        """The lab of HABOT_LAB_DIR (/var/lib/habot-lab). Several labs may run side by side,
+        each in a directory of its own with its number (HABOT_LAB_ID, kept in the directory
+        once the lab is up): their namespaces and host addresses are their own (lab 0:
+        habot-nodo1 on 127.0.0.2; lab 1: habot1-nodo1 on 127.0.1.2), the rest is the same."""
         root = Path(os.environ.get("HABOT_LAB_DIR", str(DEFAULT_ROOT)))
         port = int(os.environ.get("HABOT_LAB_SSH_PORT", "22"))
+        lab = lab_id(root)
         nodes = (
-            NodeSpec("nodo1", 1, "10.1.1.101", "127.0.0.2"),
-            NodeSpec("nodo2", 2, "10.1.1.102", "127.0.0.3"),
+            NodeSpec("nodo1", 1, "10.1.1.101", f"127.0.{lab}.2", lab),
+            NodeSpec("nodo2", 2, "10.1.1.102", f"127.0.{lab}.3", lab),
         )
         return cls(root=root, nodes=nodes, vip="10.1.1.100", ssh_port=port)
+
+    @property
+    def lab(self) -> int:
+        return self.nodes[0].lab
 
     def node(self, name: str) -> NodeSpec:
         for spec in self.nodes:
@@ -64,6 +74,10 @@ class LabLayout:
 
     def node_dir(self, name: str) -> Path:
         return self.root / "nodes" / name
+
+    @property
+    def id_file(self) -> Path:
+        return self.root / "lab-id"
 
     @property
     def ssh_dir(self) -> Path:
@@ -97,3 +111,20 @@ class LabLayout:
     @property
     def fence_log(self) -> Path:
         return self.root / "fence.log"
+
+
+def lab_id(root: Path) -> int:
+    """HABOT_LAB_ID, else the number kept in the lab's directory, else 0."""
+    given = os.environ.get("HABOT_LAB_ID") or _kept(root / "lab-id")
+    if not given:
+        return 0
+    if not given.isdigit() or not 0 <= int(given) <= 250:
+        raise ValueError(f"HABOT_LAB_ID must be a number from 0 to 250, not {given!r}")
+    return int(given)
+
+
+def _kept(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""

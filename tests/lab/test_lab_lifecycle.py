@@ -19,14 +19,21 @@ pytestmark = pytest.mark.lab
 
 
 def lab_footprint(lab: Lab) -> list[str]:
-    """Everything of the lab that should not outlive `down`: processes, namespaces, listeners."""
+    """Everything of this lab that should not outlive `down`: its namespaces and what runs in
+    them, processes that name its directory, its listeners (other labs of this machine, the
+    tests' other lanes, are theirs)."""
+    names = [spec.netns for spec in lab.layout.nodes]
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     found = [
-        f"netns {line.split()[0]}"
-        for line in subprocess.run(
-            ["ip", "netns", "list"], capture_output=True, text=True, check=True
-        ).stdout.splitlines()
-        if line.startswith("habot-")
+        f"netns {n}" for n in (ln.split()[0] for ln in listed.stdout.splitlines()) if n in names
     ]
+    inside = {
+        pid
+        for name in names
+        for pid in subprocess.run(
+            ["ip", "netns", "pids", name], capture_output=True, text=True, check=False
+        ).stdout.split()
+    }
     root = str(lab.layout.root)
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit() or not processes.alive(int(pid_dir.name)):
@@ -35,7 +42,7 @@ def lab_footprint(lab: Lab) -> list[str]:
             cmdline = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if root in cmdline or cmdline.startswith(("corosync", "pacemakerd", "sleep infinity")):
+        if root in cmdline or pid_dir.name in inside:
             found.append(f"pid {pid_dir.name}: {cmdline.strip()}")
     for spec in lab.layout.nodes:
         with socket.socket() as s:
