@@ -280,7 +280,8 @@ def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output)
         if not _shown(run([pcs, "cluster", "cib", shadow]), io, "pcs cluster cib"):
             return 1
         for edit in edits:
-            if not _shown(run([pcs, "-f", shadow, *edit]), io, "pcs " + " ".join(edit)):
+            said = run([pcs, "-f", shadow, *edit])
+            if not _shown(said, io, "pcs " + " ".join(edit), to_err=True):
                 return 1
         return _simulated(rules, shadow, io)
     finally:
@@ -314,7 +315,8 @@ def _simulate_quickly(
         f.write(pulled.stdout)
     env = {**ENV, "CIB_file": shadow}
     for tool, args in edits:
-        if not _shown(run([path_of(rules, tool), *args], env), io, f"{tool} {' '.join(args)}"):
+        said = run([path_of(rules, tool), *args], env)
+        if not _shown(said, io, f"{tool} {' '.join(args)}", to_err=True):
             return 1
     return _simulated(rules, shadow, io)
 
@@ -326,9 +328,16 @@ def _simulated(rules: dict[str, object] | None, shadow: str, io: Output) -> int:
     return done.returncode
 
 
-def _shown(done: subprocess.CompletedProcess[bytes], io: Output, before_push: str = "") -> bool:
-    """The command's output passed on; a failure before the push says nothing was pushed."""
-    io.out.write(done.stdout)
+def _shown(
+    done: subprocess.CompletedProcess[bytes],
+    io: Output,
+    before_push: str = "",
+    to_err: bool = False,
+) -> bool:
+    """The command's output passed on; a failure before the push says nothing was pushed.
+    A simulation's edits pass theirs on stderr (`to_err`): its stdout is crm_simulate's XML
+    alone (`crm_resource --ban` prints a warning on stdout)."""
+    (io.err if to_err else io.out).write(done.stdout)
     io.err.write(done.stderr)
     if done.returncode != 0 and before_push:
         io.say(f"habot-node: `{before_push[:200]}` failed; nothing was pushed\n")

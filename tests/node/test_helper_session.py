@@ -136,8 +136,10 @@ def test_a_request_that_is_not_one_ends_the_session(node: Path, session: Session
 @pytest.mark.skipif(os.geteuid() != 0, reason="the shadow CIB lives in /run (root)")
 def test_a_standby_or_a_move_is_simulated_without_pcs(node: Path, session: Session) -> None:
     edits = [["node", "standby", "nodo1"], ["resource", "move-with-constraint", "WebSite", "nodo2"]]
-    rc, _, err = session.ask(["cib", "simulate", json.dumps(edits)])
+    rc, out, err = session.ask(["cib", "simulate", json.dumps(edits)])
     assert rc == 0, err
+    assert out == b"<constraints/>\n"  # crm_simulate's XML alone (the edits print too)
+    assert b"mycluster" in err  # what crm_attribute printed
     programs = [line for line in ran(node) if ":" not in line]
     assert programs == ["cibadmin", "crm_attribute", "crm_resource", "crm_simulate"]
     log = ran(node)
