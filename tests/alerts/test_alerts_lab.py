@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 import yaml
 
+from habot.alerts.lifecycle import Alert
 from habot.config import FlappingConfig, HabotConfig
 from habot.lab.lab import Lab
 from habot.service import sudoers
@@ -448,6 +449,13 @@ def test_the_console_prints_alerts_as_they_arrive(
     assert alerts[0].startswith(b"[ALERT critical] mycluster")
 
 
+def heard(alert: Alert | None) -> tuple[object, ...] | None:
+    """What lines make of an alert: its count, its lines, the newest line's stamp, episodes."""
+    if alert is None:
+        return None
+    return (alert.count, alert.lines, alert.line_last, alert.episode_at, alert.episodes)
+
+
 async def test_a_users_look_alike_lines_are_never_read(lab: Lab, alert_bot: Bot) -> None:
     """Any local user can log as `pacemaker-controld` (logger -t): the journal is selected on
     what journald records itself (the writer's program, or root), so a user's lines — a flood
@@ -455,7 +463,7 @@ async def test_a_users_look_alike_lines_are_never_read(lab: Lab, alert_bot: Bot)
     lab.reset()
     store = alert_bot.workflow.store
     await alert_bot.inner.poller.poll("mycluster")  # habot is watching
-    earlier = store.alert("mycluster", "node-lost:nodo2")  # a crash of an earlier test
+    earlier = heard(store.alert("mycluster", "node-lost:nodo2"))  # an earlier test's crash
     forged = "notice: Node nodo2 state is now lost | nodeid=2 previous=member"
     lab.exec(
         "nodo1",
@@ -471,7 +479,9 @@ async def test_a_users_look_alike_lines_are_never_read(lab: Lab, alert_bot: Bot)
     )
     report = await alert_bot.inner.poller.poll("mycluster")
     assert not [k for k in report.posted if k.startswith("node-lost")]
-    assert store.alert("mycluster", "node-lost:nodo2") == earlier  # not even counted
+    # Not even counted (an earlier crash's episode may end meanwhile: that is the live state's
+    # doing, not a line's).
+    assert heard(store.alert("mycluster", "node-lost:nodo2")) == earlier
     assert report.lines < 300
 
 

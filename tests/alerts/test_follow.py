@@ -50,6 +50,8 @@ async def test_streams_post_at_once_resume_from_their_cursor_and_leave_the_poll_
         assert s.store.get("cursor|mycluster|nodo1|journal") == "s=1;i=2"
         reads = len(journal_reads(s.transport.calls))
         assert reads == 2  # the first poll read both journals
+        # the third stream is open once its channel answered (until then a poll reads nodo1)
+        await until("both followed", lambda: p.followed("mycluster") == {"nodo1", "nodo2"})
         s.clock.now += 30
         await p.lead("mycluster")  # a poll while both nodes are followed
         assert len(journal_reads(s.transport.calls)) == reads  # it read no journal

@@ -33,9 +33,12 @@ def plain(config: HabotConfig, name: str) -> NodeAddress:
 
 def shells(lab: Lab, node: str) -> list[str]:
     """The read sessions' helpers running in that node (its network namespace): the installed
-    habot-node (through sudo) or its text (`python3 -I -c`, without) — not sudo around it."""
+    habot-node (through sudo) or its text (`python3 -I -c`, without) — not sudo around it, nor
+    the login shell that started it (`sh -c 'python3 …'`: dash forks for it)."""
     in_node = set(_run(["ip", "netns", "pids", lab.layout.node(node).netns]).split())
-    helper = "python3 -I (-c .*|/usr/local/libexec/habot/habot-node) session [0-9a-f]{32}$"
+    helper = (
+        "^(/usr/bin/)?python3 -I (-c .*|/usr/local/libexec/habot/habot-node) session [0-9a-f]{32}$"
+    )
     found = _run(["pgrep", "-f", helper]).split()
     return sorted(set(found) & in_node)
 
