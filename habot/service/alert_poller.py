@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -496,18 +496,22 @@ class Poller:
 
 def schedule(poller: Poller, clusters: Sequence[ClusterHandle]) -> AsyncIOScheduler:
     """One job per cluster in the running event loop, twice per interval: it polls when this
-    replica leads the cluster and a poll is due. A failing poll never stops the schedule."""
+    replica leads the cluster and a poll is due. A failing poll never stops the schedule.
+    The clusters' jobs start spread over the first half interval, not all at once: a replica
+    of many clusters polls a steady few at a time, never all of them in one burst."""
     scheduler = AsyncIOScheduler()
-    for handle in clusters:
+    now = datetime.now(UTC)
+    for i, handle in enumerate(clusters):
+        every = handle.config.alerts.interval_s / 2
         scheduler.add_job(
             poller.lead,
             "interval",
             args=[handle.name],
-            seconds=handle.config.alerts.interval_s / 2,
+            seconds=every,
             id=f"poll-{handle.name}",
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),
+            next_run_time=now + timedelta(seconds=every * i / len(clusters)),
         )
     scheduler.start()
     return scheduler
