@@ -16,12 +16,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from benchmarks.bench_status import _ssh_pcs_status
-from habot.cli import build_ops
 from habot.config import HabotConfig, load_config
 from habot.lab.layout import LabLayout
 from habot.runbooks.loader import load_all
 from habot.service.clusters import Ops
 from habot.service.workflow import Workflow
+from habot.serving import build_ops
 from habot.store import Store
 
 REPEATS = 7

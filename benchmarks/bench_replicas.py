@@ -31,9 +31,9 @@ import yaml
 from benchmarks import replay_sshd
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import load_catalogue
-from habot.cli import build_ops
 from habot.config import HabotConfig
 from habot.service.alert_poller import Poller
+from habot.serving import build_ops
 from habot.slack.approval_blocks import APPROVE
 from habot.store import Store
 from tests.fakes.cluster import scene

@@ -1,4 +1,6 @@
-"""`habot ...`: the command line, and the only place where the parts are put together."""
+"""`habot ...`: the command line. Each command imports what it uses when it runs (serving
+and the console put the parts together in habot.serving): `habot --version`, `config check`
+or `runbooks lint` never wait for Slack's, SSH's and the scheduler's libraries to load."""
 
 from __future__ import annotations
 
@@ -6,47 +8,21 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
-import time
 import traceback
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.async_app import AsyncApp
-from slack_sdk import WebClient
+from habot import __version__
+from habot.errors import ConfigError, HabotError, RunbookError, StoreError
 
-from habot import __version__, log_format, probes
-from habot.alerts.rules import Catalogue, load_catalogue
-from habot.config import HabotConfig, load_config, require_closed
-from habot.console import config_check, repl
-from habot.console import text as console_text
-from habot.errors import ConfigError, HabotError
-from habot.jobs import Jobs
-from habot.node import AGENT_FILE
-from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
-from habot.runbooks.model import Runbook
-from habot.runbooks.replay import may_edit
-from habot.service import readiness, sudoers
-from habot.service.alert_poller import Poller, schedule
-from habot.service.clusters import ClusterHandle, Ops
-from habot.service.home import Home
-from habot.service.workflow import HEARTBEAT_S, Workflow
-from habot.settings import Settings, SlackMode, load_settings
-from habot.slack import app as slack_app
-from habot.slack.alert_sink import SlackAlertSink
-from habot.slack.approvers import SlackDirectory
-from habot.slack.deps import Deps
-from habot.slack.expiry import SWEEP_S, expire_waiting
-from habot.slack.home import HomeTabs
-from habot.ssh.asyncssh_transport import AsyncsshTransport
-from habot.store import Store, StoreError
+if TYPE_CHECKING:
+    from habot.config import HabotConfig
+    from habot.runbooks.model import Runbook
+    from habot.service import sudoers
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1  # a service habot needs (its database) does not answer
@@ -111,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
 def _config_check(args: argparse.Namespace) -> int:
     """Exit 0 when `habot serve` would start with it and run; 1 with its problems (each by its
     key and file); 2 when the file itself cannot be read."""
+    from slack_sdk import WebClient
+
+    from habot.console import config_check
+    from habot.runbooks.loader import load_all
+    from habot.service import readiness
+    from habot.settings import load_settings
+
     settings = load_settings()
     config = _config(args)
     found = readiness.problems(config)
@@ -134,6 +117,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     """GET /healthz (or /readyz) of the habot serve on HABOT_PROBES_HOST:HABOT_PROBES_PORT."""
+    from habot.settings import load_settings
+
     settings = load_settings()
     host = settings.probes_host
     host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
@@ -174,6 +159,12 @@ def _node_rules(
 ) -> tuple[str, list[sudoers.Rule], dict[str, str], tuple[str, ...]]:
     """(node user, rules, paths, log files) for the config and runbooks; SudoersError when a
     runbook command cannot be bounded."""
+    from habot.config import load_config
+    from habot.node import AGENT_FILE
+    from habot.runbooks.loader import load_all
+    from habot.service import sudoers
+    from habot.settings import load_settings
+
     path = args.config if args.config is not None else load_settings().config
     config = load_config(path) if args.config is not None or path.exists() else None
     runbooks = load_all([*(config.runbook_dirs if config else ()), *args.runbooks])
@@ -201,6 +192,8 @@ def _node_rules(
 
 def _sudoers(args: argparse.Namespace) -> int:
     """Print the sudoers file; exit 1 (saying why) when a runbook command cannot be bounded."""
+    from habot.service import sudoers
+
     try:
         user, _, _, _ = _node_rules(args)
         sys.stdout.write(sudoers.render(user))
@@ -212,6 +205,8 @@ def _sudoers(args: argparse.Namespace) -> int:
 
 def _node_files(args: argparse.Namespace) -> int:
     """habot-node, rules.json and habot.sudoers in a directory, to review and install."""
+    from habot.service import sudoers
+
     try:
         user, found, paths, logs = _node_rules(args)
     except sudoers.SudoersError as e:
@@ -235,6 +230,8 @@ def _node_files(args: argparse.Namespace) -> int:
 
 
 def _runbooks(args: argparse.Namespace) -> int:
+    from habot.runbooks.loader import json_schema, load_file, shipped_dir
+
     if args.runbooks_command == "schema":
         sys.stdout.write(json_schema())
         return 0
@@ -257,6 +254,8 @@ def _runbooks(args: argparse.Namespace) -> int:
 
 def previewed(runbook: Runbook) -> str:
     """How the runbook's card shows what the cluster will do."""
+    from habot.runbooks.replay import may_edit
+
     if runbook.preview:
         return f"preview: by hand, {len(runbook.preview)} edits"
     replayable = [s.name for s in runbook.steps if s.cib or (s.run and may_edit(s.run))]
@@ -267,29 +266,23 @@ def previewed(runbook: Runbook) -> str:
     return f"preview: from its steps ({', '.join(replayable)}){tail}"
 
 
-def build_ops(config: HabotConfig) -> Ops:
-    handles = {
-        name: ClusterHandle(
-            name,
-            cluster,
-            AsyncsshTransport(
-                client_key=cluster.ssh_key,
-                known_hosts=cluster.known_hosts,
-                connect_timeout=cluster.connect_timeout_s,
-                readers_per_node=cluster.read_sessions,
-            ),
-        )
-        for name, cluster in config.clusters.items()
-    }
-    return Ops(clusters=handles)
-
-
 def _config(args: argparse.Namespace) -> HabotConfig:
+    from habot.config import load_config
+    from habot.settings import load_settings
+
     path = args.config if args.config is not None else load_settings().config
     return load_config(path)
 
 
 def _console(args: argparse.Namespace) -> int:
+    from habot.console import repl
+    from habot.runbooks.loader import load_all
+    from habot.service.alert_poller import Poller, schedule
+    from habot.service.workflow import Workflow
+    from habot.serving import build_ops, load_rules, stop_polling
+    from habot.settings import load_settings
+    from habot.store import Store
+
     settings = load_settings()
     config = _config(args)
     runbooks, catalogue = load_all(config.runbook_dirs), load_rules(config)
@@ -325,6 +318,12 @@ def _approvers_text(config: HabotConfig) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from habot import log_format
+    from habot.config import load_config, require_closed
+    from habot.service import readiness
+    from habot.serving import serve_until_stopped
+    from habot.settings import load_settings
+
     settings = load_settings()
     settings.require_slack()
     path = args.config if args.config is not None else settings.config
@@ -332,194 +331,12 @@ def _serve(args: argparse.Namespace) -> int:
     require_closed(config, path)
     readiness.require(config, path)
     log_format.configure(settings.log_level, settings.log_format)
-    return asyncio.run(_serve_until_stopped(settings, config))
-
-
-@dataclass
-class Bot:
-    """Everything `habot serve` runs, put together (also what the tests drive)."""
-
-    app: AsyncApp
-    deps: Deps
-    store: Store
-    poller: Poller
-    alert_clusters: list[ClusterHandle]
-    probes: probes.Probes
-    tabs: HomeTabs
-    scheduler: AsyncIOScheduler | None = None
-    sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)  # a sweep under way
-
-    def start_background(self, *, alerts: bool = True) -> None:
-        """The alert polls (one job per cluster with an alerts channel, polling where this
-        replica leads), the sweep that expires undecided requests, and the sweep that
-        interrupts runs whose process went silent (a run's own task beats)."""
-        self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=SWEEP_S,
-            args=[expire_waiting, self.deps.workflow, self.app.client],
-            id="expire-requests",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=HEARTBEAT_S,
-            args=[announce_interrupted, self],
-            id="interrupted-runs",
-            max_instances=1,
-            coalesce=True,
-        )
-
-    async def sweep(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
-        """A background sweep; at close, the one under way ends before the store closes (a
-        stop that cancels it anyway is no error to log)."""
-        async with self.sweeping:
-            try:
-                await work(*args)
-            except StoreError as e:
-                logging.getLogger(__name__).warning("sweep skipped, no database: %s", e)
-            except asyncio.CancelledError:
-                logging.getLogger(__name__).info("a sweep was stopped: habot is stopping")
-
-    async def close(self) -> None:
-        if self.scheduler is not None:
-            await stop_polling(self.scheduler, self.poller, self.sweeping)
-        await self.deps.jobs.shutdown()
-        try:
-            await self.poller.resign()
-            await self.deps.workflow.abandon()  # runs cut short: the next sweep reports them
-        except StoreError as e:
-            logging.getLogger(__name__).error("leases and runs not handed over: %s", e)
-        await self.deps.ops.close()
-        self.store.close()
-
-
-async def stop_polling(
-    scheduler: AsyncIOScheduler, poller: Poller, sweeping: asyncio.Lock | None = None
-) -> None:
-    """No new poll or sweep starts; those under way end (never cut in the middle), then the
-    scheduler stops with nothing left to cancel."""
-    scheduler.pause()
-    await poller.idle()
-    if sweeping is not None:
-        async with sweeping:
-            pass
-    scheduler.shutdown(wait=False)
-
-
-def load_rules(config: HabotConfig) -> Catalogue:
-    return load_catalogue([p for c in config.clusters.values() for p in c.alerts.rules])
-
-
-def build_bot(
-    settings: Settings,
-    config: HabotConfig,
-    *,
-    ops: Ops | None = None,
-    clock: Callable[[], float] = time.time,
-) -> Bot:
-    """Call inside a running event loop; settings and config were validated already. `ops`
-    (the clusters and their transports) is built from the config unless given."""
-    require_closed(config)
-    ops = ops if ops is not None else build_ops(config)
-    store, catalogue = Store(settings.database), load_rules(config)
-    client = slack_app.web_client(settings)
-    workflow = Workflow(
-        ops,
-        store,
-        load_all(config.runbook_dirs),
-        config,
-        clock=clock,
-        directory=SlackDirectory(client),
-        # heartbeats and sweeps by the database's clock; a test's settable clock stands in
-        # for both
-        fleet_clock=store.now if clock is time.time else None,
-    )
-    channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
-    sink = SlackAlertSink(client, catalogue, channels)
-    poller = Poller(
-        ops,
-        store,
-        catalogue,
-        sink,
-        clock=clock,
-        replica=workflow.replica,
-        runbooks=workflow.runbooks,
-        follow=True,
-    )
-    jobs = Jobs()
-    tabs = HomeTabs(Home(workflow, clock), client, jobs)
-    sink.changed = tabs.changed
-    deps = Deps(
-        ops=ops,
-        jobs=jobs,
-        workflow=workflow,
-        clock=clock,
-        catalogue=catalogue,
-        poller=poller,
-        changed=tabs.changed,
-    )
-    app = slack_app.build_app(settings, deps, client, tabs)
-    return Bot(
-        app=app,
-        deps=deps,
-        store=store,
-        poller=poller,
-        alert_clusters=[ops.cluster(name) for name in channels],
-        probes=probes.Probes(workflow.database_answers, client),
-        tabs=tabs,
-    )
-
-
-async def announce_interrupted(bot: Bot) -> None:
-    """Runs whose replica stopped (a restart, a crash, a replica gone): marked interrupted
-    and said so in their threads — each by the one replica that marked it."""
-    for request in await bot.deps.workflow.interrupt_stale():
-        if request.message_ts:
-            await bot.app.client.chat_postMessage(
-                channel=request.channel,
-                thread_ts=request.message_ts,
-                text=f":warning: habot stopped (a restart, or its replica died) while "
-                f"{request.runbook} was approved or running: the run is marked interrupted "
-                "and nothing was re-run. Check `/ha status` and "
-                f"`/ha audit`, then ask again if needed (request {request.id}).",
-            )
-
-
-async def _serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
-    bot = build_bot(settings, config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await announce_interrupted(bot)
-    bot.start_background(alerts=settings.alerts)
-    checks = await probes.serve(bot.probes, settings.probes_host, settings.probes_port)
-    if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
-        handler = slack_app.socket_mode(bot.app, settings.slack_app_token.get_secret_value())
-        connecting = asyncio.create_task(slack_app.connect(handler))  # retries until Slack answers
-        await stop.wait()  # a stop is heard whether or not Slack ever answered
-        connecting.cancel()
-        await asyncio.gather(connecting, return_exceptions=True)
-        await handler.close_async()  # type: ignore[no-untyped-call]
-    else:
-        runner = await serve_http(bot, settings.http_host, settings.http_port)
-        await stop.wait()
-        await runner.cleanup()
-    await checks.cleanup()
-    await bot.close()
-    return 0
-
-
-async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
-    """/slack/events alone: the probes and metrics have a port of their own."""
-    return await slack_app.serve_http(bot.app, host, port, middlewares=[probes.ack_timer])
+    return asyncio.run(serve_until_stopped(settings, config))
 
 
 def _write(text: str) -> None:
+    from habot.console import text as console_text
+
     sys.stdout.write(console_text.printable(text))
     sys.stdout.flush()
 

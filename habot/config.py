@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from habot import yaml_load
 from habot.errors import ConfigError
 from habot.ssh.transport import NodeAddress
 
@@ -263,7 +264,7 @@ def require_closed(config: HabotConfig, path: Path | str = "the config file") ->
 def load_config(path: Path) -> HabotConfig:
     """Read and validate the config file; every problem is a ConfigError naming the file."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml_load.safe_load(path.read_text())
     except OSError as e:
         raise ConfigError(f"config file {path}: {e.strerror}") from e
     except yaml.YAMLError as e:

@@ -13,6 +13,8 @@
     |   +-- StatusParseError    crm_mon output could not be read
     +-- UsageError              a user typed something habot does not understand
     +-- AuditError              the audit log could not be written (nothing more runs)
+    +-- RunbookError            a runbook file is not valid (names the file and line)
+    +-- StoreError              the database could not be opened, read or written
 
 A non-zero exit code of a remote command is data (CommandResult.exit_status), never an error.
 """
@@ -85,3 +87,11 @@ class RunLost(AuditError):
     """This replica no longer owns the run (it was swept as interrupted while this replica
     was paused): no further command starts, rollback included — another run may hold the
     cluster now."""
+
+
+class RunbookError(HabotError):
+    """A runbook file is not valid; the message names the file and line."""
+
+
+class StoreError(HabotError):
+    """The database could not be opened, read or written."""

@@ -9,11 +9,22 @@ from pathlib import Path
 
 HABOT = Path(__file__).parents[1] / "habot"
 LAYERS = {
-    "adapters": ({"cli", "launcher", "__main__", "slack", "console", "probes"}, 3),
+    "adapters": ({"cli", "serving", "launcher", "__main__", "slack", "console", "probes"}, 3),
     "service": ({"service"}, 2),
     "domain": ({"cluster", "runbooks", "approvals", "alerts", "commands", "config"}, 1),
     "ports": (
-        {"ssh", "node", "store", "errors", "jobs", "settings", "metrics", "log_format", "__init__"},
+        {
+            "ssh",
+            "node",
+            "store",
+            "errors",
+            "jobs",
+            "settings",
+            "metrics",
+            "log_format",
+            "yaml_load",
+            "__init__",
+        },
         0,
     ),
 }

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from habot import yaml_load
 from habot.alerts.logline import LogLine, agent_of
 from habot.alerts.patterns import MAX_MATCHED, LinearPattern, bounded_field, linear, unbounded
 from habot.cluster.predicates import Predicate
@@ -229,7 +230,7 @@ def load_catalogue(extra: Iterable[Path] = ()) -> Catalogue:
 
 def _parse(path: Path, text: str) -> list[Rule]:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml_load.safe_load(text)
         return TypeAdapter(list[Rule]).validate_python(data)
     except yaml.YAMLError as e:
         raise ConfigError(f"alert rules {path}: not valid YAML: {e}") from e

@@ -11,12 +11,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from habot.errors import HabotError
+from habot import yaml_load
+from habot.errors import RunbookError
 from habot.runbooks.model import Runbook
-
-
-class RunbookError(HabotError):
-    """A runbook file is not valid; the message names the file and line."""
 
 
 def shipped_dir() -> Path:
@@ -29,8 +26,7 @@ def load_file(path: Path) -> Runbook:
     except OSError as e:
         raise RunbookError(f"{path}: {e.strerror}") from e
     try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml_load.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -38,6 +34,7 @@ def load_file(path: Path) -> Runbook:
     try:
         return Runbook.model_validate(data)
     except ValidationError as e:
+        tree = yaml_load.compose(text)
         problems = [_describe(path, tree, err) for err in e.errors()]
         raise RunbookError("\n".join(problems)) from e
 

@@ -13,8 +13,8 @@ import asyncssh
 
 from habot.alerts.rules import load_catalogue
 from habot.config import HabotConfig
-from habot.errors import ConfigError
-from habot.runbooks.loader import RunbookError, load_all
+from habot.errors import ConfigError, RunbookError
+from habot.runbooks.loader import load_all
 from habot.service import policy
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from habot.alerts.lifecycle import Alert, Delivery, alert_ref
 from habot.alerts.lifecycle import State as AlertState
 from habot.approvals.model import Request, State
-from habot.store.backends import Database, StoreError, Tx, open_database, redacted
+from habot.errors import StoreError
+from habot.store.backends import Database, Tx, open_database, redacted
 
 __all__ = ["AuditEntry", "ClusterLock", "Store", "StoreError", "redacted"]
 

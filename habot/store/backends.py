@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from habot.errors import HabotError
+from habot.errors import StoreError
 from habot.store import schema
 
 WRITE_LOCK = 0x68_61_62_6F_74  # "habot": the advisory lock every write transaction takes
-
-
-class StoreError(HabotError):
-    """The database could not be opened, read or written."""
 
 
 class Rows(Protocol):

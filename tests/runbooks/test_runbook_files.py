@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from habot.runbooks.loader import RunbookError, json_schema, load_all, load_file, shipped_dir
+from habot.errors import RunbookError
+from habot.runbooks.loader import json_schema, load_all, load_file, shipped_dir
 
 SHIPPED = sorted(shipped_dir().glob("*.yaml"))
 EXPECTED = {

@@ -17,12 +17,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from habot import probes
-from habot.cli import Bot as HabotBot
-from habot.cli import build_bot, serve_http
 from habot.config import HabotConfig
 from habot.jobs import Jobs
 from habot.service.clusters import Ops
 from habot.service.workflow import Workflow
+from habot.serving import Bot as HabotBot
+from habot.serving import build_bot, serve_http
 from habot.settings import load_settings
 from habot.slack import app as slack_app
 from tests.fakes.slack_server import FakeSlack

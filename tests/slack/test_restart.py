@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 
 from habot.approvals.model import State
-from habot.cli import announce_interrupted
 from habot.config import HabotConfig
 from habot.lab.lab import Lab
+from habot.serving import announce_interrupted
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
 from tests.slack.flows import click, request_card, thread_posts

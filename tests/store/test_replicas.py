@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from habot.approvals.model import State
-from habot.cli import announce_interrupted
 from habot.service.alert_poller import Poller
 from habot.service.workflow import STALE_AFTER_S
+from habot.serving import announce_interrupted
 from habot.slack.approval_blocks import APPROVE
 from habot.store import Store
 from tests.alerts.test_delivery import CATALOGUE, FAILED_MONITOR, MemorySink, feed
