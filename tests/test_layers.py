@@ -129,3 +129,16 @@ def test_frontends_never_import_the_store() -> None:
     (cli.py) builds the store."""
     frontends = {"slack", "console", "probes", "launcher", "__main__"}
     assert sorted(f for s, t, f in imports() if s in frontends and t == "store") == []
+
+
+def test_no_wait_for_in_habot() -> None:
+    """asyncio.wait_for in Python 3.11 drops a cancellation that arrives as the awaited call
+    completes (the caller carries on as if no stop was asked): habot bounds its awaits with
+    asyncio.timeout, which never does."""
+    found = [
+        f"{path.relative_to(HABOT.parent)}:{node.lineno}"
+        for path in HABOT.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "wait_for"
+    ]
+    assert found == []

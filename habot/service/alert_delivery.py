@@ -109,7 +109,8 @@ class Courier:
         if marked is None:
             raise Overtaken(alert.key)
         try:  # bounded: the mark's grace outlasts it, so nobody posts while this one may land
-            channel, ts = await asyncio.wait_for(self.sink.post(marked), POST_TIMEOUT_S)
+            async with asyncio.timeout(POST_TIMEOUT_S):
+                channel, ts = await self.sink.post(marked)
         except TimeoutError as e:
             raise DeliveryError(f"no answer within {POST_TIMEOUT_S:g} s", definite=False) from e
         await self._settle(marked, channel, ts)

@@ -160,9 +160,8 @@ async def _refusal(
 ) -> dict[str, Any] | None:
     """The acknowledgement that keeps the form open, or None when it may close."""
     try:
-        await asyncio.wait_for(
-            deps.forms.check(origin.cluster, origin.runbook, values, actor), SLACK_BUDGET_S
-        )
+        async with asyncio.timeout(SLACK_BUDGET_S):
+            await deps.forms.check(origin.cluster, origin.runbook, values, actor)
     except PlanError as e:
         on_fields = form_view.errors(e.fields, form_view.inputs_of(view))
         if on_fields and set(e.reasons) <= set(e.fields.values()):
@@ -209,16 +208,14 @@ def _suggestions(deps: Deps) -> Callable[..., Awaitable[None]]:
         names: tuple[str, ...] = ()
         if origin is not None:
             try:
-                names = await asyncio.wait_for(
-                    deps.forms.options(
+                async with asyncio.timeout(SLACK_BUDGET_S):
+                    names = await deps.forms.options(
                         origin.cluster,
                         origin.runbook,
                         param,
                         str(body.get("value", ""))[:100],
                         Actor(user, origin.channel),
-                    ),
-                    SLACK_BUDGET_S,
-                )
+                    )
             except (HabotError, TimeoutError) as e:
                 log.info("no options for %s: %s", param, e)
         await ack(options=form_view.options(names))

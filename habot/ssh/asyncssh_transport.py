@@ -201,10 +201,8 @@ class AsyncsshTransport:
         for attempt in (1, 2):
             conn = await self._connection(node)
             try:
-                return await asyncio.wait_for(
-                    conn.run(command, check=False, encoding=None),
-                    timeout + KILL_AFTER_S + self._connect_timeout,
-                )
+                async with asyncio.timeout(timeout + KILL_AFTER_S + self._connect_timeout):
+                    return await conn.run(command, check=False, encoding=None)
             except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as e:
                 self._drop(node, conn)
                 if attempt == 2:
@@ -232,8 +230,8 @@ class AsyncsshTransport:
     async def _connect(self, node: NodeAddress) -> asyncssh.SSHClientConnection:
         where = f"{node.user}@{node.host}:{node.port}"
         try:
-            return await asyncio.wait_for(
-                asyncssh.connect(
+            async with asyncio.timeout(self._connect_timeout + 1):
+                return await asyncssh.connect(
                     node.host,
                     node.port,
                     username=node.user,
@@ -244,9 +242,7 @@ class AsyncsshTransport:
                     preferred_auth="publickey",
                     keepalive_interval=15,
                     connect_timeout=self._connect_timeout,
-                ),
-                self._connect_timeout + 1,
-            )
+                )
         except asyncssh.HostKeyNotVerifiable as e:
             raise HostKeyError(
                 node.name, f"host key of {where} is not in {self._known_hosts} or does not match it"

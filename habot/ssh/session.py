@@ -89,7 +89,8 @@ class ReadSession:
         process = await conn.create_process(session_command(node, ready), encoding=None)
         session = cls(node, process, asyncio.Lock())
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), timeout)
+            async with asyncio.timeout(timeout):
+                line = await process.stdout.readline()
         except (TimeoutError, asyncssh.Error, OSError) as e:
             session.close()
             raise SessionBroken(f"the helper did not start: {e}") from e
@@ -138,6 +139,7 @@ class ReadSession:
 async def _said(process: asyncssh.SSHClientProcess[bytes]) -> str:
     """What a helper that would not start wrote on stderr (a refusal, an old helper)."""
     with contextlib.suppress(Exception):
-        err = await asyncio.wait_for(process.stderr.read(300), 1)
+        async with asyncio.timeout(1):
+            err = await process.stderr.read(300)
         return bytes(err).decode(errors="replace").strip()
     return ""

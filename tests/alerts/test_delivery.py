@@ -289,3 +289,31 @@ async def test_without_its_database_a_replica_does_not_poll(
     assert not p.leads("mycluster")
     assert "not polling, the database does not answer" in caplog.text
     s.transport.assert_done()
+
+
+@dataclass
+class StoppedAsItLands(MemorySink):
+    """A channel whose post returns just as habot is told to stop (the task delivering is
+    cancelled in the same step)."""
+
+    victim: asyncio.Task[Any] | None = None
+
+    async def post(self, alert: Alert) -> tuple[str, str]:
+        answer = await super().post(alert)
+        assert self.victim is not None
+        self.victim.cancel()
+        return answer
+
+
+async def test_a_stop_as_a_card_lands_stops_the_poll() -> None:
+    """A stop that arrives as a post completes is a stop: the poll ends cancelled, never
+    carries on as if nothing was asked (a journal stream that swallowed its stop this way
+    kept `habot console`'s quit waiting for good)."""
+    s, sink = cluster(), StoppedAsItLands()
+    p = poller(s, sink)
+    feed(s, nodo1=NO_STONITH)
+    task = asyncio.create_task(p.poll("mycluster"))
+    sink.victim = task
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(sink.posts) == 1
