@@ -167,6 +167,7 @@ def build_bot(
         replica=workflow.replica,
         runbooks=workflow.runbooks,
         follow=True,
+        max_clusters=settings.max_clusters,
     )
     jobs = Jobs()
     tabs = HomeTabs(Home(workflow, clock), client, jobs)

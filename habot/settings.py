@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     probes_host: str = Field("127.0.0.1", validation_alias="HABOT_PROBES_HOST")
     probes_port: int = Field(9102, ge=0, le=65535, validation_alias="HABOT_PROBES_PORT")
     alerts: bool = Field(True, validation_alias="HABOT_ALERTS")
+    # Clusters this replica leads (polls and follows) at most; 0: as many as it wins. With
+    # more clusters than one replica holds, each replica takes up to this many and leaves
+    # the rest's leases to the others.
+    max_clusters: int = Field(0, ge=0, validation_alias="HABOT_MAX_CLUSTERS")
     log_level: str = Field(
         "INFO", validation_alias="HABOT_LOG_LEVEL", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$"
     )

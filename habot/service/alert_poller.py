@@ -74,6 +74,7 @@ class Poller:
     replica: str = "single"
     runbooks: Mapping[str, Runbook] = field(default_factory=dict)  # what a run `expects:`
     follow: bool = False  # follow the journals of the clusters it leads (alerts.follow)
+    max_clusters: int = 0  # leads at most this many clusters (0: no bound), leaving the rest
     polls: int = 0  # polls done (a journal stream's cards come between them)
     _live: set[tuple[str, str]] = field(default_factory=set)  # (cluster, node) followed now
     _statuses: dict[str, ClusterStatus] = field(default_factory=dict)  # the last poll's
@@ -81,6 +82,7 @@ class Poller:
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
     _counted: set[tuple[str, str, str]] = field(default_factory=set)
+    _left: set[str] = field(default_factory=set)  # not led: this replica was full
 
     def __post_init__(self) -> None:
         self.follower = JournalFollower(
@@ -117,6 +119,14 @@ class Poller:
         handle = self.ops.cluster(cluster)
         interval = handle.config.alerts.interval_s
         now = self.clock()
+        if 0 < self.max_clusters <= len(self._leading) and cluster not in self._leading:
+            if cluster not in self._left:
+                log.info(
+                    "%s: left to another replica (this one leads %d)", cluster, len(self._leading)
+                )
+                self._left.add(cluster)
+            return None  # full: the cluster's lease is left to another replica
+        self._left.discard(cluster)
         try:
             ours = await off_loop(
                 self.store.lease, f"poll:{cluster}", self.replica, now, interval * LEASE_INTERVALS

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from habot.alerts.lifecycle import POST_GRACE_S, Alert, Delivery, posting
 from habot.service.alert_poller import LEASE_INTERVALS, Poller
+from habot.service.clusters import ClusterHandle, Ops
 from habot.store import Store
 from tests.alerts.test_delivery import CATALOGUE, FAILED_MONITOR, MemorySink, feed
 from tests.fakes.cluster import NO_STONITH, Scene, scene
@@ -162,3 +163,24 @@ async def test_a_post_cut_short_by_a_dead_leader_is_looked_for_then_posted_once(
     s.clock.now += POST_GRACE_S + 1
     assert (await b.deliver("mycluster")).posted == ["no-stonith"]
     assert [p.token for p in sink.posts] == ["t0"]
+
+
+async def test_a_replica_full_of_clusters_leaves_the_rest_to_another(tmp_path: Path) -> None:
+    """HABOT_MAX_CLUSTERS: each replica leads at most so many clusters and leaves the other
+    leases alone; when one stops, another takes up what it can, up to its own bound."""
+    db = tmp_path / "habot.sqlite3"
+    s = scene(db)
+    config = s.ops.cluster("mycluster").config
+    names = ("c1", "c2", "c3", "c4")
+    ops = Ops({n: ClusterHandle(n, config, s.transport) for n in names})
+    a = Poller(ops, s.store, CATALOGUE, MemorySink(), clock=s.clock, replica="a", max_clusters=2)
+    b = Poller(ops, Store(db), CATALOGUE, MemorySink(), clock=s.clock, replica="b", max_clusters=3)
+    for replica in (a, b):
+        for name in names:
+            await replica.lead(name)
+    assert [n for n in names if a.leads(n)] == ["c1", "c2"]
+    assert [n for n in names if b.leads(n)] == ["c3", "c4"]
+    await a.resign()
+    for name in names:
+        await b.lead(name)
+    assert [n for n in names if b.leads(n)] == ["c1", "c3", "c4"]  # c2 waits for a replica
