@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -33,6 +35,7 @@ CLUSTER_NAME = (
     "--quiet",
 )
 SEPARATOR = b"--habot-section--"
+PARSED_KEPT = 2048  # statuses kept parsed (one a cluster is enough); their documents as keys
 HEDGE_S = 0.5  # how long one node may stay silent before the next one is asked too
 # All three over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
 # constraints section and the cluster name, a separator line between them. A fixed script;
@@ -127,12 +130,32 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 2), b"", b""]
     crm_mon, constraints, name = sections[:3]
     try:
-        status = parse_crm_mon(crm_mon)
-        if constraints.strip():
-            status = with_constraints(status, constraints)
+        status = parsed(crm_mon, constraints)
     except (ValueError, LookupError, TypeError) as e:  # whatever this node's answer held:
         raise StatusParseError(f"{node.name}: unreadable status ({e})") from e  # ask the next
     return replace(status, cluster_name=name.decode(errors="replace").strip())
+
+
+# crm_mon's one element that changes on every read (when it was read); all else changes only
+# when the cluster does.
+_LAST_UPDATE = re.compile(rb'<last_update time="([^"]*)"[^>]*/>')
+
+
+def parsed(crm_mon: bytes, constraints: bytes) -> ClusterStatus:
+    """The status in crm_mon's XML and the constraints section; a document seen before but
+    for its read time is not parsed again (a poll of an unchanged cluster costs no parse)."""
+    update = _LAST_UPDATE.search(crm_mon)
+    if update is None:
+        return _parsed(crm_mon, constraints)
+    status = _parsed(crm_mon[: update.start()] + crm_mon[update.end() :], constraints)
+    when = update.group(1).decode(errors="replace")
+    return replace(status, summary=replace(status.summary, last_update=when))
+
+
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def _parsed(crm_mon: bytes, constraints: bytes) -> ClusterStatus:
+    status = parse_crm_mon(crm_mon)
+    return with_constraints(status, constraints) if constraints.strip() else status
 
 
 async def simulate(

@@ -194,7 +194,7 @@ class ClusterStatus:
     def resource(self, name: str) -> Resource | None:
         """A top-level resource by id, or the one that holds the primitive `name`."""
         for res in self.resources:
-            if res.id == name or name in res.primitive_ids:
+            if res.id == name or any(i.id == name for i in res.instances):
                 return res
         return None
 

@@ -76,12 +76,12 @@ class Poller:
     follow: bool = False  # follow the journals of the clusters it leads (alerts.follow)
     max_clusters: int = 0  # leads at most this many clusters (0: no bound), leaving the rest
     polls: int = 0  # polls done (a journal stream's cards come between them)
-    _live: set[tuple[str, str]] = field(default_factory=set)  # (cluster, node) followed now
+    _live: dict[str, set[str]] = field(default_factory=dict)  # cluster: nodes followed now
     _statuses: dict[str, ClusterStatus] = field(default_factory=dict)  # the last poll's
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_poll: dict[str, float] = field(default_factory=dict)
     _leading: set[str] = field(default_factory=set)
-    _counted: set[tuple[str, str, str]] = field(default_factory=set)
+    _counted: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)  # gauges set
     _left: set[str] = field(default_factory=set)  # not led: this replica was full
 
     def __post_init__(self) -> None:
@@ -96,7 +96,7 @@ class Poller:
 
     def followed(self, cluster: str) -> set[str]:
         """The nodes whose journal stream is up now (the poll leaves their journal alone)."""
-        return {node for c, node in self._live if c == cluster}
+        return set(self._live.get(cluster, ()))
 
     async def lead(self, cluster: str) -> PollReport | None:
         """Take or renew the cluster's polling lease; poll when it is ours and a poll is due.
@@ -219,12 +219,11 @@ class Poller:
         had at the last poll and no longer has."""
         known = await off_loop(self.store.alerts, cluster, active_only=False)
         counts = Counter((cluster, a.rule, a.state.value) for a in known)
-        for labels in self._counted - set(counts):
-            if labels[0] == cluster:
-                ALERTS.labels(*labels).set(0)
+        for labels in self._counted.get(cluster, set()) - set(counts):
+            ALERTS.labels(*labels).set(0)
         for labels, n in counts.items():
             ALERTS.labels(*labels).set(n)
-        self._counted = {c for c in self._counted if c[0] != cluster} | set(counts)
+        self._counted[cluster] = set(counts)
 
     async def deliver(self, cluster: str) -> Delivered:
         """Post or update the cluster's cards that are due (after a button changed one) —
@@ -241,7 +240,7 @@ class Poller:
         batches = await asyncio.gather(
             *(
                 self._followed(key)
-                if isinstance(source, JournalSource) and (handle.name, node) in self._live
+                if isinstance(source, JournalSource) and node in self._live.get(handle.name, ())
                 else self._read(handle, node, source, stored[key], now)
                 for (node, source), key in zip(reads, keys, strict=True)
             )
@@ -323,14 +322,14 @@ class Poller:
             stored = await off_loop(self.store.get, cursor_key(cluster, node, JournalSource()))
             if stored != cursor:
                 return False
-            self._live.add((cluster, node))
+            self._live.setdefault(cluster, set()).add(node)
             everyone = {n.name for n in self.ops.cluster(cluster).config.nodes}
             if self.followed(cluster) == everyone:
                 self.view.changed(cluster)  # every node followed: the live view can begin
             return True
 
     def _follow_down(self, cluster: str, node: str) -> None:
-        self._live.discard((cluster, node))
+        self._live.get(cluster, set()).discard(node)
         self.ops.forget(cluster)  # a change on that node would go unheard
 
     async def push(self, cluster: str, node: str, raw: Sequence[bytes]) -> PollReport | None:

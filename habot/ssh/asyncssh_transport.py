@@ -20,6 +20,9 @@ from habot.ssh.transport import EXIT_KILLED, EXIT_TIMED_OUT, CommandResult, Node
 
 log = logging.getLogger(__name__)
 KILL_AFTER_S = 5  # SIGTERM at the timeout, SIGKILL this much later
+# An idle connection (a quiet followed journal) is asked to answer this often; three missed,
+# it is dropped and its stream started again. Commands on it find a dead one sooner.
+KEEPALIVE_S = 30
 TIMEOUT_SLACK = 0.98  # clocks of the node and of habot differ a little
 SESSIONS_PER_NODE = 7  # exec channels; with READERS_PER_NODE below OpenSSH's MaxSessions (10)
 READERS_PER_NODE = 2  # long-lived read sessions: a poll and a status read may overlap
@@ -240,7 +243,7 @@ class AsyncsshTransport:
                     agent_path=None,
                     config=(),
                     preferred_auth="publickey",
-                    keepalive_interval=15,
+                    keepalive_interval=KEEPALIVE_S,
                     connect_timeout=self._connect_timeout,
                 )
         except asyncssh.HostKeyNotVerifiable as e:
