@@ -91,7 +91,7 @@ def _config_check(args: argparse.Namespace) -> int:
 
     from habot.console import config_check
     from habot.runbooks.loader import load_all
-    from habot.service import readiness
+    from habot.service import capacity, readiness
     from habot.settings import load_settings
 
     settings = load_settings()
@@ -110,6 +110,9 @@ def _config_check(args: argparse.Namespace) -> int:
         found += config_check.not_a_member(config, client)
     for line in config_check.effective_policy(config, runbooks):
         print(line)
+    clusters = config.clusters.values()
+    for warning in capacity.warnings(clusters, settings.max_clusters, capacity.hard_open_files()):
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in found:
         print(f"problem: {problem}", file=sys.stderr)
     return 1 if found else 0

@@ -21,6 +21,7 @@ from habot.alerts.rules import Catalogue, load_catalogue
 from habot.config import HabotConfig, require_closed
 from habot.jobs import Jobs
 from habot.runbooks.loader import load_all
+from habot.service import capacity
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.home import Home
@@ -209,6 +210,12 @@ async def announce_interrupted(bot: Bot) -> None:
 
 
 async def serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
+    clusters = list(config.clusters.values())
+    files = capacity.raise_open_files(capacity.demand(clusters, settings.max_clusters).files)
+    log = logging.getLogger(__name__)
+    log.info("open files: up to %d", files)
+    for warning in capacity.warnings(clusters, settings.max_clusters, capacity.hard_open_files()):
+        log.warning("%s", warning)
     bot = build_bot(settings, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -141,3 +141,21 @@ def test_a_direct_message_is_not_a_channel_habot_answers_in(tmp_path: Path, clus
     path.write_text("approvers: [UBOB]\nallowed_channels: [D0123DM]\n" + cluster)
     with pytest.raises(ConfigError, match="allowed_channels"):
         load_config(path)
+
+
+async def test_more_clusters_than_one_replica_holds_is_a_warning(tmp_path: Path) -> None:
+    """Past what one replica was measured to hold, config check says how many replicas and
+    what HABOT_MAX_CLUSTERS to give them; a warning, not a problem (exit 0). With the bound
+    set, nothing to say."""
+    one = cluster_yaml(tmp_path).split("\n", 2)[2]  # the cluster's body, without its name
+    one += "      - {name: nodo2, host: 127.0.0.3}\n"
+    many = "".join(f"  c{i}:\n{one}" for i in range(1100))
+    path = tmp_path / "habot.yaml"
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\nclusters:\n" + many)
+    code, _, err = await check(path)
+    assert code == 0, err
+    assert "warning: capacity: 1100 clusters" in err
+    assert "run 2 replicas with HABOT_MAX_CLUSTERS=550" in err
+    code, _, err = await check(path, HABOT_MAX_CLUSTERS="550")
+    assert code == 0, err
+    assert "node-polls" not in err  # (open files are said only past this machine's hard limit)
