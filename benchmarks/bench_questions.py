@@ -49,10 +49,22 @@ async def questions(ops: Ops, config: HabotConfig) -> dict[str, float]:
                 lambda: ops.whatif(None, "node-fail", "nodo1")
             ),
             "`/ha whatif standby nodo1`": await timed(lambda: ops.whatif(None, "standby", "nodo1")),
+            "`/ha failover VirtualIP` preview (status, plan, the move simulated)": await timed(
+                lambda: failover_preview(ops, workflow)
+            ),
         }
     finally:
         await ops.close()
         store.close()
+
+
+async def failover_preview(ops: Ops, workflow: Workflow) -> None:
+    """What the card shows before approval: the move to the node VirtualIP is not on."""
+    vip = (await ops.status(None)).live.status.resource("VirtualIP")
+    assert vip is not None
+    target = "nodo2" if "nodo1" in vip.instances[0].nodes else "nodo1"
+    proposal = await workflow.propose(None, "failover", {"resource": "VirtualIP", "node": target})
+    assert proposal.preview is not None, proposal.preview_error
 
 
 def main() -> None:
