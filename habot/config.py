@@ -216,6 +216,18 @@ class HabotConfig(_Strict):
     )
     self_approval: bool = Field(False, description="may a requester approve their own request")
     approval_expiry_s: float = Field(900, gt=0, le=7 * 24 * 3600)
+    schedule_grace_s: float = Field(
+        300,
+        ge=0,
+        le=24 * 3600,
+        description="a scheduled run found this long after its time (every habot was down) "
+        "is reported missed, never run late",
+    )
+    schedule_max_ahead_s: float = Field(
+        30 * 24 * 3600,
+        gt=0,
+        description="how far ahead a run may be scheduled",
+    )
     allowed_channels: tuple[ChannelId, ...] | Literal["any"] = Field(
         (),
         description="Slack channel IDs (C..., G...) habot answers in (commands and every "

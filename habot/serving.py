@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from habot.service.home import Home
 from habot.service.workflow import HEARTBEAT_S, Workflow
 from habot.settings import Settings, SlackMode
 from habot.slack import app as slack_app
+from habot.slack import scheduled
 from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import SlackDirectory
 from habot.slack.deps import Deps
@@ -88,6 +90,15 @@ class Bot:
             seconds=HEARTBEAT_S,
             args=[announce_interrupted, self],
             id="interrupted-runs",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=scheduled.TICK_S,
+            args=[scheduled.run_due, self.deps, self.app.client],
+            id="scheduled-runs",
             max_instances=1,
             coalesce=True,
         )
@@ -210,13 +221,16 @@ async def announce_interrupted(bot: Bot) -> None:
 
 
 async def serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
-    clusters = list(config.clusters.values())
-    files = capacity.raise_open_files(capacity.demand(clusters, settings.max_clusters).files)
+    bot = build_bot(settings, config)
     log = logging.getLogger(__name__)
-    log.info("open files: up to %d", files)
+    clusters = list(config.clusters.values())
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    need = capacity.demand(clusters, settings.max_clusters)
+    files = capacity.raise_open_files(need.files)
+    if files != before:
+        log.info("open files: up to %d (was %d), for %d nodes", files, before, need.nodes)
     for warning in capacity.warnings(clusters, settings.max_clusters, capacity.hard_open_files()):
         log.warning("%s", warning)
-    bot = build_bot(settings, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,9 @@ class State(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"  # approved, but the cluster changed so that the plan no longer held
     INTERRUPTED = "interrupted"  # habot stopped while it ran; never re-run by itself
+    SCHEDULED = "scheduled"  # approved ahead: runs at its time, if its plan and preview hold
+    MISSED = "missed"  # its time passed (beyond the grace) while no habot ran: never run late
+    CANCELLED = "cancelled"  # a scheduled request taken back before its time
 
 
 FINAL = (
@@ -25,6 +28,8 @@ FINAL = (
     State.FAILED,
     State.REFUSED,
     State.INTERRUPTED,
+    State.MISSED,
+    State.CANCELLED,
 )
 
 
@@ -44,6 +49,18 @@ class Request:
     approvals: tuple[str, ...] = ()
     decided_by: str = ""
     message_ts: str = ""
+    run_at: float = 0.0  # a scheduled run's time (0: at once, on approval)
+    preview: str = ""  # a scheduled run's preview when asked: what it moves and stops
+
+
+def due(request: Request, now: float) -> bool:
+    """A scheduled run whose time has come."""
+    return request.state is State.SCHEDULED and request.run_at <= now
+
+
+def missed(request: Request, now: float, grace_s: float) -> bool:
+    """A scheduled run found more than `grace_s` after its time: told, never run late."""
+    return due(request, now) and now - request.run_at > grace_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from habot.errors import UsageError
 
@@ -25,6 +26,8 @@ USAGE = f"""\
 `/ha runbook` — the runbooks, with their purpose and parameters
 `/ha runbook NAME --help` — one runbook: parameters, steps, approval
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
+`/ha schedule RUNBOOK|VERB … at 2026-12-08T02:00Z` (or `in 2h`) — approved ahead, run then \
+if its plan and preview still hold; `/ha schedule` lists them; `/ha schedule cancel ID`
 `/ha audit [N]` — the last N actions ({AUDIT_DEFAULT}; at most {AUDIT_MAX}): who asked, \
 who approved, what ran where, exit codes
 `/ha policy [RUNBOOK]` — who may see, ask and approve, and how many approvers
@@ -91,6 +94,18 @@ class ShowHistory:
     since_s: float = 6 * 3600
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """`/ha schedule`: list (no run, no cancel), cancel one, or ask for a run at a time
+    (`at`: seconds since the epoch; `in_s`: from now)."""
+
+    run: RunRunbook | None = None
+    at: float = 0.0
+    in_s: float = 0.0
+    cancel: str = ""
+    cluster: str | None = None
+
+
 Command = (
     Help
     | Status
@@ -102,6 +117,7 @@ Command = (
     | WhyResource
     | WhatIf
     | ShowHistory
+    | Schedule
 )
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -148,6 +164,8 @@ def _command(verb: str, args: list[str], typed: str) -> Command:
         return _audit(args)
     if verb == "policy":
         return _policy(args)
+    if verb == "schedule":
+        return _schedule(args)
     raise UsageError(f"unknown command `{typed[:40]}`")
 
 
@@ -308,3 +326,69 @@ def _policy(args: list[str]) -> ShowPolicy:
         cluster=name(cluster, "cluster") if cluster else None,
         runbook=name(runbook, "runbook") if runbook else None,
     )
+
+
+SCHEDULE_USAGE = (
+    "usage: `/ha schedule [runbook] NAME [key=value ...] at 2026-12-08T02:00Z` (or `in 2h`; a verb "
+    "too: `/ha schedule failover VirtualIP nodo2 in 30m`), `/ha schedule` to list, "
+    "`/ha schedule cancel ID`"
+)
+AFTER = re.compile(
+    r"^([0-9]{1,4})([mhd])$|^P(?:([0-9]{1,3})D)?(?:T(?:([0-9]{1,4})H)?(?:([0-9]{1,5})M)?)?$"
+)
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def _schedule(args: list[str]) -> Schedule:
+    if not args:
+        return Schedule()
+    if args[0] == "cancel":
+        if len(args) != 2 or not REQUEST_ID.match(args[1]):
+            raise UsageError("usage: `/ha schedule cancel ID` (the request's ID, from the list)")
+        return Schedule(cancel=args[1])
+    if len(args) < 3 or args[-2] not in ("at", "in"):
+        raise UsageError(SCHEDULE_USAGE)
+    what, (word, when) = args[:-2], args[-2:]
+    if "--dry-run" in what:
+        raise UsageError("a scheduled run has no --dry-run: its card shows the plan and preview")
+    verb = what[0].lower()
+    if verb == "runbook":  # as `/ha runbook NAME key=value`
+        run = _runbook(what[1:])
+    elif verb in VERBS and any("=" not in a for a in what[1:]):  # a verb's names by position
+        run = _verb(verb, what[1:])
+    else:
+        run = _runbook(what)
+    if not isinstance(run, RunRunbook) or run.usage:
+        raise UsageError(SCHEDULE_USAGE)
+    if word == "at":
+        return Schedule(run, at=_instant(when))
+    return Schedule(run, in_s=_after(when))
+
+
+def _instant(text: str) -> float:
+    """An ISO 8601 time with its zone: 2026-12-08T02:00Z, 2026-12-08T03:00+01:00."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise UsageError(f"`{text[:40]}` is not an ISO 8601 time (2026-12-08T02:00Z)") from e
+    if when.tzinfo is None:
+        raise UsageError(
+            f"`{text[:40]}` has no time zone: write it as 2026-12-08T02:00Z (UTC) or with its "
+            "offset (+01:00)"
+        )
+    return when.timestamp()
+
+
+def _after(text: str) -> float:
+    """A delay: 30m, 2h, 1d, or an ISO 8601 duration (PT2H, P1DT2H)."""
+    found = AFTER.match(text)
+    if found is None or text == "P" or text.endswith("T"):
+        raise UsageError(f"`{text[:40]}` is not a delay (30m, 2h, 1d, PT2H)")
+    count, unit, days, hours, minutes = found.groups()
+    if unit:
+        seconds = int(count) * UNIT_S[unit]
+    else:
+        seconds = int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60
+    if seconds <= 0:
+        raise UsageError(f"`{text[:40]}` is no delay at all")
+    return float(seconds)

@@ -18,6 +18,7 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    Schedule,
     ShowHistory,
     ShowPolicy,
     Status,
@@ -113,7 +114,25 @@ class Console:
         if isinstance(command, ShowHistory):
             past = await self.workflow.history(command.cluster, command.since_s, None)
             return "\n".join(describe.history_lines(past, whole=True))
+        if isinstance(command, Schedule):
+            return await self._schedule(command)
         return await self._run(command)
+
+    async def _schedule(self, command: Schedule) -> str:
+        if command.cancel:
+            decision = await self.workflow.cancel_scheduled(command.cancel, self.user, "console")
+            if decision.refusal:
+                return f"refused: {decision.refusal}"
+            return f"cancelled: {decision.request.runbook} [{decision.request.id}] will not run"
+        if command.run is None:
+            waiting = await self.workflow.scheduled(None)
+            if command.cluster:
+                waiting = [r for r in waiting if r.cluster == command.cluster]
+            return "\n".join(describe.scheduled_lines(waiting))
+        raise UsageError(
+            "a run is scheduled from Slack (`habot serve` runs it at its time); "
+            "here: `/ha schedule` to list, `/ha schedule cancel ID`"
+        )
 
     async def _run(self, command: RunRunbook) -> str:
         if command.usage:  # a verb alone: no form here

@@ -6,6 +6,8 @@ import shlex
 from datetime import UTC, datetime
 
 from habot.alerts.lifecycle import Alert, State, began, ended
+from habot.approvals import model as approvals
+from habot.approvals.schedule import at_text
 from habot.cluster import describe as cluster_text
 from habot.cluster.health import Severity
 from habot.cluster.model import ClusterStatus
@@ -391,3 +393,23 @@ def read_from(report: StatusReport) -> str:
     if report.age_s is None:
         return where
     return f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal"
+
+
+def scheduled_lines(requests: list[approvals.Request]) -> list[str]:
+    """`/ha schedule`: what is scheduled, cluster by cluster, soonest first."""
+    if not requests:
+        return ["nothing is scheduled"]
+    lines = []
+    for cluster in sorted({r.cluster for r in requests}):
+        lines.append(f"{cluster}:")
+        for r in (x for x in requests if x.cluster == cluster):
+            params = "".join(f" {k}={v}" for k, v in r.params)
+            lines.append(f"  {at_text(r.run_at)}  {r.runbook}{params}  [{r.id}]")
+            lines.append(f"      asked by {r.requester}; {scheduled_state(r)}")
+    return lines
+
+
+def scheduled_state(request: approvals.Request) -> str:
+    if request.state is approvals.State.SCHEDULED:
+        return f"approved by {', '.join(request.approvals)}"
+    return f"waiting for approval ({len(request.approvals)}/{request.approvals_needed})"

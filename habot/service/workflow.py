@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from habot.alerts import runs
-from habot.approvals import model
+from habot.approvals import model, schedule
 from habot.approvals.model import Decision, Request, State
 from habot.cluster.live import LiveStatus, simulate
 from habot.cluster.simulate import PlannedAction
@@ -200,9 +200,15 @@ class Workflow:
             return Proposal(runbook, plan, preview_error=str(e), live=live, runs_as=runs_as)
         return Proposal(runbook, plan, preview=actions, live=live, runs_as=runs_as)
 
-    async def request(self, proposal: Proposal, requester: str, channel: str) -> Request:
+    async def request(
+        self, proposal: Proposal, requester: str, channel: str, run_at: float = 0.0
+    ) -> Request:
+        """The request, stored and audited. With `run_at`, a scheduled run: approvals may come
+        until its time, and its preview now is what it must still do then."""
         now = self.clock()
         plan = proposal.plan
+        if run_at:
+            self.check_time(run_at)
         request = Request(
             id=self.new_id(),
             cluster=plan.cluster,
@@ -211,13 +217,110 @@ class Workflow:
             requester=requester,
             channel=channel,
             created=now,
-            expires=now + self.config.approval_expiry_s,
+            expires=run_at or now + self.config.approval_expiry_s,
             approvals_needed=self.rules(plan.cluster, plan.runbook).approvals,
             plan_fingerprint=fingerprint(plan),
+            run_at=run_at,
+            preview=schedule.what_moves(proposal.preview, proposal.left_stopped) if run_at else "",
         )
         await off_loop(self.store.add_request, request)
-        await self._audit(request, "requested", requester, _params_text(plan))
+        when = f"; scheduled for {schedule.at_text(run_at)}" if run_at else ""
+        await self._audit(request, "requested", requester, _params_text(plan) + when)
         return request
+
+    def check_time(self, run_at: float) -> None:
+        """A scheduled run's time: ahead of now, within schedule_max_ahead_s."""
+        now = self.clock()
+        if run_at <= now:
+            raise UsageError(f"{schedule.at_text(run_at)} has passed; give a time ahead")
+        if run_at - now > self.config.schedule_max_ahead_s:
+            days = self.config.schedule_max_ahead_s / 86400
+            raise UsageError(f"{schedule.at_text(run_at)} is more than {days:g} days ahead")
+
+    async def due_runs(self) -> tuple[list[Request], list[Request]]:
+        """Scheduled runs whose time has come: (those this replica now runs — each taken by
+        exactly one replica, compare-and-set — and those found past the grace period, marked
+        missed, never run late). Any replica calls it every few seconds."""
+        now = await self._fleet_now()
+        waiting = await off_loop(self.store.requests_in, State.SCHEDULED)
+        mine, missed = [], []
+        for request in (r for r in waiting if model.due(r, now)):
+            at = schedule.at_text(request.run_at)
+            if model.missed(request, now, self.config.schedule_grace_s):
+                if await off_loop(
+                    self.store.transition, request.id, [State.SCHEDULED], State.MISSED
+                ):
+                    late = f"{now - request.run_at:.0f} s"
+                    await self._audit(
+                        request, "missed", "", f"found {late} after its time ({at}); not run late"
+                    )
+                    missed.append(await self._request(request.id))
+            elif await off_loop(
+                self.store.transition,
+                request.id,
+                [State.SCHEDULED],
+                State.APPROVED,
+                owner=self.replica,
+                now=now,
+            ):
+                await self._audit(request, "due", "", f"{at}; on replica {self.replica}")
+                mine.append(await self._request(request.id))
+        return mine, missed
+
+    async def run_scheduled(
+        self, request: Request, reporter: Reporter
+    ) -> RunOutcome | Busy | Refused:
+        """A scheduled run at its time: planned and previewed again on the live cluster; it
+        runs only if the plan still holds and its preview moves and stops what was approved."""
+        try:
+            proposal = await self.propose(request.cluster, request.runbook, dict(request.params))
+        except (PlanError, HabotError) as e:
+            return await self._refuse(request, f"the cluster changed: {e}")
+        if proposal.preview_error:
+            return await self._refuse(request, f"no preview now ({proposal.preview_error})")
+        now = schedule.what_moves(proposal.preview, proposal.left_stopped)
+        if now != request.preview:
+            return await self._refuse(request, schedule.changed(request.preview, now))
+        return await self.run(request, reporter)
+
+    async def scheduled(self, actor: Actor | None) -> list[Request]:
+        """Scheduled runs not yet run (waiting for approval or for their time), soonest
+        first; with `actor`, only on clusters they may view."""
+        waiting = [
+            r
+            for state in (State.REQUESTED, State.SCHEDULED)
+            for r in await off_loop(self.store.requests_in, state)
+            if r.run_at
+        ]
+        if actor is not None:
+            waiting = [r for r in waiting if await self._may_view(actor, r.cluster)]
+        return sorted(waiting, key=lambda r: (r.run_at, r.id))
+
+    async def cancel_scheduled(self, request_id: str, user: str, channel: str) -> Decision:
+        """The requester or an approver takes a scheduled run back before its time."""
+        request = await self._request(request_id)
+        refusal = None
+        if not request.run_at:
+            refusal = f"request {request.id} is not a scheduled run"
+        elif request.state not in (State.REQUESTED, State.SCHEDULED):
+            refusal = f"this scheduled run is {request.state.value} already"
+        elif user != request.requester and await self._not_approver(
+            self.rules(request.cluster, request.runbook), user, channel
+        ):
+            refusal = "only its requester or an approver can cancel a scheduled run"
+        elif not await off_loop(
+            self.store.transition,
+            request.id,
+            [State.REQUESTED, State.SCHEDULED],
+            State.CANCELLED,
+            user,
+        ):
+            refusal = "this scheduled run was decided or started meanwhile"
+        decision = Decision(await self._request(request.id), refusal)
+        await self._audit(
+            request, "cancel refused" if refusal else "cancelled", user, refusal or ""
+        )
+        return decision
 
     async def approve(
         self, request_id: str, user: str, *, channel: str, message_ts: str
@@ -280,7 +383,7 @@ class Workflow:
             self.store.transition,
             request_id,
             [State.REQUESTED],
-            State.APPROVED,
+            State.SCHEDULED if request.run_at else State.APPROVED,
             user,
             owner=self.replica,
             now=await self._fleet_now(),

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.log_format import REQUEST_ID
 from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
-from habot.slack import alert_buttons, decisions, forms, home, shortcuts, slash
+from habot.slack import alert_buttons, decisions, forms, home, scheduled, shortcuts, slash
 from habot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def build_app(
     app.middleware(_context)
     slash.register(app, deps)
     decisions.register(app, deps)
+    scheduled.register(app, deps)
     alert_buttons.register(app, deps)
     forms.register(app, deps)
     shortcuts.register(app, deps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from habot.approvals.model import Request, State
+from habot.approvals.schedule import at_text
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.model import Runbook
 from habot.service import describe
@@ -14,6 +15,8 @@ from habot.slack.blocks import Block, code, code_block, context, escape, header,
 
 APPROVE = "habot_approve"
 DENY = "habot_deny"
+CANCEL_SCHEDULED = "habot_cancel_scheduled"
+SCHEDULED_ACTIONS = "habot_scheduled_actions"
 FOOTER = "habot_footer"
 DECIDED = "habot_decided"
 OUTCOME = "habot_outcome"
@@ -36,6 +39,18 @@ def request_card(proposal: Proposal, request: Request) -> list[Block]:
         section(
             f"<@{request.requester}> asks to run *{plan.runbook}* {params}\n"
             f"_{escape(proposal.runbook.summary)}_"
+        ),
+        *(
+            [
+                section(
+                    f":alarm_clock: *Scheduled for {at_text(request.run_at)}.* Approvals may "
+                    "come until then. At that time habot plans it again on the live cluster "
+                    "and runs it only if the plan still holds and the preview still moves and "
+                    "stops the same as below (the cluster as it is now)."
+                )
+            ]
+            if request.run_at
+            else []
         ),
         section(
             f"*What will run, where* (as {code(proposal.runs_as)} on the nodes)\n"
@@ -63,11 +78,26 @@ def card_footer(request: Request, destructive: bool, now: float | None = None) -
     got = ""
     if request.approvals:
         got = f" · approved by {', '.join(f'<@{u}>' for u in request.approvals)}"
+    until = (
+        f"approve before {at_text(request.run_at)}"
+        if request.run_at
+        else f"expires {_time(request.expires)}"
+    )
     info = context(
-        f"Needs {needs}{got} · expires {_time(request.expires)} · "
+        f"Needs {needs}{got} · {until} · "
         f"request `{request.id}`" + (" · *destructive*" if destructive else "")
     )
     info["block_id"] = FOOTER
+    if request.state is State.SCHEDULED:
+        return [
+            info,
+            {**decided(request, now), "block_id": DECIDED},
+            {
+                "type": "actions",
+                "block_id": SCHEDULED_ACTIONS,
+                "elements": [cancel_button(request)],
+            },
+        ]
     if request.state is not State.REQUESTED:
         return [info, {**decided(request, now), "block_id": DECIDED}]
     buttons = [
@@ -83,6 +113,42 @@ def card_footer(request: Request, destructive: bool, now: float | None = None) -
         info,
         {"type": "actions", "block_id": f"habot_request_{request.id}", "elements": buttons},
     ]
+
+
+def cancel_button(request: Request) -> Block:
+    return {
+        "type": "button",
+        "action_id": CANCEL_SCHEDULED,
+        "value": request.id,
+        "text": {"type": "plain_text", "text": "Cancel"},
+    }
+
+
+def scheduled_list(requests: list[Request]) -> list[Block]:
+    """`/ha schedule`: each scheduled run, soonest first, with who asked and who approved,
+    and a Cancel button."""
+    if not requests:
+        return [section("Nothing is scheduled.")]
+    blocks: list[Block] = []
+    for r in requests[:20]:
+        params = " ".join(code(f"{k}={v}") for k, v in r.params)
+        state = (
+            f"approved by {', '.join(f'<@{u}>' for u in r.approvals)}"
+            if r.state is State.SCHEDULED
+            else f"waiting for approval ({len(r.approvals)}/{r.approvals_needed})"
+        )
+        blocks.append(
+            {
+                **section(
+                    f"*{at_text(r.run_at)}* · {escape(r.cluster)} · *{escape(r.runbook)}* "
+                    f"{params}\nasked by <@{r.requester}>, {state} · request `{r.id}`"
+                ),
+                "accessory": cancel_button(r),
+            }
+        )
+    if len(requests) > 20:
+        blocks.append(context(f"… and {len(requests) - 20} more"))
+    return blocks
 
 
 def _approve_button(request: Request, destructive: bool) -> Block:
@@ -123,6 +189,11 @@ def decided(request: Request, now: float | None = None) -> Block:
         State.EXPIRED: ":hourglass: Expired: nothing ran",
         State.REFUSED: ":no_entry: Refused: the cluster changed; nothing ran",
         State.INTERRUPTED: ":warning: Interrupted: habot restarted during the run",
+        State.SCHEDULED: f":alarm_clock: Approved by {by}; runs at {at_text(request.run_at)}",
+        State.MISSED: (
+            f":warning: Missed: no habot was running at {at_text(request.run_at)}; nothing ran"
+        ),
+        State.CANCELLED: f":no_entry_sign: Cancelled by <@{request.decided_by}>; nothing ran",
     }.get(request.state, request.state.value)
     return section(text)
 
@@ -135,7 +206,7 @@ def updated_card(
     now: float | None = None,
 ) -> list[Block]:
     """The card as posted, with its footer (buttons, or who decided) replaced."""
-    ours = (FOOTER, DECIDED, OUTCOME)
+    ours = (FOOTER, DECIDED, OUTCOME, SCHEDULED_ACTIONS)
     kept = [
         b
         for b in original

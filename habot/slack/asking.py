@@ -27,10 +27,16 @@ async def ask(deps: Deps, client: AsyncWebClient, proposal: Proposal, actor: Act
 
 
 async def post_request(
-    deps: Deps, client: AsyncWebClient, proposal: Proposal, user: str, channel: str
+    deps: Deps,
+    client: AsyncWebClient,
+    proposal: Proposal,
+    user: str,
+    channel: str,
+    run_at: float = 0.0,
 ) -> None:
-    """Store the request and post its approval card (from `/ha`, a form or an alert's button)."""
-    request = await deps.workflow.request(proposal, user, channel)
+    """Store the request and post its approval card (from `/ha`, a form or an alert's button;
+    with `run_at`, a scheduled run's)."""
+    request = await deps.workflow.request(proposal, user, channel, run_at)
     card = approval_blocks.request_card(proposal, request)
     try:
         posted = await client.chat_postMessage(

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.approvals.model import Decision, Request
+from habot.approvals.model import Request
 from habot.errors import HabotError
 from habot.runbooks.engine import RunOutcome
 from habot.service.workflow import Busy, Refused
@@ -82,20 +82,39 @@ async def decide(
         await _update(deps, client, click, decision.request)
         return
     # The card update and the run start together: a Slack round trip must not delay the run.
-    await asyncio.gather(
-        _update(deps, client, click, decision.request), _start_run(deps, client, click, decision)
-    )
-
-
-async def _start_run(deps: Deps, client: AsyncWebClient, click: Click, decision: Decision) -> None:
     request = decision.request
-    reporter = ThreadReporter(client, click.channel, click.ts)
     approved_by = ", ".join(f"<@{u}>" for u in request.approvals)
-    said = asyncio.create_task(
-        reporter.say(f"Approved by {approved_by}; running {request.runbook}.")
+    await asyncio.gather(
+        _update(deps, client, click, request),
+        run_on_card(
+            deps,
+            client,
+            click,
+            request,
+            f"Approved by {approved_by}; running {request.runbook}.",
+            lambda reporter: deps.workflow.run(request, reporter),
+        ),
     )
+
+
+Run = Callable[[ThreadReporter], Awaitable["RunOutcome | Busy | Refused"]]
+
+
+async def run_on_card(
+    deps: Deps,
+    client: AsyncWebClient,
+    click: Click,
+    request: Request,
+    opening: str,
+    run: Run,
+    refused_to: str = "",
+) -> None:
+    """A run told in its card's thread (`opening` first), its outcome there and on the card;
+    a refusal is addressed to `refused_to` (a mention) when given."""
+    reporter = ThreadReporter(client, click.channel, click.ts)
+    said = asyncio.create_task(reporter.say(opening))
     try:
-        result: RunOutcome | Busy | Refused = await deps.workflow.run(request, reporter)
+        result: RunOutcome | Busy | Refused = await run(reporter)
     except HabotError as e:  # the store failed before the first command: nothing ran
         result = Refused(f"the run could not start ({e})")
     except BaseException:  # a shutdown cancelled the run: nothing of it goes on detached
@@ -109,7 +128,7 @@ async def _start_run(deps: Deps, client: AsyncWebClient, click: Click, decision:
             f"(request {result.lock.request_id}) holds it; nothing ran."
         )
     elif isinstance(result, Refused):
-        await reporter.say(f":no_entry: {result.reason}; nothing ran.")
+        await reporter.say(f"{refused_to}:no_entry: {result.reason}; nothing ran.")
     else:
         await client.chat_postMessage(
             channel=click.channel,

@@ -17,6 +17,7 @@ from habot.commands.grammar import (
     ListRunbooks,
     RunbookHelp,
     RunRunbook,
+    Schedule,
     ShowHistory,
     ShowPolicy,
     Status,
@@ -29,7 +30,7 @@ from habot.runbooks.plan import PlanError
 from habot.service import describe, policy
 from habot.service.clusters import StatusReport
 from habot.service.policy import Actor, PolicyError
-from habot.slack import approval_blocks, blocks, form_view, forms
+from habot.slack import approval_blocks, blocks, form_view, forms, scheduled
 from habot.slack.asking import ask
 from habot.slack.deps import Deps
 
@@ -100,6 +101,9 @@ async def _run(
     try:
         if isinstance(command, RunRunbook):
             await _request(deps, command, respond, client, actor, trigger)
+            return
+        if isinstance(command, Schedule):
+            await scheduled.answer(deps, command, respond, client, actor)
             return
         cluster = (
             command.cluster if isinstance(command, Status | ShowPolicy | WhyResource) else None

@@ -27,7 +27,7 @@ __all__ = ["AuditEntry", "ClusterLock", "Store", "StoreError", "redacted"]
 
 _REQUEST = (
     "id, cluster, runbook, params, requester, channel, created, expires, approvals_needed, "
-    "plan_fingerprint, state, decided_by, message_ts"
+    "plan_fingerprint, state, decided_by, message_ts, run_at, preview"
 )
 _OWNED = (State.APPROVED.value, State.RUNNING.value)  # a replica's, while it beats
 _AUDIT = 'id, at, cluster, event, request_id, "user", node, argv, rc, duration, detail, node_user'
@@ -114,7 +114,7 @@ class Store:
     def add_request(self, r: Request) -> None:
         with self._db.transaction() as db:
             db.execute(
-                f"INSERT INTO requests ({_REQUEST}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+                f"INSERT INTO requests ({_REQUEST}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
                 (
                     r.id,
                     r.cluster,
@@ -129,6 +129,8 @@ class Store:
                     r.state.value,
                     r.decided_by,
                     r.message_ts,
+                    r.run_at,
+                    r.preview,
                 ),
             )
 
@@ -161,9 +163,13 @@ class Store:
         that made the request approved — the one click that runs it. An approved request
         belongs to `owner` (the replica that recorded the last approval) from `at`."""
         with self._db.transaction() as db:
-            state = db.execute("SELECT state FROM requests WHERE id=?", (request.id,)).fetchone()
-            if state is None or state[0] != State.REQUESTED.value:
+            row = db.execute(
+                "SELECT state, run_at FROM requests WHERE id=?", (request.id,)
+            ).fetchone()
+            if row is None or row[0] != State.REQUESTED.value:
                 return Recorded.NONE
+            # a scheduled run is approved ahead: it waits for its time, nobody's to run now
+            target = State.SCHEDULED if row[1] else State.APPROVED
             added = db.execute(
                 "INSERT INTO approvals VALUES (?,?,?) ON CONFLICT DO NOTHING",
                 (request.id, user, at),
@@ -177,14 +183,7 @@ class Store:
                 approved = db.execute(
                     "UPDATE requests SET state=?, decided_by=?, owner=?, heartbeat=? "
                     "WHERE id=? AND state=?",
-                    (
-                        State.APPROVED.value,
-                        user,
-                        owner,
-                        at,
-                        request.id,
-                        State.REQUESTED.value,
-                    ),
+                    (target.value, user, owner, at, request.id, State.REQUESTED.value),
                 )
                 if approved.rowcount == 1:
                     return Recorded.APPROVED
@@ -520,6 +519,8 @@ def _request(row: Sequence[Any], approvals: tuple[str, ...]) -> Request:
         approvals=approvals,
         decided_by=row[11],
         message_ts=row[12],
+        run_at=row[13],
+        preview=row[14],
     )
 
 

@@ -224,7 +224,9 @@ class Postgres:
                 f"{schema.VERSION}: upgrade habot"
             )
         for number in range(version + 1, schema.VERSION + 1):
-            conn.execute(schema.POSTGRES_MIGRATIONS[number])
+            for statement in schema.POSTGRES_MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
             conn.execute("UPDATE habot_schema SET version=%s", (number,))
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

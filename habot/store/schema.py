@@ -48,6 +48,10 @@ SQLITE_MIGRATIONS = (
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
     UPDATE requests SET owner='(before replicas)', heartbeat=0
         WHERE state IN ('approved', 'running');""",
+    # 4: scheduled runs: their time, and their preview when asked
+    """ALTER TABLE requests ADD COLUMN run_at REAL NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN preview TEXT NOT NULL DEFAULT '';
+    CREATE INDEX IF NOT EXISTS requests_run_at ON requests (state, run_at);""",
 )
 # (the last step: runs left by a habot from before owners existed are silent at once, so the
 # first sweep reports them interrupted and frees their clusters, as a restart always did)
@@ -89,4 +93,8 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 POSTGRES_BASE_VERSION = 3  # the SQLite version POSTGRES_BASE equals
 # Version N (> POSTGRES_BASE_VERSION) is reached by applying POSTGRES_MIGRATIONS[N].
-POSTGRES_MIGRATIONS: dict[int, str] = {}
+POSTGRES_MIGRATIONS: dict[int, str] = {
+    4: """ALTER TABLE requests ADD COLUMN run_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN preview TEXT NOT NULL DEFAULT '';
+    CREATE INDEX IF NOT EXISTS requests_run_at ON requests (state, run_at);""",
+}
