@@ -83,3 +83,8 @@ def test_a_preview_is_compared_on_what_it_moves_and_stops() -> None:
     )
     assert "no longer VirtualIP: move nodo1 → nodo2" in changed(then, what_moves([], ()))
     assert what_moves(None, ()) == "(no preview)"
+    assert changed(then, what_moves([start], ())) == (
+        "the preview changed since it was approved: no longer VirtualIP: move nodo1 → nodo2, "
+        "it would move and stop nothing now"
+    )
+    assert changed(then, "(no preview)").endswith("there is none now")
