@@ -26,10 +26,11 @@ from habot.service import capacity
 from habot.service.alert_poller import Poller, schedule
 from habot.service.clusters import ClusterHandle, Ops
 from habot.service.home import Home
+from habot.service.maintenance import Maintenance
 from habot.service.workflow import HEARTBEAT_S, Workflow
 from habot.settings import Settings, SlackMode
 from habot.slack import app as slack_app
-from habot.slack import scheduled
+from habot.slack import maintenance, scheduled
 from habot.slack.alert_sink import SlackAlertSink
 from habot.slack.approvers import SlackDirectory
 from habot.slack.deps import Deps
@@ -90,6 +91,15 @@ class Bot:
             seconds=HEARTBEAT_S,
             args=[announce_interrupted, self],
             id="interrupted-runs",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=maintenance.TICK_S,
+            args=[maintenance.tick, self.deps, self.app.client],
+            id="maintenance-windows",
             max_instances=1,
             coalesce=True,
         )
@@ -170,6 +180,7 @@ def build_bot(
     )
     channels = {name: c.alerts_channel for name, c in config.clusters.items() if c.alerts_channel}
     sink = SlackAlertSink(client, catalogue, channels)
+    sink.window_of = Maintenance(workflow).covering
     poller = Poller(
         ops,
         store,

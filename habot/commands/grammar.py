@@ -28,6 +28,8 @@ USAGE = f"""\
 `/ha runbook NAME [key=value ...] [--dry-run]` — run it after approval; --dry-run: plan only
 `/ha schedule RUNBOOK|VERB … at 2026-12-08T02:00Z` (or `in 2h`) — approved ahead, run then \
 if its plan and preview still hold; `/ha schedule` lists them; `/ha schedule cancel ID`
+`/ha maintenance start [node=N] [resource=R] [for 2h] [reason…]` — alerts about it told in \
+the window's thread; `/ha maintenance stop`; `/ha maintenance` lists the open windows
 `/ha audit [N]` — the last N actions ({AUDIT_DEFAULT}; at most {AUDIT_MAX}): who asked, \
 who approved, what ran where, exit codes
 `/ha policy [RUNBOOK]` — who may see, ask and approve, and how many approvers
@@ -106,6 +108,18 @@ class Schedule:
     cluster: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Maintain:
+    """`/ha maintenance`: list the open windows, start one, or stop the cluster's."""
+
+    action: str = "list"  # list | start | stop
+    node: str = ""
+    resource: str = ""
+    for_s: float = 3600.0
+    reason: str = ""
+    cluster: str | None = None
+
+
 Command = (
     Help
     | Status
@@ -118,6 +132,7 @@ Command = (
     | WhatIf
     | ShowHistory
     | Schedule
+    | Maintain
 )
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -166,6 +181,8 @@ def _command(verb: str, args: list[str], typed: str) -> Command:
         return _policy(args)
     if verb == "schedule":
         return _schedule(args)
+    if verb == "maintenance":
+        return _maintenance(args)
     raise UsageError(f"unknown command `{typed[:40]}`")
 
 
@@ -392,3 +409,38 @@ def _after(text: str) -> float:
     if seconds <= 0:
         raise UsageError(f"`{text[:40]}` is no delay at all")
     return float(seconds)
+
+
+MAINTENANCE_USAGE = (
+    "usage: `/ha maintenance start [node=NODE] [resource=RESOURCE] [for 2h] [reason…]`, "
+    "`/ha maintenance stop [CLUSTER]`, `/ha maintenance` to list the open windows"
+)
+
+
+def _maintenance(args: list[str]) -> Maintain:
+    if not args:
+        return Maintain()
+    action, rest = args[0], args[1:]
+    if action == "stop":
+        if len(rest) > 1:
+            raise UsageError(MAINTENANCE_USAGE)
+        return Maintain("stop", cluster=name(rest[0], "cluster") if rest else None)
+    if action != "start":
+        raise UsageError(MAINTENANCE_USAGE)
+    named: dict[str, str] = {}
+    for_s, reason = 3600.0, list[str]()
+    words = iter(rest)
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key in ("node", "resource") and not reason:
+            if key in named:
+                raise UsageError(f"`{key}` is given twice")
+            named[key] = name(value, key)
+        elif word == "for" and not reason:
+            for_s = _after(next(words, ""))
+        else:
+            reason.append(word)
+    text = " ".join(reason)
+    if len(text) > 300:
+        raise UsageError("the reason is longer than 300 characters")
+    return Maintain("start", named.get("node", ""), named.get("resource", ""), for_s, text)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
+from habot.approvals.schedule import at_text
 from habot.commands.grammar import (
     Audit,
     Command,
     Help,
     ListRunbooks,
+    Maintain,
     RunbookHelp,
     RunRunbook,
     Schedule,
@@ -32,6 +34,8 @@ from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.plan import PlanError, PlannedStep
 from habot.service import describe, policy
 from habot.service.clusters import Ops
+from habot.service.maintenance import Maintenance
+from habot.service.policy import Actor
 from habot.service.workflow import Busy, Refused, Workflow
 
 PROMPT = "habot> "
@@ -116,7 +120,38 @@ class Console:
             return "\n".join(describe.history_lines(past, whole=True))
         if isinstance(command, Schedule):
             return await self._schedule(command)
+        if isinstance(command, Maintain):
+            return await self._maintain(command)
         return await self._run(command)
+
+    async def _maintain(self, command: Maintain) -> str:
+        maintenance = Maintenance(self.workflow)
+        actor = Actor(self.user, "console")
+        if command.action == "start":
+            w = await maintenance.start(
+                command.cluster,
+                actor,
+                node=command.node,
+                resource=command.resource,
+                for_s=command.for_s,
+                reason=command.reason,
+            )
+            return f"maintenance on {w.cluster} ({w.scope}) until {at_text(w.ends)} [{w.id}]"
+        if command.action == "stop":
+            ended = await maintenance.stop(command.cluster, actor)
+            lines = []
+            for w in ended:
+                lines.append(f"maintenance on {w.cluster} ({w.scope}) ended")
+                lines += await maintenance.summary(w)
+            return "\n".join(lines)
+        found = await maintenance.open_windows(None)
+        return (
+            "\n".join(
+                f"{w.cluster}: {w.scope} until {at_text(w.ends)}, by {w.opened_by}: {w.reason}"
+                for w in found
+            )
+            or "no maintenance window is open"
+        )
 
     async def _schedule(self, command: Schedule) -> str:
         if command.cancel:

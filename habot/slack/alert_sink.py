@@ -17,6 +17,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
+from habot.alerts.windows import Window
 from habot.service.alert_delivery import DeliveryError
 from habot.slack import alert_blocks
 
@@ -33,12 +34,17 @@ class SlackAlertSink:
     channels: dict[str, str]  # cluster -> alerts channel (an ID, or a name)
     _ids: dict[str, str] = field(default_factory=dict)  # cluster -> the channel's ID
     changed: Callable[[], None] = lambda: None  # a card went out: home tabs show alerts too
+    # The open maintenance window an alert is told in (its thread) instead of the channel.
+    window_of: Callable[[Alert], Awaitable[Window | None]] | None = None
 
     async def post(self, alert: Alert) -> tuple[str, str]:
         """In the alerts channel; an alert a run expected, in that run's thread instead; an
         alert about what a run acts on that it did not expect, in the channel and told in
         the run's thread (best effort: the card itself is what must not be lost)."""
         expected = alert.run_expected and alert.run_ts
+        window = None if expected or self.window_of is None else await self.window_of(alert)
+        if window is not None and window.ts:
+            return await self._in_window(alert, window)
         channel = alert.run_channel if expected else self.channels[alert.cluster]
         posted = await _call(
             self.client.chat_postMessage(
@@ -69,6 +75,24 @@ class SlackAlertSink:
             except DeliveryError as e:
                 log.warning("alert %s: not told in run %s's thread: %s", alert.key, alert.run, e)
         return where, str(posted["ts"])
+
+    async def _in_window(self, alert: Alert, window: Window) -> tuple[str, str]:
+        """During a maintenance window on what it is about: a reply in the window's thread
+        (no new card in the channel); later changes update that reply."""
+        posted = await _call(
+            self.client.chat_postMessage(
+                channel=window.channel,
+                thread_ts=window.ts,
+                text=alert_blocks.text(alert),
+                blocks=alert_blocks.card(alert, self.catalogue.rule(alert.rule)),
+                metadata={
+                    "event_type": EVENT_TYPE,
+                    "event_payload": {"ref": alert.ref, "token": alert.token},
+                },
+            )
+        )
+        self.changed()
+        return str(posted.get("channel") or window.channel), str(posted["ts"])
 
     async def update(self, alert: Alert) -> None:
         await _call(

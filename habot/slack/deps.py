@@ -12,6 +12,7 @@ from habot.service.alert_actions import AlertActions
 from habot.service.alert_poller import Poller
 from habot.service.clusters import Ops
 from habot.service.forms import Forms
+from habot.service.maintenance import Maintenance
 from habot.service.workflow import Workflow
 
 
@@ -29,6 +30,10 @@ class Deps:
     @property
     def alerts(self) -> AlertActions:
         return AlertActions(self.workflow, self.catalogue, self.poller, self.clock)
+
+    @property
+    def maintenance(self) -> Maintenance:
+        return Maintenance(self.workflow)
 
     @property
     def forms(self) -> Forms:

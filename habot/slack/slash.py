@@ -15,6 +15,7 @@ from habot.commands.grammar import (
     Command,
     Help,
     ListRunbooks,
+    Maintain,
     RunbookHelp,
     RunRunbook,
     Schedule,
@@ -30,7 +31,7 @@ from habot.runbooks.plan import PlanError
 from habot.service import describe, policy
 from habot.service.clusters import StatusReport
 from habot.service.policy import Actor, PolicyError
-from habot.slack import approval_blocks, blocks, form_view, forms, scheduled
+from habot.slack import approval_blocks, blocks, form_view, forms, maintenance, scheduled
 from habot.slack.asking import ask
 from habot.slack.deps import Deps
 
@@ -104,6 +105,9 @@ async def _run(
             return
         if isinstance(command, Schedule):
             await scheduled.answer(deps, command, respond, client, actor)
+            return
+        if isinstance(command, Maintain):
+            await maintenance.answer(deps, command, respond, client, actor)
             return
         cluster = (
             command.cluster if isinstance(command, Status | ShowPolicy | WhyResource) else None

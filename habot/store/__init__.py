@@ -19,6 +19,7 @@ from typing import Any
 
 from habot.alerts.lifecycle import Alert, Delivery, alert_ref
 from habot.alerts.lifecycle import State as AlertState
+from habot.alerts.windows import Window, WindowState
 from habot.approvals.model import Request, State
 from habot.errors import StoreError
 from habot.store.backends import Database, Tx, open_database, redacted
@@ -501,6 +502,56 @@ class Store:
                 "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
+
+    # -- maintenance windows ----------------------------------------------------------------
+
+    def add_window(self, w: Window) -> None:
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT INTO windows (id, cluster, state, ends, body) VALUES (?,?,?,?,?)",
+                (w.id, w.cluster, w.state.value, w.ends, json.dumps(asdict(w))),
+            )
+
+    def windows(self, cluster: str | None = None, *, open_only: bool = True) -> list[Window]:
+        query, args = "SELECT body FROM windows WHERE 1=1", []
+        if cluster is not None:
+            query, args = query + " AND cluster=?", [cluster]
+        if open_only:
+            query += f" AND state='{WindowState.OPEN.value}'"
+        return sorted(
+            (_window(body) for (body,) in self._db.read(query, args)), key=lambda w: w.starts
+        )
+
+    def change_window(self, w: Window, was: WindowState = WindowState.OPEN) -> bool:
+        """Store the window as changed, only if it is still in state `was` (compare-and-set:
+        of replicas ending it together, one does)."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "UPDATE windows SET state=?, ends=?, body=? WHERE id=? AND state=?",
+                (w.state.value, w.ends, json.dumps(asdict(w)), w.id, was.value),
+            )
+            return cursor.rowcount == 1
+
+    def mark_reminded(self, window_id: str) -> bool:
+        """True for the one caller that marks it (the reminder is said once)."""
+        with self._db.transaction() as db:
+            row = db.execute("SELECT body FROM windows WHERE id=?", (window_id,)).fetchone()
+            if row is None:
+                return False
+            w = _window(row[0])
+            if w.reminded:
+                return False
+            cursor = db.execute(
+                "UPDATE windows SET body=? WHERE id=? AND body=?",
+                (json.dumps(asdict(replace(w, reminded=True))), window_id, row[0]),
+            )
+            return cursor.rowcount == 1
+
+
+def _window(body: str) -> Window:
+    data = json.loads(body)
+    data["state"] = WindowState(data["state"])
+    return Window(**data)
 
 
 def _request(row: Sequence[Any], approvals: tuple[str, ...]) -> Request:

@@ -52,6 +52,11 @@ SQLITE_MIGRATIONS = (
     """ALTER TABLE requests ADD COLUMN run_at REAL NOT NULL DEFAULT 0;
     ALTER TABLE requests ADD COLUMN preview TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS requests_run_at ON requests (state, run_at);""",
+    # 5: maintenance windows
+    """CREATE TABLE IF NOT EXISTS windows (
+        id TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL, ends REAL NOT NULL,
+        body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS windows_state ON windows (cluster, state);""",
 )
 # (the last step: runs left by a habot from before owners existed are silent at once, so the
 # first sweep reports them interrupted and frees their clusters, as a restart always did)
@@ -97,4 +102,8 @@ POSTGRES_MIGRATIONS: dict[int, str] = {
     4: """ALTER TABLE requests ADD COLUMN run_at DOUBLE PRECISION NOT NULL DEFAULT 0;
     ALTER TABLE requests ADD COLUMN preview TEXT NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS requests_run_at ON requests (state, run_at);""",
+    5: """CREATE TABLE IF NOT EXISTS windows (
+        id TEXT PRIMARY KEY, cluster TEXT NOT NULL, state TEXT NOT NULL,
+        ends DOUBLE PRECISION NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS windows_state ON windows (cluster, state);""",
 }
