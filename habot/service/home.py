@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from habot.alerts.lifecycle import Alert
+from habot.alerts.windows import Window
 from habot.approvals.model import Request, State
 from habot.errors import HabotError
 from habot.service.clusters import StatusReport
@@ -36,6 +37,8 @@ class Glance:
     running: tuple[Request, ...]
     waiting: tuple[Waiting, ...]
     alerts_channel: str
+    scheduled: tuple[Request, ...] = ()  # approved ahead, soonest first
+    windows: tuple[Window, ...] = ()  # maintenance windows open now
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ class Home:
         glances = []
         requests = [
             r
-            for state in (State.REQUESTED, State.APPROVED, State.RUNNING)
+            for state in (State.REQUESTED, State.APPROVED, State.RUNNING, State.SCHEDULED)
             for r in await off_loop(self.workflow.store.requests_in, state)
         ]
         for name in self.workflow.ops.clusters:
@@ -92,9 +95,16 @@ class Home:
                     report=report if isinstance(report, StatusReport) else None,
                     unreadable=report if isinstance(report, str) else "",
                     alerts=tuple(sorted(alerts, key=_urgency)),
-                    running=tuple(r for r in mine if r.state is not State.REQUESTED),
+                    running=tuple(r for r in mine if r.state in (State.APPROVED, State.RUNNING)),
                     waiting=tuple(waiting),
                     alerts_channel=self.workflow.ops.cluster(name).config.alerts_channel or "",
+                    scheduled=tuple(
+                        sorted(
+                            (r for r in mine if r.state is State.SCHEDULED),
+                            key=lambda r: r.run_at,
+                        )
+                    ),
+                    windows=tuple(await off_loop(self.workflow.store.windows, name)),
                 )
             )
         return Overview(user, tuple(glances), self.clock(), notice)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from habot.approvals.schedule import at_text
 from habot.cluster import describe
 from habot.service import describe as service_text
 from habot.service.home import Glance, Overview, Waiting
@@ -60,6 +61,7 @@ def _cluster(g: Glance) -> list[Block]:
             *_alerts(g),
             *_runs(g),
             *_waiting(g),
+            *_planned(g),
         ]
     report = g.report
     status = report.live.status
@@ -80,7 +82,7 @@ def _cluster(g: Glance) -> list[Block]:
         blocks.append(section("*Not as it should be*\n" + "\n".join(lines)))
     else:
         blocks.append(section(":white_check_mark: Every resource runs where it should."))
-    return [*blocks, *_alerts(g), *_runs(g), *_waiting(g)]
+    return [*blocks, *_alerts(g), *_runs(g), *_waiting(g), *_planned(g)]
 
 
 def _alerts(g: Glance) -> list[Block]:
@@ -118,6 +120,24 @@ def _waiting(g: Glance) -> list[Block]:
         blocks += _request(w)
     blocks += [context(line) for line in _and_more(len(g.waiting), ", on their cards")]
     return blocks
+
+
+def _planned(g: Glance) -> list[Block]:
+    """Maintenance windows open now, and runs approved ahead, soonest first."""
+    lines = [
+        f"• :construction: maintenance ({escape(w.scope)}) until {at_text(w.ends)}, by "
+        f"<@{w.opened_by}>" + (f": {escape(_short(w.reason))}" if w.reason else "")
+        for w in g.windows[:SHOWN_MAX]
+    ]
+    lines += [
+        f"• :alarm_clock: {at_text(r.run_at)}: {escape(r.runbook)} {escape(_params(r.params))} "
+        f"(request `{r.id}`, asked by <@{r.requester}>, approved by "
+        + ", ".join(f"<@{u}>" for u in r.approvals)
+        + ")"
+        for r in g.scheduled[:SHOWN_MAX]
+    ]
+    lines += _and_more(len(g.scheduled))
+    return [section("*Planned*\n" + "\n".join(lines))] if lines else []
 
 
 def _and_more(count: int, tail: str = "") -> list[str]:

@@ -4,13 +4,15 @@ reminder before it lifts itself; its end broadcasts a summary; every start and e
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 
 from habot.slack import maintenance
 from tests.alerts.test_delivery import LOST, NO_STONITH, feed
 from tests.fakes.cluster import Scene, scene
-from tests.slack.flows import CHANNEL, answer
+from tests.slack.flows import CHANNEL, answer, open_home
 from tests.slack.harness import Bot, post_command
 
 
@@ -40,6 +42,9 @@ async def test_a_window_on_a_node_takes_its_alerts_into_its_thread(
     window_ts = opened.answer["ts"]
     listed = await answer(bot, session, "maintenance", "UBOB")
     assert "mycluster (node nodo2) until 2027-01-15 10:00 UTC" in listed
+    bot.fake.groups[CHANNEL] = ["UBOB"]
+    tab = json.dumps(await open_home(bot, session, "UBOB"))
+    assert "maintenance (node nodo2) until 2027-01-15 10:00 UTC, by <@UALICE>: kernel" in tab
 
     # nodo1 logs that nodo2 was lost (the window's node), and the missing STONITH (not)
     feed(cluster, nodo1=LOST + NO_STONITH)

@@ -13,7 +13,15 @@ import pytest
 from habot.approvals.model import State
 from habot.slack import scheduled
 from tests.fakes.cluster import NOW, Scene, scene
-from tests.slack.flows import CHANNEL, answer, card_updates, click, request_card, thread_posts
+from tests.slack.flows import (
+    CHANNEL,
+    answer,
+    card_updates,
+    click,
+    open_home,
+    request_card,
+    thread_posts,
+)
 from tests.slack.harness import Bot, click_payload, post_click, post_command
 
 CLEANUP = ("pcs", "resource", "cleanup", "WebSite")
@@ -60,6 +68,10 @@ async def test_a_run_approved_ahead_runs_at_its_time_and_not_before(
     )
     assert bot.workflow.store.request(rid).state is State.SCHEDULED  # type: ignore[union-attr]
     assert changes(cluster) == []  # approved: nothing ran
+    bot.fake.groups[CHANNEL] = ["UBOB"]
+    tab = json.dumps(await open_home(bot, session, "UBOB"))
+    assert f"2027-01-15 10:00 UTC: cleanup resource=WebSite (request `{rid}`" in tab
+    assert "approved by <@UBOB>" in tab
     deps, client = bot.inner.deps, bot.inner.app.client
     cluster.clock.now = NOW + 7199
     assert await scheduled.run_due(deps, client) == []
