@@ -37,6 +37,10 @@ class Predicate(_Strict):
     no_failed_fencing: str | None = Field(
         None, description="the last fencing of the node did not fail (or was cleaned up)"
     )
+    node_empty: str | None = Field(None, description="no resource runs on the node")
+    nothing_failed: bool | str | None = Field(
+        None, description="no failed action anywhere in the cluster (true), or some (false)"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Predicate:
@@ -74,7 +78,7 @@ def check(pred: Predicate, status: ClusterStatus) -> str | None:
     return reason
 
 
-_BOOLEAN = ("fencing_configured", "all_nodes_online", "maintenance_mode")
+_BOOLEAN = ("fencing_configured", "all_nodes_online", "maintenance_mode", "nothing_failed")
 
 
 def truth(value: object) -> bool:
@@ -168,6 +172,22 @@ def _all_online(expected: bool, st: ClusterStatus) -> str | None:
     return None if (not down) == expected else f"not online: {', '.join(down) or 'none'}"
 
 
+def _node_empty(name: str, st: ClusterStatus) -> str | None:
+    if st.node(name) is None:
+        return f"node {name} does not exist"
+    there = sorted(
+        {r.id for r in st.resources for i in r.instances if i.role in RUNNING and name in i.nodes}
+    )
+    return None if not there else f"{', '.join(there)} still run on {name}"
+
+
+def _nothing_failed(expected: bool, st: ClusterStatus) -> str | None:
+    failed = [f"{a.resource} {a.operation} on {a.node}" for a in st.failed_actions]
+    if (not failed) == expected:
+        return None
+    return f"failed actions: {', '.join(failed[:5])}" if failed else "no failed action"
+
+
 def _no_move(name: str, st: ClusterStatus) -> str | None:
     left = [c.id for c in st.move_leftovers if c.resource in (name, _clone_of(name, st))]
     return None if not left else f"move constraint left: {', '.join(left)}"
@@ -241,6 +261,8 @@ _CHECKS: dict[str, Any] = {
     "node_online": _node_online,
     "all_nodes_online": _all_online,
     "no_move_constraint": _no_move,
+    "node_empty": _node_empty,
+    "nothing_failed": _nothing_failed,
     "maintenance_mode": _maintenance,
     "no_failed_actions": _no_failures,
     "no_colocation": _no_colocation,

@@ -32,7 +32,7 @@ from habot.console import text
 from habot.errors import ClusterError, ClusterUnreachable, HabotError, UsageError
 from habot.runbooks.engine import RunOutcome, StepOutcome
 from habot.runbooks.plan import PlanError, PlannedStep
-from habot.service import describe, policy
+from habot.service import describe, pauses, policy
 from habot.service.clusters import Ops
 from habot.service.maintenance import Maintenance
 from habot.service.policy import Actor
@@ -46,6 +46,20 @@ Ask = Callable[[str], Awaitable[str]]
 @dataclass
 class ConsoleReporter:
     write: Write
+    ask: Ask | None = None  # a pause asks at the prompt
+
+    async def pause(self, index: int, step: PlannedStep) -> tuple[bool, str]:
+        """The step's words at the prompt: `continue` goes on; anything else, or no answer
+        within its timeout, aborts (the rollback runs)."""
+        if self.ask is None:
+            return False, "nobody can answer a pause here"
+        try:
+            async with asyncio.timeout(step.timeout):
+                said = await self.ask(f"  {index}. {step.text}\n  continue or abort? ")
+        except TimeoutError:
+            return pauses.outcome(pauses.TIMEOUT, "", step.timeout)
+        choice = pauses.CONTINUE if said.strip().lower() in ("c", "continue") else pauses.ABORT
+        return pauses.outcome(choice, "the console", step.timeout)
 
     async def step_started(self, index: int, step: PlannedStep, rollback: bool) -> None:
         self.write(f"  … {'rollback ' if rollback else ''}{index}. {step.name}\n")
@@ -191,7 +205,8 @@ class Console:
         decision = await self.workflow.approve_alone(request.id, self.user)
         if decision.refusal:
             return f"refused: {decision.refusal}"
-        result = await self.workflow.run(decision.request, ConsoleReporter(self.write))
+        reporter = ConsoleReporter(self.write, self.ask)
+        result = await self.workflow.run(decision.request, reporter)
         if isinstance(result, Busy):
             return f"refused: {result.lock.runbook} [{result.lock.request_id}] holds the cluster"
         if isinstance(result, Refused):

@@ -70,6 +70,10 @@ class Reporter(Protocol):
 
     async def step_finished(self, outcome: StepOutcome) -> None: ...
 
+    async def pause(self, index: int, step: PlannedStep) -> tuple[bool, str]:
+        """Ask a person (step.text), waiting at most step.timeout: (go on?, what was said)."""
+        ...
+
 
 StatusReader = Callable[[], Awaitable[LiveStatus]]
 
@@ -132,7 +136,7 @@ class Engine:
         started = time.monotonic()
         self._ran = []
         try:
-            outcome = await self._perform(index, step, request_id)
+            outcome = await self._perform(index, step, request_id, reporter)
         except (ClusterError, TransportError) as e:
             outcome = StepOutcome(index, step.name, "failed", tuple(self._ran), str(e))
         except RunLost as e:
@@ -154,13 +158,18 @@ class Engine:
         await reporter.step_finished(outcome)
         return outcome
 
-    async def _perform(self, index: int, step: PlannedStep, request_id: str) -> StepOutcome:
+    async def _perform(
+        self, index: int, step: PlannedStep, request_id: str, reporter: Reporter
+    ) -> StepOutcome:
         if step.unless:
             status = (await self._status()).status
             if all(check(p, status) is None for p in step.unless):
                 return StepOutcome(index, step.name, "skipped", detail="already done")
         if step.kind == "wait":
             return await self._wait(index, step)
+        if step.kind == "pause":
+            go_on, said = await reporter.pause(index, step)
+            return StepOutcome(index, step.name, "ok" if go_on else "failed", detail=said)
         targets = await self._targets(step.target)
         if step.kind == "cib":
             return await self._cib(index, step, targets[0], request_id)

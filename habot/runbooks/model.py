@@ -50,7 +50,7 @@ class Parameter(_Strict):
 
 class Step(_Strict):
     """One of: `run` an argv on a target; `wait` for predicates; `cib` pcs edits applied
-    atomically to a shadow CIB."""
+    atomically to a shadow CIB; `pause` for a person (Continue or Abort; its timeout aborts)."""
 
     name: str = Field(min_length=1, max_length=100)
     run: tuple[ArgvElement, ...] | None = None
@@ -63,14 +63,24 @@ class Step(_Strict):
     cib: tuple[tuple[ArgvElement, ...], ...] | None = Field(
         None, description="pcs arguments, each applied as `pcs -f SHADOW ...`"
     )
-    timeout: float = Field(60, gt=0, le=3600)
+    pause: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        description="what a person must do now (a template); the run waits for Continue, "
+        "from the requester or an approver; Abort, or no answer within `timeout`, fails the "
+        "step (the rollback runs)",
+    )
+    timeout: float = Field(60, gt=0, le=4 * 3600)
     unless: tuple[Predicate, ...] = Field((), description="skip when all of these hold")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        kinds = [k for k in ("run", "wait", "cib") if getattr(self, k) is not None]
+        kinds = [k for k in ("run", "wait", "cib", "pause") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"a step is exactly one of run, wait, cib (got {kinds or 'none'})")
+            raise ValueError(
+                f"a step is exactly one of run, wait, cib, pause (got {kinds or 'none'})"
+            )
         if self.run is not None and not self.run:
             raise ValueError("run needs an argv")
         if self.cib is not None and not all(self.cib):
@@ -79,7 +89,11 @@ class Step(_Strict):
 
     @property
     def kind(self) -> str:
-        return "run" if self.run is not None else "wait" if self.wait is not None else "cib"
+        if self.run is not None:
+            return "run"
+        if self.wait is not None:
+            return "wait"
+        return "cib" if self.cib is not None else "pause"
 
 
 class Approval(StrEnum):

@@ -36,15 +36,18 @@ class PlanError(HabotError):
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
     name: str
-    kind: str  # run | wait | cib
+    kind: str  # run | wait | cib | pause
     target: str  # any | all | dc | a node name
     timeout: float
     argv: tuple[str, ...] = ()
     edits: tuple[tuple[str, ...], ...] = ()
     wait: tuple[Predicate, ...] = ()
     unless: tuple[Predicate, ...] = ()
+    text: str = ""  # a pause's words to the person
 
     def describe(self) -> str:
+        if self.kind == "pause":
+            return f"pause: {self.text} (Continue or Abort; aborts after {self.timeout:g} s)"
         if self.kind == "run":
             return f"on {self.target}: {shlex.join(self.argv)}"
         if self.kind == "cib":
@@ -176,6 +179,8 @@ def _step(
         return replace(planned, argv=render_argv(step.run, context))
     if step.cib is not None:
         return replace(planned, edits=tuple(render_argv(e, context) for e in step.cib))
+    if step.pause is not None:
+        return replace(planned, text=render(step.pause, context))
     return replace(planned, wait=tuple(render_predicate(p, context) for p in step.wait or ()))
 
 

@@ -102,6 +102,7 @@ def fingerprint(plan: Plan) -> str:
             [p.model_dump(exclude_none=True) for p in s.wait],
             [p.model_dump(exclude_none=True) for p in s.unless],
             s.timeout,
+            *([s.text] if s.text else []),  # a pause's words (plans without one: as before)
         ]
 
     return json.dumps(
@@ -364,6 +365,11 @@ class Workflow:
             or f"{len(decision.request.approvals)}/{request.approvals_needed} approvals",
         )
         return decision
+
+    async def may_approve(self, request: Request, user: str, channel: str) -> bool:
+        """Whether `user` is an approver of this request's runbook on its cluster."""
+        rules = self.rules(request.cluster, request.runbook)
+        return await self._not_approver(rules, user, channel) is None
 
     async def _not_approver(self, rules: Effective, user: str, channel: str) -> str | None:
         try:

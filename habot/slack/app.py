@@ -18,7 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.log_format import REQUEST_ID
 from habot.metrics import SLACK_REQUESTS
 from habot.settings import Settings, SlackMode
-from habot.slack import alert_buttons, decisions, forms, home, scheduled, shortcuts, slash
+from habot.slack import (
+    alert_buttons,
+    decisions,
+    forms,
+    home,
+    pause_buttons,
+    scheduled,
+    shortcuts,
+    slash,
+)
 from habot.slack.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,7 @@ def build_app(
     slash.register(app, deps)
     decisions.register(app, deps)
     scheduled.register(app, deps)
+    pause_buttons.register(app, deps)
     alert_buttons.register(app, deps)
     forms.register(app, deps)
     shortcuts.register(app, deps)

@@ -115,6 +115,38 @@ def card_footer(request: Request, destructive: bool, now: float | None = None) -
     ]
 
 
+PAUSE_CONTINUE = "habot_pause_continue"
+PAUSE_ABORT = "habot_pause_abort"
+
+
+def pause_blocks(text: str, value: str, timeout: float) -> list[Block]:
+    """A paused run's question (`text`, escaped by the caller): Continue or Abort (the
+    requester or an approver)."""
+    return [
+        section(text),
+        context(f"The requester or an approver answers; no answer within {timeout:g} s aborts."),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": PAUSE_CONTINUE,
+                    "value": value,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Continue"},
+                },
+                {
+                    "type": "button",
+                    "action_id": PAUSE_ABORT,
+                    "value": value,
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Abort"},
+                },
+            ],
+        },
+    ]
+
+
 def cancel_button(request: Request) -> Block:
     return {
         "type": "button",

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from habot.approvals.model import Request
 from habot.errors import HabotError
 from habot.runbooks.engine import RunOutcome
+from habot.service.pauses import Pauses
 from habot.service.workflow import Busy, Refused
 from habot.slack import approval_blocks
 from habot.slack.deps import Deps
@@ -111,7 +112,9 @@ async def run_on_card(
 ) -> None:
     """A run told in its card's thread (`opening` first), its outcome there and on the card;
     a refusal is addressed to `refused_to` (a mention) when given."""
-    reporter = ThreadReporter(client, click.channel, click.ts)
+    reporter = ThreadReporter(
+        client, click.channel, click.ts, pauses=Pauses(deps.workflow), request_id=request.id
+    )
     said = asyncio.create_task(reporter.say(opening))
     try:
         result: RunOutcome | Busy | Refused = await run(reporter)

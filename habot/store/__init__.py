@@ -503,6 +503,14 @@ class Store:
                 (key, value),
             )
 
+    def put_new(self, key: str, value: str) -> bool:
+        """Set `key` only if it has no value yet: True for the one caller that set it."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO kv VALUES (?,?) ON CONFLICT(key) DO NOTHING", (key, value)
+            )
+            return cursor.rowcount == 1
+
     # -- maintenance windows ----------------------------------------------------------------
 
     def add_window(self, w: Window) -> None:

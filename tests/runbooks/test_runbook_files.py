@@ -22,6 +22,7 @@ EXPECTED = {
     "standby",
     "unstandby",
     "maintenance",
+    "node-patch",  # one node patched, with a pause for the person doing it
     # the on-call week's everyday actions
     "ban",
     "ban-for",

@@ -42,6 +42,7 @@ PARAMS: dict[str, list[dict[str, str]]] = {
     "gfs2-activate": [{}, {"device": "/dev/drbd/by-res/webdata/0", "fsname": "web2"}],
     "maintenance": [{"mode": "on"}, {"mode": "off"}],
     "standby": [{"node": "nodo2"}],
+    "node-patch": [{"node": "nodo2"}],
     "unstandby": [{"node": "nodo2"}],
     "ban": [{"resource": "VirtualIP", "node": "nodo2"}],
     "ban-for": [{"resource": "VirtualIP", "node": "nodo2", "lifetime": "PT2H"}],
