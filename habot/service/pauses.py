@@ -13,7 +13,7 @@ from habot.approvals.model import State
 from habot.service.off_loop import off_loop
 from habot.service.workflow import Workflow
 
-POLL_S = 1.0
+POLL_S = 0.25  # how often a paused run looks for its answer
 CONTINUE, ABORT, TIMEOUT = "continue", "abort", "timeout"
 
 

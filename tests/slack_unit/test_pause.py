@@ -115,10 +115,10 @@ async def test_nobody_answering_aborts_at_the_timeout(
 ) -> None:
     cluster.transport.expect(None, DISABLE)
     cluster.transport.expect(None, ENABLE)  # the rollback
-    card, question = await paused(bot, session, timeout=1)
+    card, question = await paused(bot, session, timeout=0.5)
     await bot.fake.wait_for("the run", lambda: state(bot, card) is State.FAILED)
     cluster.transport.assert_done()
-    assert "no answer within 1 s: aborted" in "\n".join(thread_posts(bot, card))
+    assert "no answer within 0.5 s: aborted" in "\n".join(thread_posts(bot, card))
     late = click_payload(bot.fake, question, CHANNEL, "habot_pause_continue", "UALICE")
     assert await post_click(session, bot, late) == 200
     await bot.fake.wait_for("UALICE told", lambda: ephemerals_to(bot, "UALICE"))
