@@ -21,6 +21,7 @@ from habot.errors import ConfigError, HabotError, RunbookError, StoreError
 
 if TYPE_CHECKING:
     from habot.config import HabotConfig
+    from habot.console.repl import Console
     from habot.runbooks.model import Runbook
     from habot.service import sudoers
 
@@ -303,15 +304,30 @@ def _console(args: argparse.Namespace) -> int:
         sink = repl.ConsoleAlertSink(_write, catalogue)
         poller = Poller(ops, store, catalogue, sink, runbooks=runbooks, follow=True)
         scheduler = schedule(poller, list(ops.clusters.values())) if args.alerts else None
+        due = asyncio.create_task(_run_due(console), name="scheduled-runs")
         try:
             return await repl.run(console)
         finally:
+            due.cancel()
+            await asyncio.gather(due, return_exceptions=True)
             if scheduler is not None:
                 await stop_polling(scheduler, poller)
             await ops.close()
             store.close()
 
     return asyncio.run(session())
+
+
+async def _run_due(console: Console) -> None:
+    """Scheduled runs at their time, while the console is open."""
+    from habot.errors import HabotError
+
+    while True:
+        await asyncio.sleep(5)
+        try:
+            await console.run_due()
+        except HabotError as e:
+            console.write(f"\nscheduled runs not read: {e}\n")
 
 
 def _approvers_text(config: HabotConfig) -> str:

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from habot.alerts.lifecycle import Alert
 from habot.alerts.rules import Catalogue
@@ -178,10 +178,50 @@ class Console:
             if command.cluster:
                 waiting = [r for r in waiting if r.cluster == command.cluster]
             return "\n".join(describe.scheduled_lines(waiting))
-        raise UsageError(
-            "a run is scheduled from Slack (`habot serve` runs it at its time); "
-            "here: `/ha schedule` to list, `/ha schedule cancel ID`"
+        run = replace(command.run, cluster=command.cluster or command.run.cluster)
+        run_at = command.at or self.workflow.clock() + command.in_s
+        self.workflow.check_time(run_at)
+        proposal = await self.workflow.propose(run.cluster, run.name, dict(run.params))
+        self.write(text.proposal(proposal) + "\n")
+        request = await self.workflow.request(proposal, self.user, "console", run_at)
+        when = at_text(run_at)
+        if not self.workflow.config.console_single_operator:
+            await self.workflow.withdraw(request, "the console is not in single-operator mode")
+            return (
+                f"not scheduled: {request.runbook} needs approval by {self.approvers} in Slack "
+                f"(ask there: /ha schedule {request.runbook} ... at {when})"
+            )
+        answer = await self.ask(
+            f"schedule {request.runbook} [{request.id}] for {when} as {self.user}? [y/N] "
         )
+        if answer.strip().lower() not in ("y", "yes"):
+            await self.workflow.cancel(request.id, self.user)
+            return "denied: nothing is scheduled"
+        decision = await self.workflow.approve_alone(request.id, self.user)
+        if decision.refusal:
+            return f"refused: {decision.refusal}"
+        return (
+            f"scheduled: {request.runbook} [{request.id}] runs at {when} if its plan and preview "
+            "still hold then (this console, or any habot serve on the same database, runs it)"
+        )
+
+    async def run_due(self) -> None:
+        """Scheduled runs whose time has come, run here (a pause in one aborts: the prompt
+        belongs to whoever types); missed ones said."""
+        mine, missed = await self.workflow.due_runs()
+        for request in missed:
+            self.write(
+                f"\nmissed: {request.runbook} [{request.id}] was scheduled for "
+                f"{at_text(request.run_at)}; nothing ran\n"
+            )
+        for request in mine:
+            self.write(f"\nit is {at_text(request.run_at)}: {request.runbook} [{request.id}]\n")
+            result = await self.workflow.run_scheduled(request, ConsoleReporter(self.write))
+            if isinstance(result, Busy | Refused):
+                why = result.reason if isinstance(result, Refused) else "the cluster is busy"
+                self.write(f"refused: {why}\n")
+            else:
+                self.write(_outcome(result) + "\n")
 
     async def _run(self, command: RunRunbook) -> str:
         if command.usage:  # a verb alone: no form here

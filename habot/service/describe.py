@@ -411,5 +411,5 @@ def scheduled_lines(requests: list[approvals.Request]) -> list[str]:
 
 def scheduled_state(request: approvals.Request) -> str:
     if request.state is approvals.State.SCHEDULED:
-        return f"approved by {', '.join(request.approvals)}"
+        return f"approved by {', '.join(request.approvals) or request.decided_by}"
     return f"waiting for approval ({len(request.approvals)}/{request.approvals_needed})"

@@ -165,7 +165,7 @@ def scheduled_list(requests: list[Request]) -> list[Block]:
     for r in requests[:20]:
         params = " ".join(code(f"{k}={v}") for k, v in r.params)
         state = (
-            f"approved by {', '.join(f'<@{u}>' for u in r.approvals)}"
+            f"approved by {', '.join(f'<@{u}>' for u in r.approvals) or r.decided_by}"
             if r.state is State.SCHEDULED
             else f"waiting for approval ({len(r.approvals)}/{r.approvals_needed})"
         )

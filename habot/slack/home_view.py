@@ -132,7 +132,7 @@ def _planned(g: Glance) -> list[Block]:
     lines += [
         f"• :alarm_clock: {at_text(r.run_at)}: {escape(r.runbook)} {escape(_params(r.params))} "
         f"(request `{r.id}`, asked by <@{r.requester}>, approved by "
-        + ", ".join(f"<@{u}>" for u in r.approvals)
+        + (", ".join(f"<@{u}>" for u in r.approvals) or escape(r.decided_by))
         + ")"
         for r in g.scheduled[:SHOWN_MAX]
     ]

@@ -72,3 +72,28 @@ async def test_the_console_refuses_when_the_cluster_is_busy() -> None:
 async def test_odd_audit_numbers_are_usage_errors_not_crashes() -> None:
     c, _ = console(scene(), [])
     assert "usage: `/ha audit [N]`" in await c.answer("/ha audit ²")
+
+
+async def test_the_console_schedules_lists_and_runs_at_the_time() -> None:
+    """In single-operator mode the console schedules a run (approved alone), lists it, and
+    runs it when its time has come; without that mode it is asked for in Slack."""
+    s = scene(console_single_operator=True)
+    c, prompts = console(s, ["y"])
+    reply = await c.answer("/ha schedule cleanup WebSite in 2h")
+    assert reply.startswith("scheduled: cleanup [")
+    assert "runs at 2027-01-15 10:00 UTC" in reply
+    assert "for 2027-01-15 10:00 UTC as console:ops? [y/N]" in prompts[-1]
+    listed = await c.answer("/ha schedule")
+    assert "2027-01-15 10:00 UTC  cleanup resource=WebSite" in listed
+    assert "approved by console:ops" in listed
+    await c.run_due()  # not yet
+    s.transport.expect(None, ("pcs", "resource", "cleanup", "WebSite"))
+    s.clock.now += 7200
+    await c.run_due()
+    s.transport.assert_done()
+    assert "it is 2027-01-15 10:00 UTC: cleanup" in "".join(prompts)
+    assert s.store.requests_in(State.SUCCEEDED)[0].runbook == "cleanup"
+    c2, _ = console(scene(), [])  # not in single-operator mode
+    assert (await c2.answer("/ha schedule cleanup WebSite in 1h")).startswith(
+        "not scheduled: cleanup needs approval by"
+    )
