@@ -541,6 +541,7 @@ def run_write(rules: dict[str, object] | None, args: list[str], io: Output) -> i
                 raise Refused(f"{path}: exists and is not a regular file; refused") from None
             io.out.write(f"{path} exists; kept as it is\n".encode())
             return 0
+        os.fchmod(fd, 0o644)  # world-readable whatever the umask (a page the web server serves)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.write("\n" if not text.endswith("\n") else "")

@@ -194,6 +194,20 @@ def test_a_new_page_is_written_once_and_kept(node: Path, www: Path) -> None:
 
 
 @needs_root
+def test_a_new_page_is_readable_by_the_web_server_whatever_the_umask(node: Path, www: Path) -> None:
+    """A hardened umask (027, as sudo or a restarted daemon may pass on) made the page 0640:
+    Apache, not root, answered 403 for it."""
+    page = www / "html" / "index.html"
+    old = os.umask(0o027)
+    try:
+        done = helper(node, "write-new", str(page), "<h1>Prueba con GFS2</h1>")
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    assert page.stat().st_mode & 0o777 == 0o644
+
+
+@needs_root
 def test_a_symlinked_directory_is_never_written_through(node: Path, www: Path) -> None:
     """What the old step did: `/var/www/x -> /etc/sudoers.d`, and root wrote index.html
     there."""
