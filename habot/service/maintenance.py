@@ -85,6 +85,14 @@ class Maintenance:
             raise UsageError(f"no maintenance window is open on {handle.name}")
         return ended
 
+    async def end(self, window: Window, by: str) -> Window | None:
+        """One window ended now (None: it had ended already)."""
+        done = windows.end(window, self.workflow.clock(), by)
+        if not await off_loop(self.workflow.store.change_window, done):
+            return None
+        await self._audit(done, "maintenance ended", by, "")
+        return done
+
     async def due(self) -> tuple[list[Window], list[Window]]:
         """(windows whose time is up, ended now by this replica; windows to remind of their
         end, each said once across replicas)."""

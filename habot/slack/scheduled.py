@@ -12,16 +12,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from habot.alerts.windows import Window
 from habot.approvals.model import Request
 from habot.approvals.schedule import at_text
 from habot.commands.grammar import Schedule
 from habot.errors import HabotError, UsageError
+from habot.service.maintenance import MAX_S
 from habot.service.policy import Actor
 from habot.slack import approval_blocks
 from habot.slack.asking import post_request
 from habot.slack.decisions import Click, run_on_card
 from habot.slack.deps import Deps
 from habot.slack.failures import said
+from habot.slack.maintenance import close
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +107,55 @@ async def run_due(deps: Deps, client: AsyncWebClient) -> list[str]:
 
 
 async def _run(deps: Deps, client: AsyncWebClient, request: Request) -> None:
-    by = ", ".join(f"<@{u}>" for u in request.approvals)
+    by = ", ".join(f"<@{u}>" for u in request.approvals) or request.decided_by
     click = Click(
         request.id, "", request.channel, request.message_ts, await deps.workflow.card(request.id)
     )
-    await run_on_card(
-        deps,
-        client,
-        click,
-        request,
-        f"It is {at_text(request.run_at)}: {request.runbook} as scheduled (approved by {by}). "
-        "Planned and previewed again on the live cluster before anything runs.",
-        lambda reporter: deps.workflow.run_scheduled(request, reporter),
-        refused_to=f"<@{request.requester}> ",
-    )
+    window = await _window(deps, request)
+    try:
+        await run_on_card(
+            deps,
+            client,
+            click,
+            request,
+            f"It is {at_text(request.run_at)}: {request.runbook} as scheduled (approved by "
+            f"{by}). Planned and previewed again on the live cluster before anything runs."
+            + (
+                f" Until it ends, alerts about {window.scope} are told in this thread."
+                if window is not None
+                else ""
+            ),
+            lambda reporter: deps.workflow.run_scheduled(request, reporter),
+            refused_to=f"<@{request.requester}> ",
+        )
+    finally:
+        if window is not None and (ended := await deps.maintenance.end(window, "")) is not None:
+            await close(deps, client, ended)
+
+
+async def _window(deps: Deps, request: Request) -> Window | None:
+    """A scheduled run on a node or a resource is a maintenance window on it while it runs
+    (its card's thread takes the alerts about it: a node rebooted at 02:00 notifies nobody);
+    None for a run that names neither, or when no window could be opened (said in the log)."""
+    params = dict(request.params)
+    node, resource = params.get("node", ""), params.get("resource", "")
+    if not (node or resource) or not request.message_ts:
+        return None
+    runbook = deps.workflow.runbook(request.runbook)
+    lasts = sum(s.timeout for s in (*runbook.steps, *runbook.rollback)) + 600
+    try:
+        window = await deps.maintenance.start(
+            request.cluster,
+            Actor(request.requester, request.channel),
+            node=node,
+            resource=resource,
+            for_s=min(lasts, MAX_S),
+            reason=f"scheduled {request.runbook} [{request.id}]",
+        )
+    except HabotError as e:
+        log.warning("request %s: no maintenance window for its run: %s", request.id, e)
+        return None
+    return await deps.maintenance.posted(window, request.channel, request.message_ts)
 
 
 async def _missed(deps: Deps, client: AsyncWebClient, request: Request) -> None:

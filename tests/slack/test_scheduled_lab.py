@@ -38,6 +38,15 @@ async def test_a_failover_approved_ahead_runs_at_its_time_and_a_changed_one_does
     assert "Approved by <@UBOB>" in final
     assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [target]
     assert any("as scheduled (approved by <@UBOB>)" in p for p in thread_posts(http_bot, card))
+    # a maintenance window on what it named while it ran, its summary ending the thread
+    await http_bot.fake.wait_for(
+        "the window's summary",
+        lambda: [p for p in thread_posts(http_bot, card) if "during the window" in p],
+    )
+    assert any(
+        f"alerts about node {target} and resource VirtualIP are told in this thread" in p
+        for p in thread_posts(http_bot, card)
+    )
     events = [
         e.event for e in http_bot.workflow.store.audit_log(50, request_id=request_id_of(card))
     ]

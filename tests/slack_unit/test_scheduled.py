@@ -88,6 +88,18 @@ async def test_a_run_approved_ahead_runs_at_its_time_and_not_before(
     assert any("as scheduled (approved by <@UBOB>)" in s for s in said), said
     events = [r.event for r in bot.workflow.store.audit_log(50) if r.request_id == rid]
     assert {"requested", "approved", "due", "run started", "run succeeded"} <= set(events)
+    # while it ran, a maintenance window on what it names, told in the card's thread
+    assert any("alerts about resource WebSite are told in this thread" in s for s in said)
+    await bot.fake.wait_for(
+        "the window's summary",
+        lambda: [
+            s for s in thread_posts(bot, card) if "ended at" in s and "during the window" in s
+        ],
+    )
+    assert bot.workflow.store.windows("mycluster") == []
+    windows = [r for r in bot.workflow.store.audit_log(50) if r.event.startswith("maintenance")]
+    assert sorted(r.event for r in windows) == ["maintenance ended", "maintenance started"]
+    assert all(f"resource WebSite: scheduled cleanup [{rid}]" in r.detail for r in windows)
 
 
 async def test_a_run_nobody_was_there_to_start_is_missed_and_said(
