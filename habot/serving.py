@@ -127,6 +127,7 @@ class Bot:
     async def close(self) -> None:
         if self.scheduler is not None:
             await stop_polling(self.scheduler, self.poller, self.sweeping)
+        self.tabs.stop()
         await self.deps.jobs.shutdown()
         try:
             await self.poller.resign()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -34,6 +34,7 @@ class HomeTabs:
     _pending: bool = False
     _running: bool = False
     published: int = 0  # tabs published, for the metrics and the tests
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def publish(self, user: str, notice: str = "", reports: Reports | None = None) -> None:
         """Draw `user`'s tab now (never raises: a tab Slack refuses is logged)."""
@@ -51,10 +52,20 @@ class HomeTabs:
             self._running = True
             self.jobs.start("refresh home tabs", self._refresh())
 
+    def stop(self) -> None:
+        """At shutdown: a refresh still settling is dropped (each tab is drawn afresh when
+        its person opens it), so stopping never waits out the settling time."""
+        self._stopped.set()
+
     async def _refresh(self) -> None:
         try:
             while self._pending:
-                await asyncio.sleep(self.settle_s)
+                try:
+                    async with asyncio.timeout(self.settle_s):
+                        await self._stopped.wait()
+                    return  # stopping: dropped
+                except TimeoutError:
+                    pass
                 self._pending = False
                 viewers = await self.home.viewers()
                 if not viewers:

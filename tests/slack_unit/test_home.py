@@ -166,3 +166,17 @@ async def test_a_cluster_that_answers_anywhere_is_shown_to_its_viewers_only(
         assert fake_slack.calls_to("conversations.members") == []  # no channel to be in
     finally:
         await bot.stop()
+
+
+async def test_a_stop_drops_a_refresh_still_settling(bot: Bot) -> None:
+    """A change schedules one refresh of every recent viewer's tab after a short settling
+    time; a stop in between drops it (tabs are drawn afresh when opened) instead of waiting."""
+    tabs = bot.inner.tabs
+    await tabs.home.opened("UBOB")
+    tabs.changed()
+    await bot.jobs.wait_idle()
+    assert tabs.published == 1  # the false friend: without a stop, it is published
+    tabs.changed()
+    tabs.stop()
+    await bot.jobs.wait_idle()
+    assert tabs.published == 1
