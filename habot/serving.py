@@ -247,22 +247,36 @@ async def serve_until_stopped(settings: Settings, config: HabotConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await announce_interrupted(bot)
-    bot.start_background(alerts=settings.alerts)
-    checks = await probes.serve(bot.probes, settings.probes_host, settings.probes_port)
-    if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is not None:
-        handler = slack_app.socket_mode(bot.app, settings.slack_app_token.get_secret_value())
-        connecting = asyncio.create_task(slack_app.connect(handler))  # retries until Slack answers
-        await stop.wait()  # a stop is heard whether or not Slack ever answered
-        connecting.cancel()
-        await asyncio.gather(connecting, return_exceptions=True)
-        await handler.close_async()  # type: ignore[no-untyped-call]
-    else:
-        runner = await serve_http(bot, settings.http_host, settings.http_port)
-        await stop.wait()
-        await runner.cleanup()
-    await checks.cleanup()
-    await bot.close()
+    # The ports first: one already taken stops habot before any job starts (one line, no
+    # job cut short); whatever fails after, the bot closes as on a stop.
+    try:
+        checks = await probes.serve(bot.probes, settings.probes_host, settings.probes_port)
+    except BaseException:
+        await bot.close()
+        raise
+    runner: web.AppRunner | None = None
+    try:
+        socket_mode = settings.slack_mode is SlackMode.SOCKET
+        if not socket_mode:
+            runner = await serve_http(bot, settings.http_host, settings.http_port)
+        await announce_interrupted(bot)
+        bot.start_background(alerts=settings.alerts)
+        if socket_mode and settings.slack_app_token is not None:
+            handler = slack_app.socket_mode(bot.app, settings.slack_app_token.get_secret_value())
+            connecting = asyncio.create_task(
+                slack_app.connect(handler)
+            )  # retries until Slack answers
+            await stop.wait()  # a stop is heard whether or not Slack ever answered
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            await handler.close_async()  # type: ignore[no-untyped-call]
+        else:
+            await stop.wait()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await checks.cleanup()
+        await bot.close()
     return 0
 
 

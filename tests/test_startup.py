@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -267,3 +268,32 @@ def test_socket_mode_without_slack_retries_in_one_line_and_stops_on_sigterm(
     failures = [ln for ln in output.splitlines() if "Failed to connect" in ln]
     assert failures
     assert all("Retrying" in ln for ln in failures)  # the whole try, in its one line
+
+
+@pytest.mark.parametrize("which", ["HABOT_HTTP_PORT", "HABOT_PROBES_PORT"])
+def test_a_port_already_taken_is_one_line_and_no_job_starts(which: str, tmp_path: Path) -> None:
+    """The ports are bound before any background job starts: a port in use stops serve with
+    one error line and no traceback (a poll cut short at that moment once printed
+    APScheduler's)."""
+    (tmp_path / "habot.yaml").write_text(
+        cluster_yaml(tmp_path) + "approvers: anyone\nallowed_channels: any\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "HABOT_CONFIG": str(tmp_path / "habot.yaml"),
+            "HABOT_DB": str(tmp_path / "habot.sqlite3"),
+            "HABOT_HTTP_PORT": "0",
+            "HABOT_PROBES_PORT": "0",
+            which: port,
+        }
+        done = habot("serve", env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    lines = done.stderr.splitlines()
+    assert f"('127.0.0.1', {port}): address already in use" in lines[-1]
+    assert "Traceback" not in done.stderr
+    assert not [line for line in lines if " ERROR " in line or " WARNING " in line], lines
