@@ -20,7 +20,7 @@ def said_of_it(runbook: str, out: str) -> None:
     message would be cut short in the middle, where the failed step is)."""
     start = out.rfind(f"/ha runbook {runbook}")
     start = out.rfind(f"{runbook} on ") if start < 0 else start
-    pytest.fail(f"{runbook} did not succeed; the console said:\n{out[max(start, 0) :][-6000:]}")
+    pytest.fail(f"{runbook} did not succeed; the console said:\n{out[max(start, 0) :][:6000]}")
 
 
 def console(lab: Lab, typed: list[str], db: Path, timeout: float = 1200) -> str:

@@ -97,18 +97,25 @@ async def fleet(
     config = lab_config_for_replicas(lab, tmp_path)
     habot = shutil.which("habot", path=str(Path(sys.executable).parent))
     assert habot is not None
-    replicas = []
+    replicas: list[Replica] = []
     readers = []
-    for number in range(1, 4):
-        port = free_port()
-        env = environment(fake_slack, config, tmp_path / f"unused-{number}.sqlite3", port)
-        env["HABOT_DATABASE_URL"] = database
-        served = await serve([habot, "serve"], env)
-        replica = Replica(f"replica-{number}", port, served)
-        replicas.append(replica)
-        readers.append(asyncio.create_task(drain(replica)))
-    for replica in replicas:
-        await _listening(replica)
+    try:
+        for number in range(1, 4):
+            port = free_port()
+            env = environment(fake_slack, config, tmp_path / f"unused-{number}.sqlite3", port)
+            env["HABOT_DATABASE_URL"] = database
+            served = await serve([habot, "serve"], env)
+            replica = Replica(f"replica-{number}", port, served)
+            replicas.append(replica)
+            readers.append(asyncio.create_task(drain(replica)))
+        for replica in replicas:
+            await _listening(replica)
+    except BaseException:  # none left running to poll a later test's lab
+        for replica in replicas:
+            if replica.served.process.returncode is None:
+                replica.killed()
+                await replica.served.process.wait()
+        raise
     yield Fleet(replicas, database, fake_slack)
     for replica in replicas:
         if replica.served.process.returncode is None:
