@@ -418,8 +418,8 @@ EXPECTED = b"Resources cannot start: no STONITH (fencing) device is defined"
 def test_the_console_prints_alerts_as_they_arrive(
     lab: Lab, lab_config: HabotConfig, tmp_path: Path
 ) -> None:
-    """From a reset lab, reading only what was logged since the reset: the first alert the
-    console prints is the seed's missing STONITH."""
+    """From a reset lab, reading only what was logged since the reset: the console prints
+    the seed's missing STONITH as it arrives, once."""
     reset_at = time.time()
     lab.reset()
     config = with_alerts(lab_config, lookback_s=time.time() - reset_at + 1)
@@ -445,8 +445,10 @@ def test_the_console_prints_alerts_as_they_arrive(
         assert console.wait(30) == 0
     alerts = [line for line in seen.splitlines() if b"[ALERT" in line]
     assert alerts, seen[-2000:]
-    assert EXPECTED in alerts[0]
-    assert alerts[0].startswith(b"[ALERT critical] mycluster")
+    # (what an earlier test's cleanup logged after the reset may come first: a node it
+    # had added leaving, for one)
+    (stonith,) = [line for line in alerts if EXPECTED in line]
+    assert stonith.startswith(b"[ALERT critical] mycluster")
 
 
 def heard(alert: Alert | None) -> tuple[object, ...] | None:
