@@ -73,45 +73,27 @@ class Bot:
 
     def start_background(self, *, alerts: bool = True) -> None:
         """The alert polls (one job per cluster with an alerts channel, polling where this
-        replica leads), the sweep that expires undecided requests, and the sweep that
-        interrupts runs whose process went silent (a run's own task beats)."""
+        replica leads), and the sweeps: undecided requests expired, runs whose process went
+        silent interrupted (a run's own task beats), maintenance windows ended or reminded
+        of, scheduled runs started when due."""
         self.scheduler = schedule(self.poller, self.alert_clusters if alerts else [])
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=SWEEP_S,
-            args=[expire_waiting, self.deps.workflow, self.app.client],
-            id="expire-requests",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=HEARTBEAT_S,
-            args=[announce_interrupted, self],
-            id="interrupted-runs",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=maintenance.TICK_S,
-            args=[maintenance.tick, self.deps, self.app.client],
-            id="maintenance-windows",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.sweep,
-            "interval",
-            seconds=scheduled.TICK_S,
-            args=[scheduled.run_due, self.deps, self.app.client],
-            id="scheduled-runs",
-            max_instances=1,
-            coalesce=True,
-        )
+        client = self.app.client
+        sweeps: list[tuple[str, float, list[object]]] = [
+            ("expire-requests", SWEEP_S, [expire_waiting, self.deps.workflow, client]),
+            ("interrupted-runs", HEARTBEAT_S, [announce_interrupted, self]),
+            ("maintenance-windows", maintenance.TICK_S, [maintenance.tick, self.deps, client]),
+            ("scheduled-runs", scheduled.TICK_S, [scheduled.run_due, self.deps, client]),
+        ]
+        for name, every, args in sweeps:
+            self.scheduler.add_job(
+                self.sweep,
+                "interval",
+                seconds=every,
+                args=args,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+            )
 
     async def sweep(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
         """A background sweep; at close, the one under way ends before the store closes (a
