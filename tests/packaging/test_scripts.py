@@ -53,7 +53,10 @@ def probe(tmp_path: Path, *, sudo: bool, as_user: int | None) -> subprocess.Comp
         (bin_dir / "sudo").write_text(STUB.format(log=log))
         (bin_dir / "sudo").chmod(0o755)
     script = tmp_path / "script"
-    script.write_text(PROBE.format(root_sh=SCRIPTS / "root.sh"))
+    # root.sh copied where the user can read it (the checkout may be root's alone)
+    shutil.copyfile(SCRIPTS / "root.sh", tmp_path / "root.sh")
+    (tmp_path / "root.sh").chmod(0o644)
+    script.write_text(PROBE.format(root_sh=tmp_path / "root.sh"))
     script.chmod(0o755)
     argv = [str(bin_dir / "bash"), str(script), "--first", "arg two"]
     if as_user is not None:
