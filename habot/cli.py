@@ -249,7 +249,8 @@ def _runbooks(args: argparse.Namespace) -> int:
             failed += 1
             print(e, file=sys.stderr)
             continue
-        print(f"ok  {path}: {runbook.name} ({len(runbook.steps)} steps; {previewed(runbook)})")
+        steps = sum(len(s.leaves()) for s in runbook.steps)
+        print(f"ok  {path}: {runbook.name} ({steps} steps; {previewed(runbook)})")
     if not files:
         print("no runbook files found", file=sys.stderr)
         return 1
@@ -262,8 +263,9 @@ def previewed(runbook: Runbook) -> str:
 
     if runbook.preview:
         return f"preview: by hand, {len(runbook.preview)} edits"
-    replayable = [s.name for s in runbook.steps if s.cib or (s.run and may_edit(s.run))]
-    others = [s.name for s in runbook.steps if s.run and not may_edit(s.run)]
+    steps = [leaf for s in runbook.steps for leaf in s.leaves()]
+    replayable = [s.name for s in steps if s.cib or (s.run and may_edit(s.run))]
+    others = [s.name for s in steps if s.run and not may_edit(s.run)]
     if not replayable:
         return "preview: none (not simulated: " + (", ".join(others) or "no command") + ")"
     tail = f"; not simulated: {', '.join(others)}" if others else ""

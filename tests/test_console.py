@@ -15,12 +15,17 @@ from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, w
 pytestmark = pytest.mark.lab
 
 
-def said_of_it(runbook: str, out: str) -> None:
+def said_of_it(runbook: str, out: str, lab: Lab) -> None:
     """Fail with what the console said of the runbook's request, whole (an assertion's
-    message would be cut short in the middle, where the failed step is)."""
+    message would be cut short in the middle, where the failed step is), then what the
+    cluster says now and what its scheduler logged last."""
     start = out.rfind(f"/ha runbook {runbook}")
     start = out.rfind(f"{runbook} on ") if start < 0 else start
-    pytest.fail(f"{runbook} did not succeed; the console said:\n{out[max(start, 0) :][:6000]}")
+    now = lab.exec("nodo1", ["crm_mon", "--one-shot", "--inactive", "--include=all"], check=False)
+    pytest.fail(
+        f"{runbook} did not succeed; the console said:\n{out[max(start, 0) :][:6000]}\n"
+        f"--- crm_mon now:\n{now.stdout[-4000:]}\n{lab.log_tails(60)}"
+    )
 
 
 def console(lab: Lab, typed: list[str], db: Path, timeout: float = 1200) -> str:
@@ -111,7 +116,7 @@ def test_console_runs_the_seed_runbooks_with_approval_at_the_prompt(
         "haproxy",
     ):
         if f"{runbook} succeeded" not in out:
-            said_of_it(runbook, out)
+            said_of_it(runbook, out, lab)
     assert out.count("maintenance succeeded") == 2
     assert "denied: nothing ran" in out
     assert "single-operator mode" in out  # the audit says how each was approved
@@ -195,7 +200,7 @@ def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: P
         "fence-history-cleanup",
     ):
         if f"{runbook} succeeded" not in out:
-            said_of_it(runbook, out)
+            said_of_it(runbook, out, lab)
     assert "no resource `NoSuchThing` in the cluster" in out
     assert "no node `nodo9` in the cluster" in out
     assert "'2hours' does not match" in out

@@ -48,9 +48,26 @@ class Parameter(_Strict):
         return self
 
 
+class Loop(StrEnum):
+    """What a `for_each` group repeats over, fixed when the run is planned (the approver sees
+    every repetition), and the names its steps see."""
+
+    NODES = "nodes"  # each node of the cluster in turn, as {{ node }}
+    PLACED = (
+        "placed"  # each resource that runs on one node, as {{ resource }}; that node: {{ home }}
+    )
+
+    @property
+    def variables(self) -> dict[str, ParamType]:
+        if self is Loop.NODES:
+            return {"node": ParamType.NODE}
+        return {"resource": ParamType.RESOURCE, "home": ParamType.NODE}
+
+
 class Step(_Strict):
     """One of: `run` an argv on a target; `wait` for predicates; `cib` pcs edits applied
-    atomically to a shadow CIB; `pause` for a person (Continue or Abort; its timeout aborts)."""
+    atomically to a shadow CIB; `pause` for a person (Continue or Abort; its timeout aborts);
+    or a group of such steps repeated `for_each` node or placed resource."""
 
     name: str = Field(min_length=1, max_length=100)
     run: tuple[ArgvElement, ...] | None = None
@@ -71,20 +88,39 @@ class Step(_Strict):
         "from the requester or an approver; Abort, or no answer within `timeout`, fails the "
         "step (the rollback runs)",
     )
+    for_each: Loop | None = Field(
+        None,
+        description="repeat `steps` for each node (as {{ node }}) or each resource running on "
+        "one node when the run is planned (as {{ resource }}, on {{ home }}); each step's name "
+        "is prefixed with the node or resource",
+    )
+    steps: tuple[Step, ...] | None = Field(None, description="the steps of a for_each group")
     timeout: float = Field(60, gt=0, le=4 * 3600)
     unless: tuple[Predicate, ...] = Field((), description="skip when all of these hold")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        kinds = [k for k in ("run", "wait", "cib", "pause") if getattr(self, k) is not None]
+        kinds = [
+            k for k in ("run", "wait", "cib", "pause", "steps") if getattr(self, k) is not None
+        ]
         if len(kinds) != 1:
             raise ValueError(
-                f"a step is exactly one of run, wait, cib, pause (got {kinds or 'none'})"
+                f"a step is exactly one of run, wait, cib, pause, for_each steps "
+                f"(got {kinds or 'none'})"
             )
         if self.run is not None and not self.run:
             raise ValueError("run needs an argv")
         if self.cib is not None and not all(self.cib):
             raise ValueError("every cib edit needs pcs arguments")
+        if (self.steps is None) != (self.for_each is None):
+            raise ValueError("for_each and steps go together")
+        if self.steps is not None:
+            if not self.steps:
+                raise ValueError("a for_each group needs steps")
+            if any(s.steps is not None for s in self.steps):
+                raise ValueError("a for_each group cannot hold another")
+            if self.unless:
+                raise ValueError("a for_each group has no unless (give it to its steps)")
         return self
 
     @property
@@ -93,7 +129,13 @@ class Step(_Strict):
             return "run"
         if self.wait is not None:
             return "wait"
+        if self.steps is not None:
+            return "for_each"
         return "cib" if self.cib is not None else "pause"
+
+    def leaves(self) -> tuple[Step, ...]:
+        """The step itself, or a group's steps (once each, whatever the repetitions)."""
+        return self.steps if self.steps is not None else (self,)
 
 
 class Approval(StrEnum):
@@ -128,7 +170,18 @@ class Runbook(_Strict):
     def _rollback_declared(self) -> Runbook:
         if self.on_failure == "rollback" and not self.rollback:
             raise ValueError("on_failure: rollback needs rollback steps")
+        for step in (*self.steps, *self.rollback):
+            taken = set(step.for_each.variables) & set(self.parameters) if step.for_each else ()
+            if taken:
+                raise ValueError(
+                    f"step {step.name!r}: for_each {step.for_each} names "
+                    f"{', '.join(sorted(taken))}, already a parameter"
+                )
         return self
+
+    def leaf_steps(self) -> tuple[Step, ...]:
+        """Every step that runs something, groups opened (steps, then rollback)."""
+        return tuple(leaf for s in (*self.steps, *self.rollback) for leaf in s.leaves())
 
     @property
     def approvals_needed(self) -> int:

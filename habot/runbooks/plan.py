@@ -9,10 +9,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from habot.cluster.model import ClusterStatus, NodeState
+from habot.cluster.model import ClusterStatus, NodeState, ResourceKind
 from habot.cluster.predicates import RUNNING, Predicate, check, describe
 from habot.errors import HabotError
-from habot.runbooks.model import Parameter, ParamType, Runbook, Step
+from habot.runbooks.model import Loop, Parameter, ParamType, Runbook, Step
 from habot.runbooks.predicates import render_predicate
 from habot.runbooks.render import RenderError, render, render_argv
 from habot.runbooks.replay import edit_of, shown
@@ -105,8 +105,8 @@ def make_plan(
         if failed:
             raise PlanError(runbook.name, [f"precondition: {why}" for why in failed])
         reach = frozenset(configured) if configured is not None else None
-        steps = tuple(_step(s, context, status, reach) for s in runbook.steps)
-        rollback = tuple(_step(s, context, status, reach) for s in runbook.rollback)
+        steps = tuple(p for s in runbook.steps for p in _steps(s, context, status, reach))
+        rollback = tuple(p for s in runbook.rollback for p in _steps(s, context, status, reach))
         preview = tuple(render_argv(e, context) for e in runbook.preview)
     except RenderError as e:
         raise PlanError(runbook.name, [str(e)]) from e
@@ -163,6 +163,37 @@ def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> 
         "other": other,
     }
     return {**params, "cluster": facts}
+
+
+def _steps(
+    step: Step, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
+) -> list[PlannedStep]:
+    """A step planned, or a for_each group's steps planned once per node or resource (named
+    "nodo1: standby"), in order: the plan says every repetition, fixed now."""
+    if step.steps is None or step.for_each is None:
+        return [_step(step, context, status, reach)]
+    planned = []
+    for label, names in loop_values(step.for_each, status):
+        inner = {**context, **names}
+        for leaf in step.steps:
+            planned.append(replace(_step(leaf, inner, status, reach), name=f"{label}: {leaf.name}"))
+    return planned
+
+
+def loop_values(loop: Loop, status: ClusterStatus) -> list[tuple[str, dict[str, str]]]:
+    """(label, the names a for_each group's steps see) per repetition: every node, in the
+    order crm_mon lists them; or every resource that runs on exactly one node now, fencing
+    devices and clones aside (they have no one home), with that node."""
+    if loop is Loop.NODES:
+        return [(n.name, {"node": n.name}) for n in status.nodes]
+    found = []
+    for res in status.resources:
+        if res.kind in (ResourceKind.CLONE, ResourceKind.BUNDLE) or res.is_fencing:
+            continue
+        running = res.nodes_in_role(*RUNNING)
+        if len(running) == 1:
+            found.append((res.id, {"resource": res.id, "home": running[0]}))
+    return found
 
 
 def _step(

@@ -35,7 +35,7 @@ COUNT = "[0-9]{1,3}"
 INTEGER = "-?[0-9]{1,18}"
 # `cluster.*` in templates (see plan._context)
 CLUSTER_FACTS = {"name": CLUSTER, "dc": NODE, "node_count": COUNT}
-CLUSTER_MAPS = {"location": NODE, "other": NODE}
+CLUSTER_MAPS = {"location": NODE, "other": NODE, "nodes": NODE}  # nodes[i] too
 MAX_COMBINATIONS = 64
 DUP_MAX = 255  # POSIX RE_DUP_MAX: sudo refuses to match a rule with a larger {m,n}
 _ERE_SPECIAL = set(".[]()*+?{}|^$\\")
@@ -66,31 +66,45 @@ def literal(text: str) -> str:
     return "".join(f"\\{c}" if c in _ERE_SPECIAL else c for c in text)
 
 
-def runbook_shapes(runbook: Runbook) -> Iterator[tuple[Step | None, tuple[str, ...]]]:
-    """(step, argv template) for every command a runbook can run: run steps (and rollback),
-    cib edits (as `pcs -f SHADOW ...` edits), and preview edits (step None)."""
-    for step in (*runbook.steps, *runbook.rollback):
-        if step.run is not None:
-            yield step, step.run
-            replayed = may_edit(step.run)
-            if replayed is not None and not runbook.preview:  # its preview, on a shadow CIB
-                yield step, ("pcs", "-f", "\0SHADOW", *replayed)
-        for edit in step.cib or ():
-            yield step, ("pcs", "-f", "\0SHADOW", *edit)
+def _commands(
+    runbook: Runbook,
+) -> Iterator[tuple[Step | None, tuple[str, ...], Mapping[str, Parameter]]]:
+    """(step, argv template, the names its templates see) for every command a runbook can run:
+    run steps (and rollback), cib edits (as `pcs -f SHADOW ...` edits), and preview edits (step
+    None). The names are the parameters and, in a for_each group, its loop's (a node, a
+    resource: typed like parameters)."""
+    for group in (*runbook.steps, *runbook.rollback):
+        names: Mapping[str, Parameter] = runbook.parameters
+        if group.for_each is not None:
+            names = {
+                **runbook.parameters,
+                **{
+                    k: Parameter.model_validate({"type": t})
+                    for k, t in group.for_each.variables.items()
+                },
+            }
+        for step in group.leaves():
+            if step.run is not None:
+                yield step, step.run, names
+                replayed = may_edit(step.run)
+                if replayed is not None and not runbook.preview:  # its preview, on a shadow CIB
+                    yield step, ("pcs", "-f", "\0SHADOW", *replayed), names
+            for edit in step.cib or ():
+                yield step, ("pcs", "-f", "\0SHADOW", *edit), names
     for edit in runbook.preview:
-        yield None, ("pcs", "-f", "\0SHADOW", *edit)
+        yield None, ("pcs", "-f", "\0SHADOW", *edit), runbook.parameters
 
 
 def shapes(runbook: Runbook, shadow: str) -> list[CommandShape]:
     """Every command of the runbook as a CommandShape; `shadow` is the ERE of the shadow CIB's
     path. ShapeError names the first element that cannot be bounded."""
     found = []
-    for step, argv in runbook_shapes(runbook):
+    for step, argv, names in _commands(runbook):
         where = f'step "{step.name}"' if step is not None else "preview"
         origin = f"{runbook.name}: {where}"
         try:
             args = tuple(
-                shadow if element == "\0SHADOW" else element_shape(element, runbook.parameters)
+                shadow if element == "\0SHADOW" else element_shape(element, names)
                 for element in argv[1:]
             )
             command = render(argv[0], {})

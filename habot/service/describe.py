@@ -13,7 +13,7 @@ from habot.cluster.health import Severity
 from habot.cluster.model import ClusterStatus
 from habot.cluster.predicates import RUNNING
 from habot.runbooks.engine import CommandRecord, RunOutcome, StepOutcome
-from habot.runbooks.model import Parameter, Runbook
+from habot.runbooks.model import Loop, Parameter, Runbook, Step
 from habot.service.audit import AuditRecord
 from habot.service.clusters import StatusReport, WhatIfReport, WhyReport
 from habot.service.history import History
@@ -45,8 +45,15 @@ def runbook_help(rb: Runbook) -> list[str]:
     ]
     if rb.parameters:
         lines += ["Parameters:"] + [_param_line(k, p) for k, p in rb.parameters.items()]
-    lines += ["Steps:"] + [f"  {i}. {s.name}" for i, s in enumerate(rb.steps, 1)]
+    lines += ["Steps:"] + [f"  {i}. {_step_name(s)}" for i, s in enumerate(rb.steps, 1)]
     return lines
+
+
+def _step_name(step: Step) -> str:
+    if step.steps is None:
+        return step.name
+    each = "node" if step.for_each is Loop.NODES else "resource running on one node"
+    return f"{step.name}, for each {each}: " + "; ".join(s.name for s in step.steps)
 
 
 def _param_line(key: str, param: Parameter) -> str:

@@ -26,6 +26,7 @@ from habot.slack.deps import Deps
 from habot.slack.failures import said
 from habot.slack.maintenance import close
 
+REPEATS = 8  # a for_each group's repetitions, when bounding a window by its runbook
 log = logging.getLogger(__name__)
 
 TICK_S = 5  # how often each replica looks for runs whose time has come
@@ -142,7 +143,16 @@ async def _window(deps: Deps, request: Request) -> Window | None:
     if not (node or resource) or not request.message_ts:
         return None
     runbook = deps.workflow.runbook(request.runbook)
-    lasts = sum(s.timeout for s in (*runbook.steps, *runbook.rollback)) + 600
+    # Ended when the run ends; this is the bound if habot stops meanwhile (a for_each group
+    # counted as REPEATS repetitions; MAX_S caps it all).
+    lasts = (
+        sum(
+            leaf.timeout * (REPEATS if s.steps is not None else 1)
+            for s in (*runbook.steps, *runbook.rollback)
+            for leaf in s.leaves()
+        )
+        + 600
+    )
     try:
         window = await deps.maintenance.start(
             request.cluster,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from habot.cluster.crm_mon import parse_crm_mon
-from habot.cluster.model import ClusterStatus
+from habot.cluster.model import ClusterStatus, ResourceKind, Role
 from habot.runbooks.loader import load_all
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import PlanError, make_plan
@@ -155,3 +155,63 @@ def test_gfs2_device_must_be_a_drbd_device(device: str) -> None:
 def test_gfs2_drbd_device_is_taken(device: str) -> None:
     p = plan("gfs2-activate", DEMO, device=device)
     assert device in [a for s in p.steps for a in s.argv]  # type: ignore[attr-defined]
+
+
+def test_rolling_maintenance_repeats_for_each_node_then_fails_back_what_ran_on_one_node() -> None:
+    p = make_plan(RUNBOOKS["rolling-maintenance"], {}, DEMO, cluster="mycluster")
+    names = [s.name for s in p.steps]
+    assert names[:5] == [
+        "nodo1: standby",
+        "nodo1: nothing runs there",
+        "nodo1: patch it",
+        "nodo1: unstandby",
+        "nodo1: settled, nothing failed",
+    ]
+    assert names[5:10] == [n.replace("nodo1", "nodo2") for n in names[:5]]
+    assert p.steps[0].argv == ("pcs", "node", "standby", "nodo1")
+    assert p.steps[8].argv == ("pcs", "node", "unstandby", "nodo2")
+    assert p.steps[2].kind == "pause"
+    assert p.steps[2].text.startswith("nodo1 runs nothing now")
+    # fail back: the primitives placed on one node (not the clone, not the fencing device)
+    homes = {
+        r.id: r.nodes_in_role(Role.STARTED)[0]
+        for r in DEMO.resources
+        if r.kind is ResourceKind.PRIMITIVE and not r.is_fencing
+    }
+    assert set(homes) == {"VirtualIP", "WebSite", "WebFS"}
+    moves = [s for s in p.steps[10:] if s.argv[:3] == ("pcs", "resource", "move")]
+    assert {(s.argv[3], s.argv[4]) for s in moves} == set(homes.items())
+    assert all(s.unless for s in moves)  # skipped when it already runs there
+    assert [s.argv for s in p.rollback if s.argv[:2] == ("pcs", "node")] == [
+        ("pcs", "node", "unstandby", "nodo1"),
+        ("pcs", "node", "unstandby", "nodo2"),
+    ]
+    assert p.preview_edits == (("node", "standby", "nodo1"),)
+
+
+def test_a_loop_name_taken_by_a_parameter_and_a_nested_loop_are_refused() -> None:
+    group = {"name": "g", "for_each": "nodes", "steps": [{"name": "s", "run": ["true"]}]}
+    base = {"name": "loop", "summary": "s", "steps": [group]}
+    Runbook.model_validate(base)
+    with pytest.raises(ValueError, match="node, already a parameter"):
+        Runbook.model_validate({**base, "parameters": {"node": {"type": "node"}}})
+    with pytest.raises(ValueError, match="cannot hold another"):
+        Runbook.model_validate({**base, "steps": [{**group, "steps": [group]}]})
+    with pytest.raises(ValueError, match="for_each and steps go together"):
+        Runbook.model_validate(
+            {**base, "steps": [{"name": "g", "for_each": "nodes", "run": ["x"]}]}
+        )
+
+
+def test_a_loop_over_no_placed_resource_plans_no_step() -> None:
+    rb = Runbook.model_validate(
+        {
+            "name": "loop",
+            "summary": "s",
+            "steps": [
+                {"name": "first", "run": ["true"]},
+                {"name": "g", "for_each": "placed", "steps": [{"name": "s", "run": ["true"]}]},
+            ],
+        }
+    )
+    assert [s.name for s in make_plan(rb, {}, SEED, cluster="c").steps] == ["first"]

@@ -20,6 +20,7 @@ EXPECTED = {
     "failover-test",
     "cleanup",
     "standby",
+    "rolling-maintenance",
     "unstandby",
     "maintenance",
     "node-patch",  # one node patched, with a pause for the person doing it

@@ -43,6 +43,7 @@ PARAMS: dict[str, list[dict[str, str]]] = {
     "maintenance": [{"mode": "on"}, {"mode": "off"}],
     "standby": [{"node": "nodo2"}],
     "node-patch": [{"node": "nodo2"}],
+    "rolling-maintenance": [{}],
     "unstandby": [{"node": "nodo2"}],
     "ban": [{"resource": "VirtualIP", "node": "nodo2"}],
     "ban-for": [{"resource": "VirtualIP", "node": "nodo2", "lifetime": "PT2H"}],
