@@ -382,6 +382,23 @@ def _schedule(args: list[str]) -> Schedule:
     return Schedule(run, in_s=_after(when))
 
 
+def when(text: str) -> tuple[float, float]:
+    """A run's time as a form takes it — `2026-12-08T02:00Z`, `in 2h`, `2h`, `at …` — as
+    (seconds since the epoch, or 0.0; a delay from now, or 0.0)."""
+    words = text.split()
+    if len(words) == 2 and words[0].lower() in ("at", "in"):
+        word, value = words[0].lower(), words[1]
+    elif len(words) == 1 and (AFTER.match(words[0]) or re.match(r"^[0-9]{4}-", words[0])):
+        value = words[0]
+        word = "in" if AFTER.match(value) else "at"
+    else:
+        raise UsageError(
+            f"`{text[:40]}` is not a time: write 2026-12-08T02:00Z, in 2h, or nothing to run "
+            "once approved"
+        )
+    return (_instant(value), 0.0) if word == "at" else (0.0, _after(value))
+
+
 def _instant(text: str) -> float:
     """An ISO 8601 time with its zone: 2026-12-08T02:00Z, 2026-12-08T03:00+01:00."""
     try:

@@ -27,7 +27,7 @@ from habot.cluster.model import ClusterStatus
 from habot.errors import ClusterError, HabotError
 from habot.log_format import CLUSTER
 from habot.metrics import ALERTS, LEADER, POLL_LAST, POLL_SECONDS
-from habot.runbooks.model import Runbook
+from habot.runbooks.model import Loop, Runbook
 from habot.service import alert_findings
 from habot.service.alert_delivery import AlertSink, Courier, Delivered
 from habot.service.alert_episodes import Episodes, flapping_of
@@ -499,6 +499,8 @@ class Poller:
                 continue
             expects = frozenset(book.expects) if book is not None else frozenset()
             names = frozenset(v for _, v in r.params if v)
+            if book is not None and any(s.for_each is Loop.NODES for s in book.steps):
+                names |= {n.name for n in self.ops.cluster(cluster).config.nodes}  # each in turn
             found.append(runs.ActiveRun(r.id, r.runbook, r.channel, r.message_ts, names, expects))
         return found
 

@@ -18,6 +18,8 @@ OPEN = "habot_form_open"  # a Run… button (its value: the runbook)
 PARAM = "habot_param:"  # an input's action_id: PARAM + the parameter
 BLOCK = "p:"  # an input's block_id: BLOCK + the parameter
 NOTICE = "habot_notice"
+WHEN = "t:run-at"  # the optional time field's block_id (no parameter name holds a hyphen)
+WHEN_ACTION = "habot_when"
 VIEW_BLOCKS_MAX = 100  # blocks in a modal or a home tab
 MESSAGE_BLOCKS_MAX = 50
 OPTION_TEXT_MAX = 75
@@ -27,7 +29,7 @@ PLACEHOLDER_MAX = 150
 ERROR_MAX = 300
 METADATA_MAX = 3000
 TITLE = "Run a runbook"
-INPUTS_MAX = VIEW_BLOCKS_MAX - 4  # room for the heading, the footer and a notice
+INPUTS_MAX = VIEW_BLOCKS_MAX - 5  # room for the heading, the time, the footer and a notice
 
 
 class FormTooBig(ValueError):
@@ -63,10 +65,11 @@ def modal(origin: Origin, form: Form) -> dict[str, Any]:
             f"{form.runbook.name} has {len(form.fields)} parameters, more than a form holds "
             f"({INPUTS_MAX}); type `/ha runbook {form.runbook.name} key=value …`"
         )
-    blocks = [_heading(form.runbook, form.cluster), *(_input(f) for f in form.fields)]
+    blocks = [_heading(form.runbook, form.cluster), *(_input(f) for f in form.fields), _when()]
     footer = context(
         f"Submitting posts an approval card with its preview in <#{origin.channel}>; "
-        "nothing runs until it is approved."
+        "nothing runs until it is approved (with a time: not before then, and only if the "
+        "cluster still plans and previews the same)."
     )
     blocks.append({**footer, "block_id": "habot_footer"})
     return {
@@ -134,6 +137,37 @@ def submitted(view: Mapping[str, Any]) -> dict[str, str]:
             if value:
                 values[str(block_id)[len(BLOCK) :]] = value
     return values
+
+
+def submitted_when(view: Mapping[str, Any]) -> str:
+    """The time field's text ("" when empty: run once approved)."""
+    state = (view.get("state") or {}).get("values") or {}
+    actions = state.get(WHEN)
+    if not isinstance(actions, dict):
+        return ""
+    action = actions.get(WHEN_ACTION)
+    return (_value_of(action) or "") if isinstance(action, dict) else ""
+
+
+def _when() -> Block:
+    return {
+        "type": "input",
+        "block_id": WHEN,
+        "optional": True,
+        "label": _plain("When (empty: as soon as approved)", LABEL_MAX),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": WHEN_ACTION,
+            "max_length": 60,
+            "placeholder": _plain("2026-12-08T02:00Z, or in 2h", PLACEHOLDER_MAX),
+        },
+        "hint": _plain(
+            "A time ahead (ISO 8601 with its zone) or a delay (30m, 2h, PT2H): approvals are "
+            "given ahead; at the time habot plans again and runs only if the plan and preview "
+            "still hold.",
+            LABEL_MAX,
+        ),
+    }
 
 
 def _value_of(action: Mapping[str, Any]) -> str | None:

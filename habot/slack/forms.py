@@ -18,11 +18,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.errors import HabotError
+from habot.commands import grammar
+from habot.errors import HabotError, UsageError
 from habot.runbooks.plan import PlanError
 from habot.service.policy import Actor
 from habot.slack import approval_blocks, blocks, form_view
-from habot.slack.asking import ask
+from habot.slack.asking import ask, post_request
 from habot.slack.deps import Deps
 from habot.slack.failures import FAILURES, said
 from habot.slack.form_view import Origin
@@ -139,16 +140,32 @@ def _submission(deps: Deps) -> Callable[..., Awaitable[None]]:
             return
         values = form_view.submitted(view)
         actor = Actor(user, origin.channel)
+        try:
+            run_at = _run_at(deps, form_view.submitted_when(view))
+        except UsageError as e:
+            await ack(response_action="errors", errors={form_view.WHEN: str(e)})
+            return
         refusal = await _refusal(deps, origin, values, actor, view)
         if refusal is not None:
             await ack(**refusal)
             return
         await ack()
         deps.jobs.start(
-            f"form {origin.runbook} submitted", _request(deps, client, origin, values, actor)
+            f"form {origin.runbook} submitted",
+            _request(deps, client, origin, values, actor, run_at),
         )
 
     return submitted
+
+
+def _run_at(deps: Deps, text: str) -> float:
+    """The form's time as a run's (0.0: as soon as approved); UsageError says what is wrong."""
+    if not text:
+        return 0.0
+    at, in_s = grammar.when(text)
+    run_at = at or deps.clock() + in_s
+    deps.workflow.check_time(run_at)
+    return run_at
 
 
 def _unreadable() -> dict[str, Any]:
@@ -183,14 +200,24 @@ def _notice(view: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 async def _request(
-    deps: Deps, client: AsyncWebClient, origin: Origin, values: dict[str, str], actor: Actor
+    deps: Deps,
+    client: AsyncWebClient,
+    origin: Origin,
+    values: dict[str, str],
+    actor: Actor,
+    run_at: float = 0.0,
 ) -> None:
     """The checked form as a request: planned again (with its preview) and its card posted in
-    the channel the form was opened from; anything that stops it is told to the person."""
+    the channel the form was opened from (with a time, a scheduled run's card); anything that
+    stops it is told to the person."""
     say = ephemeral(client, actor.channel, actor.user)
     try:
         proposal = await deps.workflow.propose(origin.cluster, origin.runbook, values, actor=actor)
-        refusal = await ask(deps, client, proposal, actor)
+        if run_at:
+            await post_request(deps, client, proposal, actor.user, actor.channel, run_at=run_at)
+            refusal = None
+        else:
+            refusal = await ask(deps, client, proposal, actor)
     except PlanError as e:
         refusal = approval_blocks.refusal(e.runbook, e.reasons)
     except HabotError as e:

@@ -61,7 +61,7 @@ async def test_a_command_missing_values_opens_the_form_filled_from_the_cluster(
     view = await form(bot)
     assert block_kit_problems(view) == []
     fields = inputs(view)
-    assert list(fields) == ["resource", "node", "lifetime"]
+    assert list(fields) == ["resource", "node", "lifetime", "run-at"]  # then the time, optional
     assert fields["resource"]["type"] == "static_select"
     assert {"VirtualIP", "WebSite", "WebData-clone", "WebData", "WebFS"} <= set(
         option_values(fields["resource"])
@@ -79,7 +79,7 @@ async def test_a_verb_alone_opens_its_form_with_what_was_typed_filled_in(
 ) -> None:
     await post_command(session, bot, "failover", user="UALICE")
     fields = inputs(await form(bot))
-    assert list(fields) == ["resource", "node"]
+    assert list(fields) == ["resource", "node", "run-at"]
     await post_command(session, bot, "runbook failover resource=WebSite", user="UALICE")
     fields = inputs(await form(bot, before=1))
     assert fields["resource"]["initial_option"]["value"] == "WebSite"
@@ -158,7 +158,7 @@ async def test_the_run_button_on_the_runbook_list_opens_that_runbooks_form(
     assert await post_click(session, bot, click) == 200
     view = await form(bot)
     assert "*cleanup* on *mycluster*" in str(view["blocks"][0])
-    assert list(inputs(view)) == ["resource"]
+    assert list(inputs(view)) == ["resource", "run-at"]
 
 
 async def test_an_expired_trigger_and_a_refused_view_are_each_told(
@@ -305,3 +305,39 @@ async def test_who_may_ask_but_not_view_types_the_names_and_is_shown_none(
         assert seen["resource"]["type"] == "static_select"
     finally:
         await bot.stop()
+
+
+async def test_a_form_given_a_time_asks_for_a_scheduled_run_and_a_bad_time_asks_nothing(
+    bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    await post_command(session, bot, "runbook ban-for", user="UALICE")
+    view = await form(bot)
+    [when] = [b for b in view["blocks"] if b.get("block_id") == "t:run-at"]
+    assert when["optional"] is True
+    values = {"resource": "VirtualIP", "node": "nodo2", "lifetime": "PT2H"}
+    for typed, why in (
+        ("tomorrow", "is not a time: write 2026-12-08T02:00Z, in 2h"),
+        ("2026-12-08 02:00", "is not a time"),
+        ("in 2hours", "is not a delay"),
+        ("at 2026-12-08T02:00", "has no time zone"),
+        ("at 2001-01-01T00:00Z", "has passed"),
+        ("in 400d", "days ahead"),
+    ):
+        status, acked = await post_payload(
+            session, bot, submission(view, "UALICE", {**values, "run-at": typed})
+        )
+        assert status == 200
+        assert acked is not None, typed
+        assert acked["response_action"] == "errors"
+        assert why in acked["errors"]["t:run-at"], (typed, acked)
+    assert bot.fake.calls_to("chat.postMessage") == []
+    assert bot.workflow.store.requests_in(State.REQUESTED) == []
+    status, acked = await post_payload(
+        session, bot, submission(view, "UALICE", {**values, "run-at": "in 2h"})
+    )
+    assert (status, acked) == (200, None)
+    posts = await bot.fake.wait_for("the card", lambda: bot.fake.calls_to("chat.postMessage"))
+    assert "Scheduled for" in str(posts[0].params["blocks"])
+    [request] = bot.workflow.store.requests_in(State.REQUESTED)
+    assert request.run_at == bot.inner.deps.clock() + 7200
+    assert dict(request.params) == values
