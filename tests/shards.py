@@ -13,7 +13,7 @@ MEASURED_S = {
     "tests/slack/test_runbooks.py": 250,
     "tests/test_console.py": 210,
     "tests/alerts/test_episodes_lab.py": 160,
-    "tests/lab/test_replicas_lab.py": 80,
+    "tests/lab/test_replicas_lab.py": 110,
     "tests/lab/test_why_lab.py": 75,
     "tests/lab/test_lab_lifecycle.py": 60,
     "tests/lab/test_lab_cluster.py": 50,

@@ -1,7 +1,8 @@
 """Three `habot serve` processes on one PostgreSQL database and the lab: requests and clicks
 sent round-robin; the polling leader killed with SIGKILL (another takes over, the
 missing-STONITH alert is posted exactly once); the replica running a failover killed (a
-survivor reports it interrupted, nothing runs again)."""
+survivor reports it interrupted, nothing runs again); the replica that took a scheduled run
+killed before its time (a survivor runs it, once)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +24,7 @@ import pytest
 import yaml
 
 from habot.lab.lab import Lab
+from habot.slack import scheduled
 from habot.slack.approval_blocks import APPROVE
 from habot.store import AuditEntry, Store
 from tests.fakes.slack_server import FakeSlack
@@ -321,9 +324,74 @@ async def _command_started(store: Store, request_id: str, timeout: float = 60) -
         await asyncio.sleep(0.02)
 
 
-async def _state(store: Store, request_id: str, state: str, timeout: float) -> None:
+async def _state(
+    store: Store,
+    request_id: str,
+    state: str,
+    timeout: float,
+    why: Callable[[], list[str]] = list,
+) -> None:
+    """Wait until the request is in `state`; else fail saying where it is (and `why()`)."""
     deadline = time.monotonic() + timeout
     while (found := store.request(request_id)) is None or found.state.value != state:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the request is {found.state.value if found else None}")
+        if time.monotonic() > deadline or (found is not None and found.state.value in ENDED):
+            raise AssertionError(f"the request is {found.state.value if found else None}: {why()}")
         await asyncio.sleep(0.2)
+
+
+ENDED = (
+    "succeeded",
+    "failed",
+    "refused",
+    "interrupted",
+    "missed",
+    "expired",
+    "denied",
+    "cancelled",
+)
+
+
+def thread(fleet: Fleet, card: dict[str, Any]) -> Callable[[], list[str]]:
+    """What was said in the card's thread so far, when called."""
+    return lambda: [
+        str(c.params.get("text", ""))
+        for c in fleet.fake.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == card["ts"]
+    ]
+
+
+async def test_a_scheduled_run_outlives_the_replica_that_took_it_and_runs_once(
+    lab: Lab, fleet: Fleet, session: aiohttp.ClientSession
+) -> None:
+    """A failover scheduled 30 s ahead through one replica, approved through another; the
+    first killed before its time: at the time one survivor runs it, once, in the card's
+    thread, and VirtualIP lands where it was asked to."""
+    lab.reset()
+    configure_seed_fencing(lab)
+    # settled first: the preview at the time must move what it moved when it was approved
+    wait_for("WebSite started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "WebSite"))
+    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    target = "nodo2" if source == "nodo1" else "nodo1"
+    at = datetime.fromtimestamp(time.time() + 30, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    first, second = fleet.replicas[0], fleet.replicas[1]
+    card, request_id = await approval_card(
+        session, fleet, first, f"schedule failover VirtualIP {target} at {at}"
+    )
+    assert f"Scheduled for {at[:10]}" in json.dumps(card["blocks"])
+    store = Store(fleet.database)
+    try:
+        payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")
+        assert await click(session, second, payload) == 200
+        await _state(store, request_id, "scheduled", timeout=30)
+        first.killed()  # before its time: the run is the store's, not this process's
+        await first.served.process.wait()
+        await _state(store, request_id, "succeeded", timeout=150, why=thread(fleet, card))
+        started = [e for e in store.audit_log(200, request_id) if e.event == "run started"]
+        assert len(started) == 1
+        assert f":{first.served.process.pid}:" not in started[0].detail
+        await asyncio.sleep(2 * scheduled.TICK_S)  # every survivor looked again: still once
+        assert [e.event for e in store.audit_log(200, request_id)].count("run started") == 1
+        assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [target]
+    finally:
+        store.close()
+        lab.exec("nodo1", ["pcs", "resource", "clear", "VirtualIP"], check=False)

@@ -30,12 +30,19 @@ async def answer(bot: Bot, session: aiohttp.ClientSession, text: str, user: str)
 async def request_card(
     session: aiohttp.ClientSession, bot: Bot, text: str, user: str = "UALICE"
 ) -> dict[str, Any]:
-    """Post `/ha TEXT` and return the approval card the bot posted (with its ts)."""
+    """Post `/ha TEXT` and return the approval card the bot posted (with its ts): its first
+    message in the channel since, not in a thread (an earlier run's last words in its thread,
+    or an alert card, may come in between)."""
     before = len(bot.fake.calls_to("chat.postMessage"))
     status, _, _ = await post_command(session, bot, text, user=user, channel=CHANNEL)
     assert status == 200
     posts = await bot.fake.wait_for(
-        "the approval card", lambda: bot.fake.calls_to("chat.postMessage")[before:]
+        "the approval card",
+        lambda: [
+            c
+            for c in bot.fake.calls_to("chat.postMessage")[before:]
+            if c.params.get("channel") == CHANNEL and not c.params.get("thread_ts")
+        ],
     )
     call: Call = posts[0]
     return {
