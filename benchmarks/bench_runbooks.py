@@ -1,5 +1,7 @@
 """Runbook benchmarks on the lab: Approve click → first step started, and a whole failover
-through habot vs the same pcs commands typed over SSH. Leaves the lab at the seed.
+through habot vs the same pcs commands typed over SSH; the same failover with the cluster's
+shell set to crmsh, vs crmsh typed by hand (its move waits for nothing: the typist watches
+crm_mon, then clears the constraint it leaves). Leaves the lab at the seed.
 
 `.venv/bin/python -m benchmarks.bench_runbooks` (lab up, as root). Bounded: a few runs.
 """
@@ -26,9 +28,11 @@ from tests.slack.harness import make_bot, start_http
 ROUNDS = 4
 
 
-async def habot_failovers(lab: Lab) -> tuple[list[float], list[float]]:
+async def habot_failovers(lab: Lab, shell: str = "auto") -> tuple[list[float], list[float]]:
     """(click → first step started, click → run done) for ROUNDS failovers back and forth."""
     config = load_config(lab.layout.config_file)
+    cluster = config.clusters["mycluster"].model_copy(update={"shell": shell})
+    config = config.model_copy(update={"clusters": {"mycluster": cluster}})
     fake = await FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         bot = await start_http(make_bot(config, fake, db=Path(tmp) / "bench.sqlite3"))
@@ -81,6 +85,26 @@ def ssh_failovers(lab: Lab) -> list[float]:
     return times
 
 
+def crmsh_failovers(lab: Lab) -> list[float]:
+    """crmsh typed by hand: move, watch crm_mon until it runs there, clear (bounded)."""
+    config = str(lab.layout.ssh_dir / "ssh_config")
+    times = []
+    for _ in range(ROUNDS):
+        target = _other(lab)
+        started = time.time()
+        ssh = ["ssh", "-F", config, "nodo1"]
+        move = f"sudo -n crm --no resource move VirtualIP {target}"
+        subprocess.run([*ssh, move], check=True, capture_output=True, timeout=120)
+        deadline = started + 120
+        while resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [target]:
+            assert time.time() < deadline, "VirtualIP did not move"
+            time.sleep(0.2)
+        clear = "sudo -n crm --no resource clear VirtualIP"
+        subprocess.run([*ssh, clear], check=True, capture_output=True, timeout=120)
+        times.append(time.time() - started)
+    return times
+
+
 def _other(lab: Lab) -> str:
     where = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")
     return "nodo2" if where == ["nodo1"] else "nodo1"
@@ -97,6 +121,8 @@ def main() -> None:
     wait_for("VirtualIP", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [])
     first_step, whole = asyncio.run(habot_failovers(lab))
     by_hand = ssh_failovers(lab)
+    _, crmsh_whole = asyncio.run(habot_failovers(lab, "crmsh"))
+    crmsh_by_hand = crmsh_failovers(lab)
     lab.reset()
     print("| benchmark | result | target |")
     print("|---|---|---|")
@@ -112,6 +138,15 @@ def main() -> None:
         f"| the same pcs commands typed over SSH (median of {ROUNDS}) | "
         f"{statistics.median(by_hand):.2f} s | habot ≤ 1.2×: "
         f"{statistics.median(whole) / statistics.median(by_hand):.2f}× |"
+    )
+    print(
+        f"| the same `/ha failover` on the cluster as crmsh (median of {ROUNDS}) | "
+        f"{statistics.median(crmsh_whole):.2f} s | |"
+    )
+    print(
+        f"| crmsh typed over SSH: move, watch crm_mon, clear (median of {ROUNDS}) | "
+        f"{statistics.median(crmsh_by_hand):.2f} s | habot ≤ 1.2×: "
+        f"{statistics.median(crmsh_whole) / statistics.median(crmsh_by_hand):.2f}× |"
     )
 
 

@@ -111,6 +111,8 @@ def _config_check(args: argparse.Namespace) -> int:
         found += config_check.not_a_member(config, client)
     for line in config_check.effective_policy(config, runbooks):
         print(line)
+    for line in config_check.shells(config, runbooks):
+        print(line)
     clusters = config.clusters.values()
     for warning in capacity.warnings(clusters, settings.max_clusters, capacity.hard_open_files()):
         print(f"warning: {warning}", file=sys.stderr)

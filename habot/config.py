@@ -186,6 +186,11 @@ class ClusterConfig(_Strict):
         default_factory=dict, description="defaults for runbook parameters of the same name"
     )
     policy: Policy = Field(default_factory=lambda: Policy(), description="this cluster's rules")
+    shell: Literal["auto", "pcs", "crmsh"] = Field(
+        default="auto",
+        description="the cluster shell habot's steps speak: pcs, crmsh, or auto (found on the "
+        "node that answers: pcs when it has both)",
+    )
 
     @model_validator(mode="after")
     def _unique_nodes(self) -> ClusterConfig:

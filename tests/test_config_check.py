@@ -159,3 +159,27 @@ async def test_more_clusters_than_one_replica_holds_is_a_warning(tmp_path: Path)
     code, _, err = await check(path, HABOT_MAX_CLUSTERS="550")
     assert code == 0, err
     assert "node-polls" not in err  # (open files are said only past this machine's hard limit)
+
+
+async def test_each_clusters_shell_is_said_and_what_crmsh_cannot_run_is_named(
+    tmp_path: Path, cluster: str
+) -> None:
+    path = tmp_path / "habot.yaml"
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster)
+    _, out, _ = await check(path)
+    assert "mycluster: shell found on the nodes at the first read" in out
+    path.write_text(
+        "approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster + "    shell: crmsh\n"
+    )
+    code, out, err = await check(path)
+    assert (code, err) == (0, "")
+    assert "mycluster: shell crmsh (configured)" in out
+    assert (
+        "  gfs2-activate cannot run on mycluster: step 'dlm clone (shadow CIB)' edits the CIB "
+        "with pcs (`pcs -f`), and has no crmsh form" in out
+    )
+    assert "failover cannot run" not in out
+    path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster + "    shell: sh\n")
+    code, _, err = await check(path)
+    assert code == 2
+    assert "shell" in err

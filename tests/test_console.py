@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from habot.lab.lab import Lab
-from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
+from tests.lab.cluster import (
+    configure_seed_fencing,
+    crm_mon,
+    seed_running,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -155,8 +160,7 @@ def test_the_on_call_weeks_everyday_actions_run_on_the_lab(lab: Lab, tmp_path: P
     single-operator console), each refused before anything runs when its input is bad."""
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
-    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    source = seed_running(lab)
     other = "nodo2" if source == "nodo1" else "nodo1"
     typed = [
         f"/ha ban VirtualIP {source}",  # moves it away

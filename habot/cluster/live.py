@@ -35,15 +35,18 @@ CLUSTER_NAME = (
     "--quiet",
 )
 SEPARATOR = b"--habot-section--"
+SHELLS = ("pcs", "crm")  # the programs of the cluster shells, said after the cluster name
 PARSED_KEPT = 2048  # statuses kept parsed (one a cluster is enough); their documents as keys
 HEDGE_S = 0.5  # how long one node may stay silent before the next one is asked too
-# All three over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
-# constraints section and the cluster name, a separator line between them. A fixed script;
+# All four over one SSH channel (a channel costs a round trip or two): crm_mon's XML, the
+# constraints section, the cluster name and the shells found (pcs, crm), a separator line
+# between them. A fixed script;
 # its exit code is crm_mon's.
 _SCRIPT = (
     f'{" ".join(CRM_MON)}; rc=$?; printf "\\n%s\\n" "$1"; '
     f'{" ".join(CONSTRAINTS)} 2>/dev/null; printf "\\n%s\\n" "$1"; '
-    f"{' '.join(CLUSTER_NAME)} 2>/dev/null; exit $rc"
+    f"{' '.join(CLUSTER_NAME)} 2>/dev/null; printf \"\\n%s\\n\" \"$1\"; "
+    'for s in pcs crm; do command -v "$s" >/dev/null && printf "%s " "$s"; done; echo; exit $rc'
 )
 STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())
 # Through sudo, the same read is one of habot-node's own steps: no argument, no shell.
@@ -127,13 +130,14 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     if not result.ok:
         detail = result.stderr_text.strip().splitlines()[-1:] or [""]
         raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
-    sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 2), b"", b""]
-    crm_mon, constraints, name = sections[:3]
+    sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 3), b"", b"", b""]
+    crm_mon, constraints, name, shells = sections[:4]
     try:
         status = parsed(crm_mon, constraints)
     except (ValueError, LookupError, TypeError) as e:  # whatever this node's answer held:
         raise StatusParseError(f"{node.name}: unreadable status ({e})") from e  # ask the next
-    return replace(status, cluster_name=name.decode(errors="replace").strip())
+    found = tuple(w for w in shells.decode(errors="replace").split() if w in SHELLS)
+    return replace(status, cluster_name=name.decode(errors="replace").strip(), shells=found)
 
 
 # crm_mon's one element that changes on every read (when it was read); all else changes only

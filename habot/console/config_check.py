@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from habot.config import HabotConfig, Permissions, Policy, require_closed
 from habot.errors import ConfigError
 from habot.runbooks.model import Runbook
+from habot.runbooks.plan import no_crmsh_form
 from habot.service import policy
 
 
@@ -78,6 +79,24 @@ def effective_policy(config: HabotConfig, runbooks: dict[str, Runbook]) -> Itera
         for runbook in sorted(runbooks):
             rules = policy.effective(config, cluster, runbooks[runbook])
             yield from policy.describe(rules)
+
+
+def shells(config: HabotConfig, runbooks: dict[str, Runbook]) -> Iterator[str]:
+    """Each cluster's shell, and on a crmsh cluster each runbook it cannot run, by its step."""
+    for name, cluster in config.clusters.items():
+        if cluster.shell == "auto":
+            yield (
+                f"{name}: shell found on the nodes at the first read (pcs, or crmsh where "
+                "pcs is not installed); `/ha status` says which"
+            )
+            continue
+        yield f"{name}: shell {cluster.shell} (configured)"
+        if cluster.shell != "crmsh":
+            continue
+        for runbook in sorted(runbooks):
+            why = [w for s in runbooks[runbook].leaf_steps() if (w := no_crmsh_form(s))]
+            if why:
+                yield f"  {runbook} cannot run on {name}: {why[0]}"
 
 
 def _policies(config: HabotConfig) -> Iterator[tuple[str, Policy]]:

@@ -66,6 +66,7 @@ STATUS = (
     ("cibadmin", "--query", "--scope", "constraints"),
     ("crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet"),
 )
+SHELLS = ("pcs", "crm")  # said after the status: which one habot's steps may speak here
 MAX_EDITS = 64
 MAX_READ = 64 * 1024 * 1024  # bytes of one `log read`
 MAX_WRITE = 64 * 1024  # bytes of one `write-new`
@@ -211,6 +212,9 @@ def run_status(rules: dict[str, object] | None, io: Output) -> int:
     for argv in argvs[1:]:
         io.out.write(f"\n{SEPARATOR}\n".encode())
         io.out.write(run(argv).stdout)
+    io.out.write(f"\n{SEPARATOR}\n".encode())  # the cluster shells this node has
+    found = [name for name in SHELLS if shutil.which(name, path=ENV["PATH"])]
+    io.out.write(" ".join(found).encode() + b"\n")
     return first.returncode
 
 

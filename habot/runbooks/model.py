@@ -76,6 +76,11 @@ class Step(_Strict):
         description="where `run` and `cib` steps run: any | all | dc | "
         "a node name or {{ node parameter }}",
     )
+    crmsh: tuple[ArgvElement, ...] | None = Field(
+        None,
+        description="a run step's crmsh form, on clusters whose shell is crmsh (without it, "
+        "the pcs command's crmsh translation, when crmsh has one)",
+    )
     wait: tuple[Predicate, ...] | None = None
     cib: tuple[tuple[ArgvElement, ...], ...] | None = Field(
         None, description="pcs arguments, each applied as `pcs -f SHADOW ...`"
@@ -110,6 +115,8 @@ class Step(_Strict):
             )
         if self.run is not None and not self.run:
             raise ValueError("run needs an argv")
+        if self.crmsh is not None and (self.run is None or not self.crmsh):
+            raise ValueError("crmsh is a run step's other form: give run too, and an argv")
         if self.cib is not None and not all(self.cib):
             raise ValueError("every cib edit needs pcs arguments")
         if (self.steps is None) != (self.for_each is None):

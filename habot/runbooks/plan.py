@@ -16,6 +16,7 @@ from habot.runbooks.model import Loop, Parameter, ParamType, Runbook, Step
 from habot.runbooks.predicates import render_predicate
 from habot.runbooks.render import RenderError, render, render_argv
 from habot.runbooks.replay import edit_of, shown
+from habot.runbooks.shells import Shell, crmsh_form
 
 MAX_VALUE_LENGTH = 200
 TARGET_KEYWORDS = ("any", "all", "dc")
@@ -44,6 +45,7 @@ class PlannedStep:
     wait: tuple[Predicate, ...] = ()
     unless: tuple[Predicate, ...] = ()
     text: str = ""  # a pause's words to the person
+    pcs: tuple[str, ...] = ()  # a run step planned in crmsh: its pcs form (what a preview replays)
 
     def describe(self) -> str:
         if self.kind == "pause":
@@ -72,6 +74,7 @@ class Plan:
     # With no `preview:` of its own, the edits are the steps' (habot.runbooks.replay), and
     # what cannot be replayed is named here: "step name (`pcs cluster stop …`)".
     unsimulated: tuple[str, ...] = ()
+    shell: Shell = Shell.PCS  # what its run steps speak
 
     @property
     def param_map(self) -> dict[str, str]:
@@ -89,9 +92,16 @@ def make_plan(
     *,
     cluster: str,
     configured: Collection[str] | None = None,
+    shell: Shell = Shell.PCS,
 ) -> Plan:
     """`configured`: the nodes habot may run commands on (its config); a step aimed at any
-    other node is refused here, before anyone is asked to approve it."""
+    other node is refused here, before anyone is asked to approve it. `shell`: the cluster's;
+    on crmsh, each run step runs its crmsh form, and a step without one is refused here,
+    named."""
+    if shell is Shell.CRMSH:  # before any value: no value would make it run there
+        missing = [why for s in runbook.leaf_steps() if (why := no_crmsh_form(s))]
+        if missing:
+            raise PlanError(runbook.name, list(dict.fromkeys(missing)))
     params, reasons, fields = _params(runbook, raw, status)
     if reasons:
         raise PlanError(runbook.name, reasons, fields)
@@ -105,8 +115,9 @@ def make_plan(
         if failed:
             raise PlanError(runbook.name, [f"precondition: {why}" for why in failed])
         reach = frozenset(configured) if configured is not None else None
-        steps = tuple(p for s in runbook.steps for p in _steps(s, context, status, reach))
-        rollback = tuple(p for s in runbook.rollback for p in _steps(s, context, status, reach))
+        planning = Planning(context, status, reach, shell)
+        steps = tuple(p for s in runbook.steps for p in _steps(s, planning))
+        rollback = tuple(p for s in runbook.rollback for p in _steps(s, planning))
         preview = tuple(render_argv(e, context) for e in runbook.preview)
     except RenderError as e:
         raise PlanError(runbook.name, [str(e)]) from e
@@ -123,7 +134,25 @@ def make_plan(
         approvals_needed=runbook.approvals_needed,
         destructive=runbook.destructive,
         unsimulated=unsimulated,
+        shell=shell,
     )
+
+
+def no_crmsh_form(step: Step) -> str | None:
+    """Why `step` cannot run on a crmsh cluster, or None when it can."""
+    if step.cib is not None:
+        return (
+            f"step {step.name!r} edits the CIB with pcs (`pcs -f`), and has no crmsh form: "
+            "on a crmsh cluster it cannot run"
+        )
+    if step.run is not None and step.crmsh is None and crmsh_form(step.run) is None:
+        if step.run[0] != "pcs":
+            return None  # not a shell's command: the same on both
+        return (
+            f"step {step.name!r} runs `{shown(step.run)}`, which has no crmsh form: give the "
+            "step a `crmsh:` form to run it on a crmsh cluster"
+        )
+    return None
 
 
 def replayed(
@@ -136,7 +165,7 @@ def replayed(
         if step.edits:
             edits += step.edits
         elif step.argv:
-            edit = edit_of(step.argv)
+            edit = edit_of(step.pcs or step.argv)
             if edit is None:
                 unsimulated.append(f"{step.name} (`{shown(step.argv)}`)")
             else:
@@ -165,18 +194,26 @@ def _context(params: Mapping[str, Any], status: ClusterStatus, cluster: str) -> 
     return {**params, "cluster": facts}
 
 
-def _steps(
-    step: Step, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
-) -> list[PlannedStep]:
+@dataclass(frozen=True, slots=True)
+class Planning:
+    """What every step of one plan is planned with."""
+
+    context: Mapping[str, Any]  # what templates see
+    status: ClusterStatus
+    reach: frozenset[str] | None  # the nodes habot may run commands on
+    shell: Shell
+
+
+def _steps(step: Step, planning: Planning) -> list[PlannedStep]:
     """A step planned, or a for_each group's steps planned once per node or resource (named
     "nodo1: standby"), in order: the plan says every repetition, fixed now."""
     if step.steps is None or step.for_each is None:
-        return [_step(step, context, status, reach)]
+        return [_step(step, planning)]
     planned = []
-    for label, names in loop_values(step.for_each, status):
-        inner = {**context, **names}
+    for label, names in loop_values(step.for_each, planning.status):
+        inner = replace(planning, context={**planning.context, **names})
         for leaf in step.steps:
-            planned.append(replace(_step(leaf, inner, status, reach), name=f"{label}: {leaf.name}"))
+            planned.append(replace(_step(leaf, inner), name=f"{label}: {leaf.name}"))
     return planned
 
 
@@ -196,18 +233,23 @@ def loop_values(loop: Loop, status: ClusterStatus) -> list[tuple[str, dict[str, 
     return found
 
 
-def _step(
-    step: Step, context: Mapping[str, Any], status: ClusterStatus, reach: frozenset[str] | None
-) -> PlannedStep:
+def _step(step: Step, planning: Planning) -> PlannedStep:
+    context = planning.context
     planned = PlannedStep(
         name=step.name,
         kind=step.kind,
-        target=_target(step.target, context, status, reach),
+        target=_target(step.target, context, planning.status, planning.reach),
         timeout=step.timeout,
         unless=tuple(render_predicate(p, context) for p in step.unless),
     )
     if step.run is not None:
-        return replace(planned, argv=render_argv(step.run, context))
+        argv = render_argv(step.run, context)
+        if planning.shell is not Shell.CRMSH or (step.crmsh is None and argv[0] != "pcs"):
+            return replace(planned, argv=argv)
+        crm = render_argv(step.crmsh, context) if step.crmsh else crmsh_form(argv)
+        if crm is None:  # no_crmsh_form refused it before: this is a rendered value's doing
+            raise RenderError(f"step {step.name!r}: `{shown(argv)}` has no crmsh form")
+        return replace(planned, argv=crm, pcs=argv if argv[0] == "pcs" else ())
     if step.cib is not None:
         return replace(planned, edits=tuple(render_argv(e, context) for e in step.cib))
     if step.pause is not None:

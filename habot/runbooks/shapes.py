@@ -27,6 +27,7 @@ from habot.errors import HabotError
 from habot.runbooks.model import Parameter, ParamType, Runbook, Step
 from habot.runbooks.render import RenderError, parse, render
 from habot.runbooks.replay import may_edit
+from habot.runbooks.shells import crmsh_form
 
 RESOURCE = "[A-Za-z_][A-Za-z0-9_.:-]{0,127}"
 NODE = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -86,6 +87,9 @@ def _commands(
         for step in group.leaves():
             if step.run is not None:
                 yield step, step.run, names
+                crm = step.crmsh or crmsh_form(step.run)
+                if crm is not None:  # its form on a crmsh cluster
+                    yield step, crm, names
                 replayed = may_edit(step.run)
                 if replayed is not None and not runbook.preview:  # its preview, on a shadow CIB
                     yield step, ("pcs", "-f", "\0SHADOW", *replayed), names

@@ -12,6 +12,7 @@ from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.cluster.why import Why, explain, parse_scores
 from habot.config import ClusterConfig
 from habot.errors import TransportError, UsageError
+from habot.runbooks.shells import chosen
 from habot.ssh.transport import Transport
 
 
@@ -28,6 +29,7 @@ class StatusReport:
     live: LiveStatus
     findings: tuple[Finding, ...]
     age_s: float | None = None  # answered from the live view, read this long ago; None: now
+    shell: str = ""  # the shell habot's steps speak there, and why ("pcs (found on the nodes)")
 
     @property
     def health(self) -> Severity | None:
@@ -37,6 +39,12 @@ class StatusReport:
 
 
 SCORES = ("crm_simulate", "--live-check", "--show-scores")  # the placement scores
+
+
+def shell_of(handle: ClusterHandle, live: LiveStatus) -> str:
+    """The shell the cluster's steps speak, in words (or why none can)."""
+    shell, how = chosen(handle.config.shell, live.status.shells)
+    return how if shell is not None else f"none: {how}"
 
 
 def node_fail(node: str) -> tuple[str, ...]:
@@ -111,9 +119,11 @@ class Ops:
         view, now = self.views.get(handle.name), time.monotonic()
         if view is not None and now < view.until:
             findings = assess(view.live.status)
-            return StatusReport(handle.name, view.live, findings, age_s=now - view.read_at)
+            return StatusReport(
+                handle.name, view.live, findings, now - view.read_at, shell_of(handle, view.live)
+            )
         live = await self.read(handle)
-        return StatusReport(cluster=handle.name, live=live, findings=assess(live.status))
+        return StatusReport(handle.name, live, assess(live.status), shell=shell_of(handle, live))
 
     async def why(self, cluster: str | None, resource: str) -> WhyReport:
         """Where `resource` runs and why not elsewhere: the live status, and the placement

@@ -395,11 +395,16 @@ def history_lines(history: History, *, whole: bool = False) -> list[str]:
 
 
 def read_from(report: StatusReport) -> str:
-    """Where a status answer came from, and when: read now, or the live view's age."""
+    """Where a status answer came from, and when: read now, or the live view's age; and the
+    shell habot's steps speak there."""
     where = f"read from {report.live.answered_by}"
+    shell = f"; shell {report.shell}" if report.shell else ""
     if report.age_s is None:
-        return where
-    return f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal"
+        return where + shell
+    return (
+        f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal"
+        + shell
+    )
 
 
 def scheduled_lines(requests: list[approvals.Request]) -> list[str]:

@@ -39,6 +39,7 @@ PATHS = {
     "crm_simulate": "/usr/sbin/crm_simulate",
     "mkfs.gfs2": "/usr/sbin/mkfs.gfs2",
     "pcs": "/usr/sbin/pcs",
+    "crm": "/usr/sbin/crm",  # crmsh (SUSE: /usr/sbin/crm too)
     "stonith_admin": "/usr/sbin/stonith_admin",
     "haproxy": "/usr/sbin/haproxy",
     "curl": "/usr/bin/curl",

@@ -26,6 +26,7 @@ from habot.runbooks.engine import Engine, Reporter, RunOutcome
 from habot.runbooks.loader import by_name
 from habot.runbooks.model import Runbook
 from habot.runbooks.plan import Plan, PlanError, PlannedStep, make_plan
+from habot.runbooks.shells import chosen
 from habot.service import policy
 from habot.service.audit import AuditRecord, RunAudit
 from habot.service.clusters import Ops
@@ -179,12 +180,16 @@ class Workflow:
             for k, v in handle.config.runbook_params.items()
             if k in runbook.parameters and k not in raw
         }
+        shell, how = chosen(handle.config.shell, live.status.shells)
+        if shell is None:
+            raise PlanError(runbook.name, [f"{how}; nothing ran"])
         plan = make_plan(
             runbook,
             {**defaults, **raw},
             live.status,
             cluster=handle.name,
             configured=[n.name for n in handle.config.nodes],
+            shell=shell,
         )
         runs_as = node_users(handle.config.nodes)
         if not (preview and plan.preview_edits):

@@ -70,6 +70,23 @@ def resource_nodes(status: etree._Element, resource_id: str) -> list[str]:
     ]
 
 
+def seed_running(lab: Lab, timeout: float = 120) -> str:
+    """Wait until the seed's stack runs together — WebSite started, so VirtualIP and WebFS
+    are on its node — and return that node. VirtualIP alone is not enough: it may start on
+    one node while DRBD is promoted on the other, and a move made then can leave WebSite
+    with its two primaries apart (running nowhere)."""
+
+    def together() -> bool:
+        status = crm_mon(lab, "nodo1")
+        site = resource_nodes(status, "WebSite")
+        return bool(site) and resource_nodes(status, "VirtualIP") == site == (
+            resource_nodes(status, "WebFS")
+        )
+
+    wait_for("the seed's stack running together", together, timeout)
+    return resource_nodes(crm_mon(lab, "nodo1"), "WebSite")[0]
+
+
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not check():

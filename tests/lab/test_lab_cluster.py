@@ -12,6 +12,7 @@ from tests.lab.cluster import (
     configure_seed_fencing,
     crm_mon,
     resource_nodes,
+    seed_running,
     ssh,
     wait_for,
 )
@@ -114,8 +115,7 @@ def test_move_virtual_ip_and_the_site_answers_on_it(lab: Lab) -> None:
 def test_crash_fails_over_and_fencing_restarts_the_node(lab: Lab) -> None:
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [])
-    victim = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    victim = seed_running(lab)
     survivor = "nodo2" if victim == "nodo1" else "nodo1"
     fence_log_before = read_text(lab.layout.fence_log)
     lab.crash(victim)

@@ -28,7 +28,13 @@ from habot.slack import scheduled
 from habot.slack.approval_blocks import APPROVE
 from habot.store import AuditEntry, Store
 from tests.fakes.slack_server import FakeSlack
-from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
+from tests.lab.cluster import (
+    configure_seed_fencing,
+    crm_mon,
+    resource_nodes,
+    seed_running,
+    wait_for,
+)
 from tests.packaging.serving import Served, environment, serve
 from tests.slack.harness import click_payload, signed_headers, slash_payload
 from tests.ssh.server import free_port
@@ -214,8 +220,7 @@ async def test_the_replica_running_a_failover_killed_a_survivor_says_so_once(
 ) -> None:
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
-    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    source = seed_running(lab)
     target = "nodo2" if source == "nodo1" else "nodo1"
     first = fleet.replicas[0]
     fleet.fake.hold("chat.postMessage", 1.0, OPS)  # the clicks come before `first` heard back
@@ -281,7 +286,7 @@ async def test_a_runner_paused_past_the_sweep_runs_nothing_after_it_resumes(
     the move back): each needs the fencing token it lost."""
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    seed_running(lab)
     first = fleet.replicas[0]
     card, request_id = await approval_card(session, fleet, first, "runbook failover-test")
     payload = click_payload(fleet.fake, card, OPS, APPROVE, "UBOB")

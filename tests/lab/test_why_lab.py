@@ -11,7 +11,13 @@ from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from habot.service.clusters import ClusterHandle, Ops
 from habot.ssh.asyncssh_transport import AsyncsshTransport
-from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
+from tests.lab.cluster import (
+    configure_seed_fencing,
+    crm_mon,
+    resource_nodes,
+    seed_running,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -32,8 +38,7 @@ def fenced(lab: Lab) -> str:
     """The seed with fencing: everything runs; the node VirtualIP runs on."""
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
-    return resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    return seed_running(lab)
 
 
 async def main_reason(ops: Ops, resource: str) -> tuple[str, str]:

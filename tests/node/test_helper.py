@@ -135,8 +135,11 @@ def test_anything_else_is_refused_and_nothing_runs(node: Path, argv: tuple[str, 
 def test_status_is_one_step_without_arguments(node: Path) -> None:
     done = helper(node, "status")
     assert done.returncode == 0, done.stderr
+    # the shells this machine has, as the node's root finds them (its own PATH, not ours)
+    shells = [s for s in ("pcs", "crm") if shutil.which(s, path="/usr/sbin:/usr/bin:/sbin:/bin")]
     assert done.stdout == (
         "<crm_mon/>\n\n--habot-section--\n<constraints/>\n\n--habot-section--\nmycluster\n"
+        f"\n--habot-section--\n{' '.join(shells)}\n"
     )
     assert helper(node, "status", "--extra").returncode == EXIT_REFUSED
 

@@ -12,7 +12,10 @@ from habot.config import HabotConfig
 from habot.lab.lab import Lab
 from habot.serving import announce_interrupted
 from tests.fakes.slack_server import FakeSlack
-from tests.lab.cluster import configure_seed_fencing, crm_mon, resource_nodes, wait_for
+from tests.lab.cluster import (
+    configure_seed_fencing,
+    seed_running,
+)
 from tests.slack.flows import click, request_card, thread_posts
 from tests.slack.harness import make_bot, start_http
 
@@ -28,7 +31,7 @@ async def test_restart_marks_the_run_interrupted_and_runs_nothing(
 ) -> None:
     lab.reset()
     configure_seed_fencing(lab)
-    wait_for("VirtualIP started", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP"))
+    seed_running(lab)
     db = tmp_path / "habot.sqlite3"
     bot = await start_http(make_bot(lab_config, fake_slack, db=db))
     card = await request_card(session, bot, "runbook failover-test")
