@@ -252,6 +252,9 @@ def quick_edit(edit: list[str]) -> tuple[str, list[str]] | None:
     if edit[:2] == ["resource", "clear"] and len(edit) in (3, 4):
         node = ["--node", edit[3]] if len(edit) == 4 else []
         return "crm_resource", ["--clear", "--resource", edit[2], *node]
+    if edit[:2] == ["property", "set"] and len(edit) == 3 and "=" in edit[2]:
+        name, _, value = edit[2].partition("=")
+        return "crm_attribute", ["--type", "crm_config", "--name", name, "--update", value]
     meta = {"disable": ("target-role", "Stopped"), "enable": ("target-role", "Started")}
     meta |= {"unmanage": ("is-managed", "false"), "manage": ("is-managed", "true")}
     if edit[0] == "resource" and len(edit) == 3 and edit[1] in meta:

@@ -69,6 +69,7 @@ def node(tmp_path: Path) -> Path:
         "cib_edits": [
             {"command": "pcs", "args": ["resource", "clone", "[A-Za-z]{1,20}"]},
             {"command": "pcs", "args": ["node", "standby", "nodo[12]"]},
+            {"command": "pcs", "args": ["property", "set", "maintenance-mode=(true|false)"]},
             {
                 "command": "pcs",
                 "args": ["resource", "move-with-constraint", "[A-Za-z]{1,20}", "nodo[12]"],

@@ -150,3 +150,20 @@ def test_a_standby_or_a_move_is_simulated_without_pcs(node: Path, session: Sessi
     edit_not_in_rules = [["node", "standby", "nodo3"]]
     rc, _, _ = session.ask(["cib", "simulate", json.dumps(edit_not_in_rules)])
     assert rc == EXIT_REFUSED
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shadow CIB lives in /run (root)")
+def test_a_cluster_property_is_simulated_without_pcs(node: Path, session: Session) -> None:
+    """A crmsh cluster's node has no pcs: `maintenance mode=on`'s preview still runs."""
+    rc, _, err = session.ask(
+        ["cib", "simulate", json.dumps([["property", "set", "maintenance-mode=true"]])]
+    )
+    assert rc == 0, err
+    programs = [line for line in ran(node) if ":" not in line]
+    assert programs == ["cibadmin", "crm_attribute", "crm_simulate"]
+    log = ran(node)
+    at = log.index("crm_attribute")
+    assert log[at + 1 : at + 7] == [
+        "arg:--type", "arg:crm_config", "arg:--name", "arg:maintenance-mode",
+        "arg:--update", "arg:true",
+    ]  # fmt: skip
