@@ -45,7 +45,7 @@ HEDGE_S = 0.5  # how long one node may stay silent before the next one is asked 
 _SCRIPT = (
     f'{" ".join(CRM_MON)}; rc=$?; printf "\\n%s\\n" "$1"; '
     f'{" ".join(CONSTRAINTS)} 2>/dev/null; printf "\\n%s\\n" "$1"; '
-    f"{' '.join(CLUSTER_NAME)} 2>/dev/null; printf \"\\n%s\\n\" \"$1\"; "
+    f'{" ".join(CLUSTER_NAME)} 2>/dev/null; printf "\\n%s\\n" "$1"; '
     'for s in pcs crm; do command -v "$s" >/dev/null && printf "%s " "$s"; done; echo; exit $rc'
 )
 STATUS = ("sh", "-c", _SCRIPT, "habot-status", SEPARATOR.decode())

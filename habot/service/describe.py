@@ -402,8 +402,7 @@ def read_from(report: StatusReport) -> str:
     if report.age_s is None:
         return where + shell
     return (
-        f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal"
-        + shell
+        f"{where} {report.age_s:.0f} s ago, kept current by following every node's journal" + shell
     )
 
 
