@@ -252,11 +252,20 @@ def _runbooks(args: argparse.Namespace) -> int:
             print(e, file=sys.stderr)
             continue
         steps = sum(len(s.leaves()) for s in runbook.steps)
-        print(f"ok  {path}: {runbook.name} ({steps} steps; {previewed(runbook)})")
+        shells = _shells(runbook)
+        print(f"ok  {path}: {runbook.name} ({steps} steps; {previewed(runbook)}; {shells})")
     if not files:
         print("no runbook files found", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def _shells(runbook: Runbook) -> str:
+    """Which cluster shells the runbook runs on, and why not crmsh (its first such step)."""
+    from habot.runbooks.plan import no_crmsh_form
+
+    why = next((w for s in runbook.leaf_steps() if (w := no_crmsh_form(s))), None)
+    return "pcs and crmsh" if why is None else f"pcs only: {why.split(',')[0]}"
 
 
 def previewed(runbook: Runbook) -> str:

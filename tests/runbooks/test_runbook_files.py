@@ -64,6 +64,12 @@ def test_every_shipped_runbook_lints() -> None:
     for path in SHIPPED:
         assert load_file(path).name == path.stem
         assert any(line.startswith(f"ok  {path}: {path.stem} (") for line in said), path
+    shells = {line.split(": ", 2)[1].split(" (")[0]: line for line in said}
+    assert shells["failover"].endswith("; pcs and crmsh)")
+    assert (
+        "; pcs only: step 'dlm clone (shadow CIB)' edits the CIB with pcs (`pcs -f`))"
+        in (shells["gfs2-activate"])
+    )
 
 
 def test_shipped_schema_is_the_generated_one() -> None:
