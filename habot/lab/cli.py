@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from habot.errors import LabError
 from habot.lab.lab import Lab
-from habot.lab.layout import LabLayout
+from habot.lab.layout import SHELLS, LabLayout
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lab = commands.add_parser("lab", help="a real two-node Pacemaker cluster on this machine")
     verbs = lab.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
-    verbs.add_parser("up", help="create nodo1 and nodo2, start the cluster, load the seed")
+    up = verbs.add_parser("up", help="create nodo1 and nodo2, start the cluster, load the seed")
+    up.add_argument(
+        "--shell",
+        choices=SHELLS,
+        default=None,
+        help="the nodes' cluster shell: pcs (default), or crmsh — crmsh installed and no pcs, "
+        "as on a SUSE node; the seed loaded with crm (kept until `habot lab down`)",
+    )
     down = verbs.add_parser("down", help="stop everything the lab started and remove it")
     down.add_argument("--fast", action="store_true", help="kill at once, no graceful stop")
     down.add_argument("--purge", action="store_true", help="also delete the lab directory")
@@ -38,10 +46,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     lab = Lab(LabLayout.default())
     try:
+        if args.lab_command == "up" and args.shell and args.shell != lab.layout.shell:
+            lab = Lab(_with_shell(lab, args.shell))
         return _dispatch(lab, args)
     except LabError as e:
         print(f"habot lab: {e}", file=sys.stderr)
         return 1
+
+
+def _with_shell(lab: Lab, shell: str) -> LabLayout:
+    """The layout with another shell, kept in the lab's directory for the commands after."""
+    if lab.is_up():
+        raise LabError(
+            f"the lab is up with {lab.layout.shell}; `habot lab down` first to bring it up "
+            f"with {shell}"
+        )
+    lab.layout.root.mkdir(parents=True, exist_ok=True)
+    lab.layout.shell_file.write_text(shell + "\n")
+    return replace(lab.layout, shell=shell)
 
 
 def _dispatch(lab: Lab, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from habot.lab import configs, forwarder, preflight, processes, seed
 from habot.lab.layout import LabLayout
 from habot.lab.node import LabNode
 
+PROPERTY = ("crm_attribute", "--type", "crm_config", "--name")
 ONLINE_TIMEOUT_S = 60.0
 Say = Callable[[str], None]
 
@@ -164,9 +165,16 @@ class Lab:
 
     def load_seed(self) -> None:
         first = self.layout.nodes[0].name
-        for argv in seed.seed_commands(self.layout):
-            self.exec(first, argv)
-        self.exec(first, ["pcs", "cluster", "cib", str(self.layout.baseline_cib)])
+        if self.layout.shell == "crmsh":
+            self.layout.seed_file.write_text(seed.crmsh_seed(self.layout))
+            load = ["crm", "-F", "configure", "load", "update", str(self.layout.seed_file)]
+            self.exec(first, load)
+        else:
+            for argv in seed.seed_commands(self.layout):
+                self.exec(first, argv)
+        # the baseline a reset pushes back: Pacemaker's own tools, whichever the shell
+        baseline = self.exec(first, ["cibadmin", "--query", "--scope", "configuration"]).stdout
+        self.layout.baseline_cib.write_text(baseline)
 
     # -- down -----------------------------------------------------------------------------
 
@@ -226,13 +234,13 @@ class Lab:
         first = self.layout.nodes[0].name
         # With stonith-enabled and no device the scheduler does nothing, not even stop what
         # runs: let it stop everything first.
-        self.exec(
-            first, ["pcs", "property", "set", "stop-all-resources=true", "stonith-enabled=false"]
-        )
+        for name, value in (("stop-all-resources", "true"), ("stonith-enabled", "false")):
+            self.exec(first, [*PROPERTY, name, "--update", value])
         self._wait_all_stopped(first)
         if configs.filesystem_type(self.layout.drbd_image) != "ext4":
             configs.make_drbd_image(self.layout)
-        self.exec(first, ["pcs", "cluster", "cib-push", str(self.layout.baseline_cib), "--config"])
+        baseline = ["--scope", "configuration", "--xml-file", str(self.layout.baseline_cib)]
+        self.exec(first, ["cibadmin", "--replace", *baseline])
         self.exec(first, ["crm_resource", "--cleanup"])
 
     def _wait_all_stopped(self, via: str, timeout: float = 120) -> None:

@@ -36,12 +36,16 @@ class NodeSpec:
         return f"{DOMAIN_PREFIX}{self.name}"
 
 
+SHELLS = ("pcs", "crmsh")
+
+
 @dataclass(frozen=True, slots=True)
 class LabLayout:
     root: Path
     nodes: tuple[NodeSpec, ...]
     vip: str
     ssh_port: int
+    shell: str = "pcs"  # the nodes' cluster shell: pcs, or crmsh (no pcs on the nodes)
 
     @classmethod
     def default(cls) -> LabLayout:
@@ -56,7 +60,7 @@ class LabLayout:
             NodeSpec("nodo1", 1, "10.1.1.101", f"127.0.{lab}.2", lab),
             NodeSpec("nodo2", 2, "10.1.1.102", f"127.0.{lab}.3", lab),
         )
-        return cls(root=root, nodes=nodes, vip="10.1.1.100", ssh_port=port)
+        return cls(root=root, nodes=nodes, vip="10.1.1.100", ssh_port=port, shell=lab_shell(root))
 
     @property
     def lab(self) -> int:
@@ -78,6 +82,15 @@ class LabLayout:
     @property
     def id_file(self) -> Path:
         return self.root / "lab-id"
+
+    @property
+    def shell_file(self) -> Path:
+        """The shell the lab was brought up with (`habot lab up --shell`), kept beside it."""
+        return self.root / "shell"
+
+    @property
+    def seed_file(self) -> Path:
+        return self.root / "seed.crm"
 
     @property
     def ssh_dir(self) -> Path:
@@ -128,3 +141,9 @@ def _kept(path: Path) -> str:
         return path.read_text().strip()
     except OSError:
         return ""
+
+
+def lab_shell(root: Path) -> str:
+    """The shell kept in the lab's directory (`habot lab up --shell`), else pcs."""
+    kept = _kept(root / "shell")
+    return kept if kept in SHELLS else "pcs"

@@ -86,6 +86,7 @@ class LabNode:
             "NODE_NAME": self.spec.name,
             "NODE_DIR": str(self.dir),
             "LAB": str(self.layout.root),
+            "LAB_SHELL": self.layout.shell,
         }
         processes.run(processes.enter(pid, ["sh", script("node-setup.sh")]), env=env)
 

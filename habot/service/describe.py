@@ -113,7 +113,7 @@ def constraint_lines(proposal: Proposal) -> list[str]:
     live = proposal.live.status.constraints if proposal.live else ()
     lines = []
     for step in proposal.plan.steps:
-        argv = step.argv
+        argv = step.pcs or step.argv  # a crmsh step's pcs form: one reading for both shells
         if argv[:3] == ("pcs", "resource", "ban") and len(argv) >= 5:
             lasts = [a.split("=", 1)[1] for a in argv[5:] if a.startswith("lifetime=")]
             until = f", expiring after {lasts[0]}" if lasts else ""
@@ -138,7 +138,7 @@ def fail_count_lines(proposal: Proposal) -> list[str]:
         return []
     lines = []
     for step in proposal.plan.steps:
-        argv = step.argv
+        argv = step.pcs or step.argv  # a crmsh step's pcs form: one reading for both shells
         if argv[:3] not in (("pcs", "resource", "cleanup"), ("pcs", "resource", "refresh")):
             continue
         if len(argv) < 4:

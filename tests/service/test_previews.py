@@ -17,6 +17,7 @@ from habot.cluster.simulate import PlannedAction, parse_actions
 from habot.runbooks.loader import load_all
 from habot.runbooks.plan import make_plan
 from habot.runbooks.replay import edit_of
+from habot.runbooks.shells import Shell
 from habot.service import describe
 from habot.service.workflow import Proposal
 from habot.slack import approval_blocks
@@ -150,6 +151,12 @@ def test_ban_and_clear_name_the_constraints_they_add_and_remove() -> None:
     assert "removes cli-prefer-VirtualIP" in describe.preview_lines(clear)
     nothing = Proposal(load_all()["clear"], plan, preview=(), live=LiveStatus(SEED, "nodo1", {}))
     assert "removes no constraint (none is left)" in describe.preview_lines(nothing)
+    # the same card on a crmsh cluster: its steps run `crm`, and say the same
+    params = {"resource": "VirtualIP", "node": "nodo1", "lifetime": "PT2H"}
+    crm = make_plan(load_all()["ban-for"], params, SEED, cluster="mycluster", shell=Shell.CRMSH)
+    assert crm.steps[0].argv[:3] == ("crm", "--no", "resource")
+    crm_ban = Proposal(load_all()["ban-for"], crm, preview=())
+    assert "adds cli-ban-VirtualIP-on-nodo1, expiring after PT2H" in describe.preview_lines(crm_ban)
 
 
 def test_a_cleanup_card_shows_the_fail_counts_it_clears() -> None:

@@ -45,3 +45,9 @@ mount --bind "$LAB/shared/hosts" /etc/hosts
 # Stand-ins: virsh, and agents for what this kernel cannot run (DRBD, DLM, GFS2 mounts).
 mount -t overlay overlay -o "lowerdir=$LAB/shared/bin:/usr/bin" /usr/bin
 mount -t overlay overlay -o "lowerdir=$LAB/shared/ocf:/usr/lib/ocf/resource.d" /usr/lib/ocf/resource.d
+
+# A crmsh lab (`habot lab up --shell crmsh`) has no pcs, as a SUSE node has none: the program
+# is there on the host, not in this node.
+if [ "${LAB_SHELL:-pcs}" = crmsh ]; then
+	mount --bind /dev/null /usr/sbin/pcs
+fi
