@@ -13,6 +13,7 @@ from habot.cluster.crm_mon import RC_NOT_CONNECTED, parse_crm_mon
 from habot.cluster.model import ClusterStatus
 from habot.cluster.scratch import (
     helper_cib,
+    is_crmsh,
     scratch_dir,
     shadow_edit,
     shadow_pull,
@@ -184,7 +185,7 @@ async def simulate(
         return parse_actions(result.stdout)
     async with scratch_dir(transport, node, timeout=timeout) as private:
         shadow = f"{private}/cib.xml"
-        commands = [shadow_pull(shadow), *(shadow_edit(shadow, e) for e in edits)]
+        commands = [shadow_pull(shadow, is_crmsh(edits)), *(shadow_edit(shadow, e) for e in edits)]
         for argv in commands:
             result = await transport.run(node, argv, timeout=timeout)
             if not result.ok:

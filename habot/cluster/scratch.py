@@ -61,11 +61,29 @@ async def scratch_dir(
 # -- the shadow CIB in such a directory ----------------------------------------------------
 
 
-def shadow_pull(shadow: str) -> tuple[str, ...]:
+# crmsh's edits (["crm", ARGS...]: a cluster with no pcs) on a copy pulled with cibadmin, and
+# pushed as the difference: fixed scripts, the paths their arguments.
+_PULL = 'exec cibadmin --query > "$1"'
+_PUSH = (
+    'crm_diff --original "$1" --new "$2" --no-version > "$3"; rc=$?; '
+    '[ "$rc" -eq 0 ] && exit 0; [ "$rc" -eq 1 ] || exit "$rc"; '
+    'exec cibadmin --patch --xml-file "$3"'
+)
+
+
+def is_crmsh(edits: Sequence[Sequence[str]]) -> bool:
+    return bool(edits) and tuple(edits[0][:1]) == ("crm",)
+
+
+def shadow_pull(shadow: str, crmsh: bool = False) -> tuple[str, ...]:
+    if crmsh:
+        return ("sh", "-c", _PULL, "habot-pull", shadow)
     return ("pcs", "cluster", "cib", shadow)
 
 
 def shadow_edit(shadow: str, edit: Sequence[str]) -> tuple[str, ...]:
+    if tuple(edit[:1]) == ("crm",):
+        return ("env", f"CIB_file={shadow}", "crm", "--no", *edit[1:])
     return ("pcs", "-f", shadow, *edit)
 
 
@@ -78,10 +96,13 @@ def original_of(shadow: str) -> str:
     return shadow.removesuffix(".xml") + "-original.xml"
 
 
-def shadow_push(shadow: str) -> tuple[str, ...]:
+def shadow_push(shadow: str, crmsh: bool = False) -> tuple[str, ...]:
     """Only habot's own changes: the difference between the pulled copy and the edited one,
     applied to the CIB as it is by then (`cibadmin --patch`) — what someone else changed
     meanwhile stays, and a change of habot's that no longer applies fails the push."""
+    if crmsh:
+        patch = shadow.removesuffix(".xml") + "-patch.xml"
+        return ("sh", "-c", _PUSH, "habot-push", original_of(shadow), shadow, patch)
     return ("pcs", "cluster", "cib-push", shadow, f"diff-against={original_of(shadow)}")
 
 

@@ -12,7 +12,8 @@ environment.
     habot-node exec COMMAND ARG...       one rule's command (argv exactly)
     habot-node status                     crm_mon, the constraints and the cluster name
     habot-node cib push|simulate EDITS    pull the CIB, apply the pcs edits (a JSON list of
-                                          argument lists, each matching a `cib:` rule), then
+                                          argument lists, each matching a `cib:` rule; or
+                                          crmsh's, each ["crm", ARGS...]), then
                                           push habot's own changes once (a diff against what
                                           it pulled: what others changed meanwhile stays) or
                                           ask crm_simulate — one step, in a directory only
@@ -231,8 +232,12 @@ def parse_edits(rules: dict[str, object] | None, text: str) -> list[list[str]]:
     for edit in edits:
         if not isinstance(edit, list) or not all(isinstance(a, str) and clean(a) for a in edit):
             raise Refused("each edit is a list of plain strings")
-        if rules is not None:
-            permitted(rules, "cib_edits", "pcs", edit)
+        if rules is not None:  # a crmsh edit is ["crm", ARGS...]; a pcs edit is pcs's ARGS
+            command, args = ("crm", edit[1:]) if edit[:1] == ["crm"] else ("pcs", edit)
+            permitted(rules, "cib_edits", command, args)
+    crm = [e for e in edits if e[:1] == ["crm"]]
+    if crm and len(crm) != len(edits):
+        raise Refused("one step's edits are pcs's or crmsh's, not both")
     return edits
 
 
@@ -278,6 +283,8 @@ def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output)
     private = tempfile.mkdtemp(prefix="habot-cib.", dir="/run")  # 0700, root's, unguessable
     shadow = os.path.join(private, "cib.xml")
     try:
+        if edits[0][:1] == ["crm"]:
+            return _with_crmsh(rules, action, edits, private, io)
         if action == "push":
             return _push(rules, edits, private, io)
         quick = [quick_edit(e) for e in edits]
@@ -309,17 +316,65 @@ def _push(rules: dict[str, object] | None, edits: list[list[str]], private: str,
     return done.returncode
 
 
-def _simulate_quickly(
-    rules: dict[str, object] | None, edits: list[tuple[str, list[str]]], shadow: str, io: Output
+def _with_crmsh(
+    rules: dict[str, object] | None,
+    action: str,
+    edits: list[list[str]],
+    private: str,
+    io: Output,
 ) -> int:
+    """crmsh's edits (a cluster with no pcs): the CIB pulled with cibadmin, each edit as
+    `crm --no ARGS` on that copy (CIB_file: crmsh checks it before it commits), then the
+    simulation, or the push of the difference from the pulled copy (`crm_diff`, `cibadmin
+    --patch`: what others changed meanwhile stays, as with pcs)."""
+    shadow, original = os.path.join(private, "cib.xml"), os.path.join(private, "original.xml")
+    if not _pulled(rules, shadow, io):
+        return 1
+    shutil.copyfile(shadow, original)
+    env = {**ENV, "CIB_file": shadow, "HOME": private}  # crmsh keeps its history in HOME
+    crm = path_of(rules, "crm")
+    for edit in edits:
+        said = run([crm, "--no", *edit[1:]], env)
+        if not _shown(said, io, "crm --no " + " ".join(edit[1:]), to_err=True):
+            return 1
+    if action == "simulate":
+        return _simulated(rules, shadow, io)
+    patch = os.path.join(private, "patch.xml")
+    diff = run(
+        [path_of(rules, "crm_diff"), "--original", original, "--new", shadow, "--no-version"]
+    )
+    if diff.returncode == 0:  # no difference: nothing to push
+        io.say("habot-node: the edits changed nothing; nothing was pushed\n")
+        return 0
+    if diff.returncode != 1:  # 1: there are differences, in its output
+        _shown(diff, io, "crm_diff")
+        return 1
+    descriptor = os.open(patch, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as f:
+        f.write(diff.stdout)
+    done = run([path_of(rules, "cibadmin"), "--patch", "--xml-file", patch])
+    _shown(done, io)
+    return done.returncode
+
+
+def _pulled(rules: dict[str, object] | None, shadow: str, io: Output) -> bool:
+    """The live CIB, whole, into `shadow` (a new file only root can read)."""
     pulled = run([path_of(rules, "cibadmin"), "--query"])
     if pulled.returncode != 0:
         io.err.write(pulled.stderr)
-        io.say("habot-node: `cibadmin --query` failed; nothing was simulated\n")
-        return 1
+        io.say("habot-node: `cibadmin --query` failed; nothing was done\n")
+        return False
     descriptor = os.open(shadow, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "wb") as f:
         f.write(pulled.stdout)
+    return True
+
+
+def _simulate_quickly(
+    rules: dict[str, object] | None, edits: list[tuple[str, list[str]]], shadow: str, io: Output
+) -> int:
+    if not _pulled(rules, shadow, io):
+        return 1
     env = {**ENV, "CIB_file": shadow}
     for tool, args in edits:
         said = run([path_of(rules, tool), *args], env)

@@ -15,6 +15,7 @@ from habot.cluster.model import ClusterStatus, NodeState
 from habot.cluster.predicates import check
 from habot.cluster.scratch import (
     helper_cib,
+    is_crmsh,
     made_dir,
     mktemp,
     removal,
@@ -196,11 +197,12 @@ class Engine:
         made = await self._command(node, mktemp(node), step.timeout, request_id)
         private = made_dir(node.name, made.rc, made.output)
         shadow = f"{private}/cib.xml"
+        crmsh = is_crmsh(step.edits)
         commands = [
-            shadow_pull(shadow),
+            shadow_pull(shadow, crmsh),
             shadow_keep(shadow),
             *(shadow_edit(shadow, edit) for edit in step.edits),
-            shadow_push(shadow),
+            shadow_push(shadow, crmsh),
         ]
         try:
             for argv in commands:

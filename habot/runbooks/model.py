@@ -85,6 +85,11 @@ class Step(_Strict):
     cib: tuple[tuple[ArgvElement, ...], ...] | None = Field(
         None, description="pcs arguments, each applied as `pcs -f SHADOW ...`"
     )
+    crmsh_cib: tuple[tuple[ArgvElement, ...], ...] | None = Field(
+        None,
+        description="a cib step's crmsh form: crm arguments (`configure …`), each applied as "
+        "`crm --no ...` to the same pulled copy (CIB_file), pushed as one difference",
+    )
     pause: str | None = Field(
         None,
         min_length=1,
@@ -117,6 +122,10 @@ class Step(_Strict):
             raise ValueError("run needs an argv")
         if self.crmsh is not None and (self.run is None or not self.crmsh):
             raise ValueError("crmsh is a run step's other form: give run too, and an argv")
+        if self.crmsh_cib is not None and (
+            self.cib is None or not self.crmsh_cib or not all(self.crmsh_cib)
+        ):
+            raise ValueError("crmsh_cib is a cib step's other form: give cib too, and crm edits")
         if self.cib is not None and not all(self.cib):
             raise ValueError("every cib edit needs pcs arguments")
         if (self.steps is None) != (self.for_each is None):

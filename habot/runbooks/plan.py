@@ -52,6 +52,12 @@ class PlannedStep:
             return f"pause: {self.text} (Continue or Abort; aborts after {self.timeout:g} s)"
         if self.kind == "run":
             return f"on {self.target}: {shlex.join(self.argv)}"
+        if self.kind == "cib" and self.edits[:1] and self.edits[0][:1] == ("crm",):
+            return (
+                f"on {self.target}, a copy of the CIB: "
+                + "; ".join("crm --no " + " ".join(e[1:]) for e in self.edits)
+                + "; pushed as one difference"
+            )
         if self.kind == "cib":
             return (
                 f"on {self.target}, shadow CIB: "
@@ -140,7 +146,7 @@ def make_plan(
 
 def no_crmsh_form(step: Step) -> str | None:
     """Why `step` cannot run on a crmsh cluster, or None when it can."""
-    if step.cib is not None:
+    if step.cib is not None and step.crmsh_cib is None:
         return (
             f"step {step.name!r} edits the CIB with pcs (`pcs -f`), and has no crmsh form: "
             "on a crmsh cluster it cannot run"
@@ -250,6 +256,9 @@ def _step(step: Step, planning: Planning) -> PlannedStep:
         if crm is None:  # no_crmsh_form refused it before: this is a rendered value's doing
             raise RenderError(f"step {step.name!r}: `{shown(argv)}` has no crmsh form")
         return replace(planned, argv=crm, pcs=argv if argv[0] == "pcs" else ())
+    if step.cib is not None and planning.shell is Shell.CRMSH and step.crmsh_cib is not None:
+        edits = tuple(("crm", *render_argv(e, context)) for e in step.crmsh_cib)
+        return replace(planned, edits=edits)
     if step.cib is not None:
         return replace(planned, edits=tuple(render_argv(e, context) for e in step.cib))
     if step.pause is not None:

@@ -95,6 +95,8 @@ def _commands(
                     yield step, ("pcs", "-f", "\0SHADOW", *replayed), names
             for edit in step.cib or ():
                 yield step, ("pcs", "-f", "\0SHADOW", *edit), names
+            for edit in step.crmsh_cib or ():  # `crm --no EDIT` on the pulled copy
+                yield step, ("crm", "\0SHADOW", *edit), names
     for edit in runbook.preview:
         yield None, ("pcs", "-f", "\0SHADOW", *edit), runbook.parameters
 

@@ -40,6 +40,7 @@ PATHS = {
     "mkfs.gfs2": "/usr/sbin/mkfs.gfs2",
     "pcs": "/usr/sbin/pcs",
     "crm": "/usr/sbin/crm",  # crmsh (SUSE: /usr/sbin/crm too)
+    "crm_diff": "/usr/sbin/crm_diff",
     "stonith_admin": "/usr/sbin/stonith_admin",
     "haproxy": "/usr/sbin/haproxy",
     "curl": "/usr/bin/curl",
@@ -105,6 +106,8 @@ def rules(runbooks: Iterable[Runbook], *, paths: Mapping[str, str] | None = None
         kind, command, args = "commands", shape.command, shape.args
         if shape.command == "pcs" and shape.args[:2] == (literal("-f"), SHADOW):
             kind, args = "cib_edits", shape.args[2:]
+        elif shape.command == "crm" and shape.args[:1] == (SHADOW,):  # a crmsh cib edit
+            kind, args = "cib_edits", shape.args[1:]
         elif shape.command == HELPER:  # a runbook's `habot-node write-new PATH TEXT`
             kind, command, args = "writes", WRITE_NEW, shape.args[1:]
         origins = found.setdefault((kind, command, args), [])
@@ -214,10 +217,12 @@ def allows(
 
 
 def allows_edit(found: Iterable[Rule], edit: Sequence[str]) -> bool:
-    """Whether the helper would apply this `pcs -f SHADOW ...` edit in a `cib` step."""
+    """Whether the helper would apply this `pcs -f SHADOW ...` edit (or crmsh's, `["crm",
+    ARGS...]`) in a `cib` step."""
     document: dict[str, object] = {"cib_edits": [r.entry() for r in found if r.kind == "cib_edits"]}
+    command, args = ("crm", list(edit[1:])) if tuple(edit[:1]) == ("crm",) else ("pcs", list(edit))
     try:
-        helper.permitted(document, "cib_edits", "pcs", list(edit))
+        helper.permitted(document, "cib_edits", command, args)
     except helper.Refused:
         return False
     return all(helper.clean(a) for a in edit)

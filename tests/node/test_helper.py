@@ -28,6 +28,9 @@ case "$(basename "$0") $1 $2" in
   "pcs -f"*) echo "edited: $*" >> "$2" ;;
   "pcs cluster cib-push") cp "$3" "{log}.pushed"; cp "${{4#diff-against=}}" "{log}.original" ;;
   "crm_simulate --simulate"*) cat "$3" ;;
+  "crm --no"*) echo "crm edited: $*" >> "$CIB_file" ;;
+  "crm_diff --original"*) cp "$4" "{log}.new"; echo '<diff/>'; exit 1 ;;
+  "cibadmin --patch"*) cp "$3" "{log}.patch" ;;
   crm_mon*) echo '<crm_mon/>' ;;
   cibadmin*) echo '<constraints/>' ;;
   crm_attribute*) echo mycluster ;;
@@ -43,7 +46,7 @@ def node(tmp_path: Path) -> Path:
     log = tmp_path / "ran.log"
     paths = {}
     names = ("pcs", "crm_simulate", "crm_mon", "cibadmin", "crm_attribute", "crm_resource")
-    names += ("stonith_admin",)
+    names += ("stonith_admin", "crm", "crm_diff")
     for name in (*names, "journalctl"):
         program = bin_dir / name
         program.write_text(RECORDER.format(log=log))
@@ -70,6 +73,7 @@ def node(tmp_path: Path) -> Path:
             {"command": "pcs", "args": ["resource", "clone", "[A-Za-z]{1,20}"]},
             {"command": "pcs", "args": ["node", "standby", "nodo[12]"]},
             {"command": "pcs", "args": ["property", "set", "maintenance-mode=(true|false)"]},
+            {"command": "crm", "args": ["configure", "property", "stonith-enabled=true"]},
             {
                 "command": "pcs",
                 "args": ["resource", "move-with-constraint", "[A-Za-z]{1,20}", "nodo[12]"],
@@ -199,3 +203,28 @@ def test_simulate_pushes_nothing(node: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "edited:" in done.stdout
     assert not (node / "ran.log.pushed").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shadow CIB lives in /run (root)")
+def test_crmsh_edits_are_pushed_as_a_difference_without_pcs(node: Path) -> None:
+    """A crmsh cluster's cib step: the CIB pulled with cibadmin, `crm --no …` on the copy
+    (CIB_file), the difference from the pulled copy patched in — pcs never runs."""
+    edits = [["crm", "configure", "property", "stonith-enabled=true"]]
+    done = helper(node, "cib", "push", json.dumps(edits))
+    assert done.returncode == 0, done.stderr
+    programs = [line for line in ran(node) if ":" not in line]
+    assert programs == ["cibadmin", "crm", "crm_diff", "cibadmin"]
+    log = ran(node)
+    crm = log.index("crm")
+    assert log[crm + 1 : crm + 5] == [
+        "arg:--no", "arg:configure", "arg:property", "arg:stonith-enabled=true",
+    ]  # fmt: skip
+    assert any(line.startswith("cib_file:/run/habot-cib.") for line in log[crm:])
+    assert (node / "ran.log.patch").read_text() == "<diff/>\n"  # crm_diff's, applied
+    assert "crm edited" in (node / "ran.log.new").read_text()
+    for refused in (
+        [["crm", "configure", "property", "stonith-enabled=false"]],  # no rule for it
+        [["crm", "configure", "property", "stonith-enabled=true"], ["node", "standby", "nodo1"]],
+    ):
+        done = helper(node, "cib", "push", json.dumps(refused))
+        assert done.returncode == EXIT_REFUSED, done.stderr

@@ -18,8 +18,8 @@ from habot.service import sudoers
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "crm_mon"
 DEMO = parse_crm_mon((FIXTURES / "lab_seed_fenced.xml").read_bytes())
 RUNBOOKS = load_all()
-# pcs only this round: their CIB edits are `pcs -f` batches
-PCS_ONLY = {"alert-agent", "gfs2-activate", "haproxy", "stonith-libvirt"}
+# pcs only this round: their CIB edits are `pcs -f` batches with no crmsh form yet
+PCS_ONLY = {"gfs2-activate", "haproxy"}
 PARAMS: dict[str, dict[str, str]] = {
     "ban": {"resource": "VirtualIP", "node": "nodo2"},
     "ban-for": {"resource": "VirtualIP", "node": "nodo2", "lifetime": "PT2H"},
@@ -44,6 +44,11 @@ PARAMS: dict[str, dict[str, str]] = {
     "failover-test": {"address": "10.1.1.100"},
     "fence-test": {"node": "nodo2"},
     "fence-history-cleanup": {"node": "nodo2"},
+    "stonith-libvirt": {
+        "hostlist": "nodo1:vm1,nodo2:vm2",
+        "hypervisor_uri": "qemu+ssh://host/system",
+    },
+    "alert-agent": {},
 }
 
 
@@ -107,8 +112,13 @@ def test_every_shipped_runbook_plans_for_crmsh_or_is_refused_naming_its_step() -
         assert [s.name for s in on_crm.steps] == [s.name for s in on_pcs.steps]
         for step in (*on_crm.steps, *on_crm.rollback):
             assert step.argv[:1] != ("pcs",), f"{name}: {step.name} still speaks pcs"
-        # the preview replays the same pcs edits on a shadow CIB (Pacemaker's own tools do them)
-        assert on_crm.preview_edits == on_pcs.preview_edits
+        # the preview replays the same pcs edits on a shadow CIB (Pacemaker's own tools do
+        # them), or a cib step's crmsh edits (crm on the pulled copy)
+        crm_edits = [e for e in on_crm.preview_edits if e[:1] == ("crm",)]
+        if crm_edits:
+            assert len(crm_edits) == len(on_crm.preview_edits), name
+        else:
+            assert on_crm.preview_edits == on_pcs.preview_edits, name
     for name in PCS_ONLY:
         with pytest.raises(PlanError, match="has no crmsh form") as refused:
             make_plan(RUNBOOKS[name], {}, DEMO, cluster="mycluster", shell=Shell.CRMSH)
@@ -181,6 +191,9 @@ def test_the_node_rules_allow_every_crmsh_step_and_nothing_wider() -> None:
             if step.argv:
                 assert sudoers.allows(rules, step.argv), f"{name}: {step.argv}"
                 checked += 1
+            for edit in (*step.edits, *plan.preview_edits):
+                assert sudoers.allows_edit(rules, edit), f"{name}: {edit}"
+                checked += 1
     assert checked >= 40
     for argv in (
         ("crm", "--no", "configure", "delete", "VirtualIP"),
@@ -192,3 +205,9 @@ def test_the_node_rules_allow_every_crmsh_step_and_nothing_wider() -> None:
         ("crm", "--no", "resource", "ban", "VirtualIP", "nodo2", "PT2H;id"),
     ):
         assert not sudoers.allows(rules, argv), argv
+    for edit in (
+        ("crm", "configure", "property", "stonith-enabled=false"),
+        ("crm", "configure", "delete", "fencing-libvirt"),
+        ("crm", "configure", "primitive", "x", "stonith:external/libvirt", "params", "a=b"),
+    ):
+        assert not sudoers.allows_edit(rules, edit), edit
