@@ -164,6 +164,7 @@ def write_all(layout: LabLayout) -> None:
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.root.chmod(0o755)
     layout.id_file.write_text(f"{layout.lab}\n")  # the lab's programs find their lab by it
+    layout.shell_file.write_text(f"{layout.shell}\n")  # and its shell (until `lab down`)
     _ssh_keys(layout)
     _shared(layout)
     authkey = secrets.token_bytes(256)

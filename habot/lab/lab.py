@@ -199,6 +199,7 @@ class Lab:
         for spec in self.layout.nodes:
             if (Path("/run/netns") / spec.netns).exists():
                 processes.run(["ip", "netns", "delete", spec.netns])
+        self.layout.shell_file.unlink(missing_ok=True)  # the next `up` is pcs unless told
         say("lab down")
 
     def _kill_netns_pids(self, node: LabNode) -> None:

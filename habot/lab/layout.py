@@ -54,13 +54,17 @@ class LabLayout:
         once the lab is up): their namespaces and host addresses are their own (lab 0:
         habot-nodo1 on 127.0.0.2; lab 1: habot1-nodo1 on 127.0.1.2), the rest is the same."""
         root = Path(os.environ.get("HABOT_LAB_DIR", str(DEFAULT_ROOT)))
+        return cls.numbered(root, lab_id(root), lab_shell(root))
+
+    @classmethod
+    def numbered(cls, root: Path, lab: int, shell: str = "pcs") -> LabLayout:
+        """Lab number `lab` in `root`, its nodes speaking `shell`."""
         port = int(os.environ.get("HABOT_LAB_SSH_PORT", "22"))
-        lab = lab_id(root)
         nodes = (
             NodeSpec("nodo1", 1, "10.1.1.101", f"127.0.{lab}.2", lab),
             NodeSpec("nodo2", 2, "10.1.1.102", f"127.0.{lab}.3", lab),
         )
-        return cls(root=root, nodes=nodes, vip="10.1.1.100", ssh_port=port, shell=lab_shell(root))
+        return cls(root=root, nodes=nodes, vip="10.1.1.100", ssh_port=port, shell=shell)
 
     @property
     def lab(self) -> int:

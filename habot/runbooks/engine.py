@@ -223,8 +223,14 @@ class Engine:
 
     async def _wait(self, index: int, step: PlannedStep) -> StepOutcome:
         deadline = time.monotonic() + step.timeout
+        first = True
         while True:
-            status = (await self._status()).status
+            # The snapshot may answer the first look only: a cluster changes by itself (a
+            # transition still under way), so every look after it reads the cluster again.
+            status = (await (self._status() if first else self.read_status())).status
+            if not first:
+                self.snapshot = None  # time has passed: what comes next reads afresh too
+            first = False
             reasons = [why for p in step.wait if (why := check(p, status)) is not None]
             if not reasons:
                 return StepOutcome(index, step.name, "ok")

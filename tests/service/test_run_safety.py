@@ -4,13 +4,15 @@ transport (no lab), with the real workflow, engine and store."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from habot import log_format
 from habot.approvals.model import Request, State
-from habot.cluster.live import STATUS
+from habot.cluster.crm_mon import parse_crm_mon
+from habot.cluster.live import STATUS, LiveStatus
 from habot.cluster.scratch import MKTEMP
 from habot.errors import TransportError
 from habot.runbooks.engine import Engine, RunOutcome, StepOutcome
@@ -360,3 +362,47 @@ def test_a_command_is_recorded_only_by_the_runs_owner() -> None:
     s.store.interrupt_silent(before=10.0)
     assert not s.store.audit_as_owner("a", **entry)
     assert len(s.store.audit_log(10, request_id="r9")) == 1
+
+
+# -- 5. a wait sees the cluster as it is now ------------------------------------------------
+
+
+async def test_a_wait_before_any_command_reads_the_cluster_again() -> None:
+    """The status the plan was checked on may serve a check made at once, never a wait that
+    polls: a restart whose first step waits for the resource to run must see it start."""
+    fixtures = Path(__file__).parents[1] / "fixtures" / "crm_mon"
+    stopped = parse_crm_mon((fixtures / "lab_seed_no_stonith.xml").read_bytes())
+    running = parse_crm_mon((fixtures / "lab_seed_fenced.xml").read_bytes())
+    waits = Runbook.model_validate(
+        {
+            "name": "waits",
+            "summary": "wait until WebSite runs",
+            "steps": [
+                {
+                    "name": "running",
+                    "wait": [{"resource_running": {"resource": "WebSite"}}],
+                    "timeout": 5,
+                }
+            ],
+        }
+    )
+    plan = make_plan(waits, {}, stopped, cluster="mycluster")
+    reads = []
+
+    async def read() -> LiveStatus:
+        reads.append(1)
+        return LiveStatus(running if len(reads) > 1 else stopped, "nodo1", {})
+
+    s = scene()
+    engine = Engine(
+        cluster="mycluster",
+        transport=s.transport,
+        nodes=[n.address() for n in s.config.clusters["mycluster"].nodes],
+        read_status=read,
+        audit=RunAudit(s.store, "mycluster", s.clock),
+        poll_interval_s=0.01,
+        snapshot=LiveStatus(stopped, "nodo1", {}),  # what the plan was checked on
+    )
+    outcome = await engine.execute(plan, "r1", Recorder())
+    assert outcome.succeeded, outcome.steps[0].detail
+    assert len(reads) >= 2

@@ -1,33 +1,54 @@
-"""A cluster whose shell is crmsh, on the lab, through signed Slack requests: the status says
-the shell; a failover, a ban and its clear, a standby and back, a cleanup each run their crmsh
-commands (the audit shows them) after the preview and approval, and leave the cluster as
-they say; a runbook that only pcs can run is refused before anything runs, naming its step."""
+"""A cluster run with crmsh, on a lab of its own brought up with `--shell crmsh` (crmsh and no
+pcs on the nodes, the seed loaded with crm), through signed Slack requests: habot finds the
+shell by itself and says so; the seed's story starts as with pcs — the missing-STONITH status,
+then `stonith-libvirt` (crm edits on a copy of the CIB, previewed, pushed as one difference);
+a failover, a ban and its clear, a standby and back, a cleanup and a restart each run their
+crmsh commands (the audit shows them) and leave the cluster as they say; a runbook only pcs
+can run is refused before anything runs, naming its step."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from habot.config import HabotConfig
+from habot.config import load_config
 from habot.lab.lab import Lab
+from habot.lab.layout import LabLayout
+from tests.conftest import lab_unavailable
 from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import crm_mon, resource_nodes, wait_for
 from tests.slack.flows import answer, click, request_card, wait_card
 from tests.slack.harness import Bot, make_bot, start_http
-from tests.slack.test_runbooks import APPROVE, commands_run, fenced_lab, request_id_of
+from tests.slack.test_runbooks import APPROVE, commands_run, request_id_of
 
 pytestmark = pytest.mark.lab
+CRMSH_LABS = 10  # the crmsh lab beside lab N is lab N + 10 (its own addresses and namespaces)
+
+
+@pytest.fixture(scope="module")
+def crmsh_lab() -> Iterator[Lab]:
+    reason = lab_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    beside = LabLayout.default()
+    root = Path(f"{beside.root}-crmsh")
+    the_lab = Lab(LabLayout.numbered(root, beside.lab + CRMSH_LABS, "crmsh"))
+    if the_lab.is_up() or the_lab.leftovers():
+        the_lab.down(lambda line: None, grace=0)
+    the_lab.up(lambda line: print(f"crmsh lab: {line}"))
+    yield the_lab
+    the_lab.down(lambda line: None, grace=0)
 
 
 @pytest.fixture
 async def crmsh_bot(
-    lab_config: HabotConfig, fake_slack: FakeSlack, clock: SkewedClock
+    crmsh_lab: Lab, fake_slack: FakeSlack, clock: SkewedClock
 ) -> AsyncIterator[Bot]:
-    cluster = lab_config.clusters["mycluster"].model_copy(update={"shell": "crmsh"})
-    config = lab_config.model_copy(update={"clusters": {"mycluster": cluster}})
+    config = load_config(crmsh_lab.layout.config_file)  # shell: auto — found on the nodes
     bot = await start_http(make_bot(config, fake_slack, clock=clock))
     yield bot
     await bot.stop()
@@ -51,35 +72,45 @@ def node_attribute(lab: Lab, node: str, name: str) -> str:
     return next(n.get(name, "") for n in nodes if n.get("name") == node)
 
 
-async def test_the_everyday_verbs_speak_crmsh(
-    lab: Lab, crmsh_bot: Bot, session: aiohttp.ClientSession
+def constraints(lab: Lab) -> str:
+    return lab.exec("nodo1", ["cibadmin", "--query", "--scope", "constraints"]).stdout
+
+
+async def test_the_seed_story_and_the_everyday_verbs_speak_crmsh(
+    crmsh_lab: Lab, crmsh_bot: Bot, session: aiohttp.ClientSession
 ) -> None:
-    fenced_lab(lab)
+    lab = crmsh_lab
+    assert lab.exec("nodo1", ["sh", "-c", "command -v pcs"], check=False).returncode != 0
     said = await answer(crmsh_bot, session, "status", "UALICE")
-    assert "shell crmsh (configured)" in said
-    source = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    assert "shell crmsh (found on the nodes)" in said
+    assert "no fencing device is configured" in said
+
+    commands = await ran(
+        session, crmsh_bot, "runbook stonith-libvirt", preview="fencing-libvirt: start"
+    )
+    [push] = [c for c in commands if c[1:3] == ("cib", "push")]
+    assert (
+        '["crm","configure","primitive","fencing-libvirt","stonith:external/libvirt"' in (push[3])
+    )
+    wait_for("the seed running", lambda: bool(resource_nodes(crm_mon(lab, "nodo1"), "WebSite")))
+    source = resource_nodes(crm_mon(lab, "nodo1"), "WebSite")[0]
     target = "nodo2" if source == "nodo1" else "nodo1"
     try:
         commands = await ran(
-            session,
-            crmsh_bot,
-            f"failover VirtualIP {target}",
-            preview="VirtualIP",  # the preview, simulated before the approval
+            session, crmsh_bot, f"failover VirtualIP {target}", preview="VirtualIP"
         )
         assert ("crm", "--no", "resource", "move", "VirtualIP", target) in commands
         assert ("crm", "--no", "resource", "clear", "VirtualIP") in commands
         assert not any(c[0] == "pcs" for c in commands)
         assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [target]
-        location = lab.exec("nodo1", ["cibadmin", "--query", "--scope", "constraints"]).stdout
-        assert "cli-prefer-VirtualIP" not in location  # crmsh's constraint cleared
+        assert "cli-prefer-VirtualIP" not in constraints(lab)  # crmsh's constraint cleared
 
         commands = await ran(session, crmsh_bot, f"ban VirtualIP {target}")
         assert ("crm", "--no", "resource", "ban", "VirtualIP", target) in commands
         assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == [source]
         commands = await ran(session, crmsh_bot, "clear VirtualIP")
         assert ("crm", "--no", "resource", "clear", "VirtualIP") in commands
-        location = lab.exec("nodo1", ["cibadmin", "--query", "--scope", "constraints"]).stdout
-        assert "cli-ban-VirtualIP" not in location
+        assert "cli-ban-VirtualIP" not in constraints(lab)
 
         commands = await ran(session, crmsh_bot, f"runbook standby node={target}")
         assert ("crm", "--no", "node", "standby", target) in commands
