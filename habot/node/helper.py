@@ -235,9 +235,6 @@ def parse_edits(rules: dict[str, object] | None, text: str) -> list[list[str]]:
         if rules is not None:  # a crmsh edit is ["crm", ARGS...]; a pcs edit is pcs's ARGS
             command, args = ("crm", edit[1:]) if edit[:1] == ["crm"] else ("pcs", edit)
             permitted(rules, "cib_edits", command, args)
-    crm = [e for e in edits if e[:1] == ["crm"]]
-    if crm and len(crm) != len(edits):
-        raise Refused("one step's edits are pcs's or crmsh's, not both")
     return edits
 
 
@@ -254,6 +251,22 @@ def quick_edit(edit: list[str]) -> tuple[str, list[str]] | None:
     if edit[:2] in (["resource", "move-with-constraint"], ["resource", "ban"]) and len(edit) == 4:
         verb = "--move" if edit[1] == "move-with-constraint" else "--ban"
         return "crm_resource", [verb, "--resource", edit[2], "--node", edit[3]]
+    if edit[:2] == ["resource", "ban"] and len(edit) == 5 and edit[4].startswith("lifetime="):
+        lifetime = edit[4].removeprefix("lifetime=")
+        return "crm_resource", [
+            "--ban",
+            "--resource",
+            edit[2],
+            "--node",
+            edit[3],
+            "--lifetime",
+            lifetime,
+        ]
+    if edit[:3] == ["constraint", "colocation", "delete"] and len(edit) == 5:
+        if not all(re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", name) for name in edit[3:]):
+            return None  # a name an XPath cannot hold as it is: pcs does it
+        found = f"//rsc_colocation[@rsc='{edit[3]}'][@with-rsc='{edit[4]}']"
+        return "cibadmin", ["--delete-all", "--force", "--xpath", found]
     if edit[:2] == ["resource", "clear"] and len(edit) in (3, 4):
         node = ["--node", edit[3]] if len(edit) == 4 else []
         return "crm_resource", ["--clear", "--resource", edit[2], *node]
@@ -283,7 +296,10 @@ def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output)
     private = tempfile.mkdtemp(prefix="habot-cib.", dir="/run")  # 0700, root's, unguessable
     shadow = os.path.join(private, "cib.xml")
     try:
-        if edits[0][:1] == ["crm"]:
+        crm = [e for e in edits if e[:1] == ["crm"]]
+        if crm and action == "push" and len(crm) != len(edits):
+            raise Refused("one step's edits are pcs's or crmsh's, not both")
+        if crm:
             return _with_crmsh(rules, action, edits, private, io)
         if action == "push":
             return _push(rules, edits, private, io)
@@ -332,10 +348,10 @@ def _with_crmsh(
         return 1
     shutil.copyfile(shadow, original)
     env = {**ENV, "CIB_file": shadow, "HOME": private}  # crmsh keeps its history in HOME
-    crm = path_of(rules, "crm")
-    for edit in edits:
-        said = run([crm, "--no", *edit[1:]], env)
-        if not _shown(said, io, "crm --no " + " ".join(edit[1:]), to_err=True):
+    for edit in edits:  # a simulation's pcs edits (a run step's, replayed) by their own tool
+        argv = ["crm", "--no", *edit[1:]] if edit[:1] == ["crm"] else _native(edit, shadow)
+        said = run([path_of(rules, argv[0]), *argv[1:]], env)
+        if not _shown(said, io, " ".join(argv), to_err=True):
             return 1
     if action == "simulate":
         return _simulated(rules, shadow, io)
@@ -355,6 +371,13 @@ def _with_crmsh(
     done = run([path_of(rules, "cibadmin"), "--patch", "--xml-file", patch])
     _shown(done, io)
     return done.returncode
+
+
+def _native(edit: list[str], shadow: str) -> list[str]:
+    """A pcs edit as Pacemaker's own tools make it, or pcs itself (`-f` the copy) when they
+    have no such form (on a node without pcs, that simulation fails and says so)."""
+    quick = quick_edit(edit)
+    return [quick[0], *quick[1]] if quick is not None else ["pcs", "-f", shadow, *edit]
 
 
 def _pulled(rules: dict[str, object] | None, shadow: str, io: Output) -> bool:
