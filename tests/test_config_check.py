@@ -168,17 +168,25 @@ async def test_each_clusters_shell_is_said_and_what_crmsh_cannot_run_is_named(
     path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster)
     _, out, _ = await check(path)
     assert "mycluster: shell found on the nodes at the first read" in out
+    site = tmp_path / "runbooks"
+    site.mkdir()
+    (site / "op-defaults.yaml").write_text(
+        "name: op-defaults\nsummary: s\nsteps:\n"
+        "  - {name: timeouts, run: [pcs, resource, op, defaults, timeout=60s]}\n"
+    )
     path.write_text(
-        "approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster + "    shell: crmsh\n"
+        f"approvers: [UBOB]\nallowed_channels: [COPS]\nrunbook_dirs: [{site}]\n"
+        + cluster
+        + "    shell: crmsh\n"
     )
     code, out, err = await check(path)
     assert (code, err) == (0, "")
     assert "mycluster: shell crmsh (configured)" in out
     assert (
-        "  gfs2-activate cannot run on mycluster: step 'dlm clone (shadow CIB)' edits the CIB "
-        "with pcs (`pcs -f`), and has no crmsh form" in out
+        "  op-defaults cannot run on mycluster: step 'timeouts' runs `pcs resource op …`, "
+        "which has no crmsh form" in out
     )
-    assert "failover cannot run" not in out
+    assert "gfs2-activate cannot run" not in out  # every shipped runbook has its crmsh form
     path.write_text("approvers: [UBOB]\nallowed_channels: [COPS]\n" + cluster + "    shell: sh\n")
     code, _, err = await check(path)
     assert code == 2

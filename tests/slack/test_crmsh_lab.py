@@ -3,8 +3,9 @@ pcs on the nodes, the seed loaded with crm), through signed Slack requests: habo
 shell by itself and says so; the seed's story starts as with pcs — the missing-STONITH status,
 then `stonith-libvirt` (crm edits on a copy of the CIB, previewed, pushed as one difference);
 a failover, a ban and its clear, a standby and back, a cleanup and a restart each run their
-crmsh commands (the audit shows them) and leave the cluster as they say; a runbook only pcs
-can run is refused before anything runs, naming its step."""
+crmsh commands (the audit shows them) and leave the cluster as they say; then the
+seed's last chapters, gfs2-activate and haproxy, with crm edits on a copy of the CIB, and the
+site answers through HAProxy from both web servers."""
 
 from __future__ import annotations
 
@@ -126,6 +127,31 @@ async def test_the_seed_story_and_the_everyday_verbs_speak_crmsh(
     finally:
         lab.exec("nodo1", ["crm_resource", "--clear", "--resource", "VirtualIP"], check=False)
 
-    refused = await answer(crmsh_bot, session, "runbook gfs2-activate", "UALICE")
-    assert "has no crmsh form" in refused
-    assert "dlm clone (shadow CIB)" in refused
+    # the seed's last chapters: active-active on GFS2, then HAProxy — crm edits on the copy
+    card = await request_card(session, crmsh_bot, "runbook gfs2-activate")
+    assert "crm --no configure clone dlm-clone dlm" in str(card["blocks"])
+    await click(session, crmsh_bot, card, APPROVE, "UBOB")
+    await wait_card(crmsh_bot, card, "approved by <@UBOB>")
+    await click(session, crmsh_bot, card, APPROVE, "UCAROL")  # destructive: two approvers
+    await wait_card(crmsh_bot, card, "succeeded", timeout=400)
+    status = crm_mon(lab, "nodo1")
+    for clone in ("dlm-clone", "WebFS-clone", "WebSite-clone"):
+        nodes = {n.get("name") for c in status.iter("clone") if c.get("id") == clone
+                 for n in c.iter("node")}  # fmt: skip
+        assert nodes == {"nodo1", "nodo2"}, clone
+    assert lab.exec("nodo1", ["blkid", "-o", "value", "-s", "TYPE", "/dev/drbd1"]).stdout == (
+        "gfs2\n"
+    )
+    commands = await ran(session, crmsh_bot, "runbook haproxy mode=active-active")
+    [push] = [c for c in commands if c[1:3] == ("cib", "push")]
+    assert '["crm","configure","clone","haproxy-clone","haproxy"' in push[3]
+    vip = f"http://{lab.layout.vip}:8080/"
+    served = set()
+    for _ in range(6):  # bounded: six requests
+        head = lab.exec("nodo2", ["curl", "-s", "-D", "-", "-o", "/dev/null", vip]).stdout
+        served |= {
+            line.split(":", 1)[1].strip()
+            for line in head.splitlines()
+            if line.lower().startswith("x-served-by:")
+        }
+    assert served == {"web1", "web2"}  # both web servers, in turn
