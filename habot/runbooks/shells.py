@@ -77,8 +77,6 @@ def _reworded(words: tuple[str, str], args: tuple[str, ...]) -> tuple[str, ...] 
         return ("crm_resource", "--clear", "--resource", args[0], "--node", args[1])
     if words == ("stonith", "history") and len(args) == 2 and args[0] == "cleanup":
         return ("stonith_admin", "--history", args[1], "--cleanup")
-    if words == ("cluster", "stop") and not args:
-        return (*CRM, "cluster", "stop")
     return None
 
 

@@ -41,6 +41,7 @@ PATHS = {
     "pcs": "/usr/sbin/pcs",
     "crm": "/usr/sbin/crm",  # crmsh (SUSE: /usr/sbin/crm too)
     "crm_diff": "/usr/sbin/crm_diff",
+    "systemctl": "/usr/bin/systemctl",
     "stonith_admin": "/usr/sbin/stonith_admin",
     "haproxy": "/usr/sbin/haproxy",
     "curl": "/usr/bin/curl",

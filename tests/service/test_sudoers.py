@@ -226,7 +226,17 @@ def test_the_node_rules_hold_no_shell_for_habots_own_reads(rules: list[sudoers.R
     assert write["origins"] == ['gfs2-activate: step "index page"']
     assert re.fullmatch(write["args"][0], "/var/www/html/index.html")
     assert not re.fullmatch(write["args"][0], "/etc/sudoers.d/index.html")
-    assert not any("cibadmin" in json.dumps(r) for r in document["commands"])
+    # cibadmin only in crmsh forms that delete exactly the objects they name, fixed arguments
+    cibadmin = [r for r in document["commands"] if r["command"] == "cibadmin"]
+    assert sorted(o for r in cibadmin for o in r["origins"]) == [
+        'gfs2-activate: step "WebSite no longer tied to VirtualIP"',
+        'haproxy: step "remove HAProxy"',
+    ]
+    for rule in cibadmin:
+        assert rule["args"][:3] == ["--delete-all", "--force", "--xpath"]
+        xpath = rule["args"][3].replace("\\", "")
+        assert re.fullmatch(rule["args"][3], xpath)  # a literal: it matches itself only
+        assert not re.fullmatch(rule["args"][3], "//clone")
     assert document["paths"]["pcs"] == "/usr/sbin/pcs"
 
 

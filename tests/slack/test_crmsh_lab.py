@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from habot.approvals.model import State
 from habot.config import load_config
 from habot.lab.lab import Lab
 from habot.lab.layout import LabLayout
@@ -24,6 +25,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import crm_mon, resource_nodes, wait_for
 from tests.slack.flows import answer, click, request_card, wait_card
 from tests.slack.harness import Bot, make_bot, start_http
+from tests.slack.test_node_patch_lab import answered
 from tests.slack.test_runbooks import APPROVE, commands_run, request_id_of
 
 pytestmark = pytest.mark.lab
@@ -155,3 +157,76 @@ async def test_the_seed_story_and_the_everyday_verbs_speak_crmsh(
             if line.lower().startswith("x-served-by:")
         }
     assert served == {"web1", "web2"}  # both web servers, in turn
+
+
+async def test_every_other_everyday_runbook_speaks_crmsh(
+    crmsh_lab: Lab, crmsh_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    """After the story (fencing, GFS2, HAProxy): each remaining everyday runbook through
+    Slack, each with the crmsh command it must have run."""
+    lab = crmsh_lab
+    wait_for("VirtualIP", lambda: bool(resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")))
+    home = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")[0]
+    other = "nodo2" if home == "nodo1" else "nodo1"
+    crm, o = "crm --no", other
+    expected = [  # the command typed; what must have run (split on spaces)
+        (f"ban VirtualIP {o} PT2H", f"{crm} resource ban VirtualIP {o} PT2H"),
+        (f"clear VirtualIP {o}", f"crm_resource --clear --resource VirtualIP --node {o}"),
+        ("runbook refresh resource=WebSite-clone", f"{crm} resource refresh WebSite-clone"),
+        (f"cleanup WebSite-clone {o}", f"{crm} resource cleanup WebSite-clone {o}"),
+        (
+            f"restart WebSite-clone {o}",
+            f"crm_resource --restart --resource WebSite-clone --node {o}",
+        ),
+        ("runbook unmanage resource=VirtualIP", f"{crm} resource unmanage VirtualIP"),
+        ("runbook manage resource=VirtualIP", f"{crm} resource manage VirtualIP"),
+        ("runbook disable resource=haproxy-clone", f"{crm} resource stop haproxy-clone"),
+        ("runbook enable resource=haproxy-clone", f"{crm} resource start haproxy-clone"),
+        (f"runbook node-maintenance node={o} mode=on", f"{crm} node maintenance {o}"),
+        (f"runbook node-maintenance node={o} mode=off", f"{crm} node ready {o}"),
+        ("runbook maintenance mode=on", f"{crm} configure property maintenance-mode=true"),
+        ("runbook maintenance mode=off", f"{crm} configure property maintenance-mode=false"),
+        (f"runbook fence-history-cleanup node={o}", f"stonith_admin --history {o} --cleanup"),
+        ("runbook failover-test", f"{crm} resource move VirtualIP {o}"),
+    ]
+    try:
+        for command, argv in expected:
+            commands = await ran(session, crmsh_bot, command)
+            assert tuple(argv.split()) in commands, (command, commands)
+            assert not any(c[0] == "pcs" for c in commands), command
+    finally:
+        lab.exec("nodo1", ["crm_resource", "--clear", "--resource", "VirtualIP"], check=False)
+    assert "cli-" not in constraints(lab)  # nothing left behind
+    assert "maintenance" not in lab.exec("nodo1", ["crm_mon", "-1"]).stdout.lower()
+
+
+async def test_a_fence_test_and_a_rolling_maintenance_speak_crmsh(
+    crmsh_lab: Lab, crmsh_bot: Bot, session: aiohttp.ClientSession
+) -> None:
+    """The node-level runbooks: fence-test (`crm cluster stop` on the node, then the fencing
+    request, which stays `stonith_admin`), and rolling-maintenance with its pauses answered
+    through Slack — every node in standby in turn, then everything back where it ran."""
+    lab = crmsh_lab
+    card = await request_card(session, crmsh_bot, "runbook fence-test node=nodo2")
+    await click(session, crmsh_bot, card, APPROVE, "UBOB")
+    await wait_card(crmsh_bot, card, "approved by <@UBOB>")
+    await click(session, crmsh_bot, card, APPROVE, "UCAROL")
+    await wait_card(crmsh_bot, card, "succeeded", timeout=300)
+    commands = commands_run(crmsh_bot, request_id_of(card))
+    assert ("crm", "--no", "cluster", "stop") in commands
+    assert ("stonith_admin", "--reboot", "nodo2") in commands
+    wait_for("nodo2 back", lambda: "nodo2" in lab.online_nodes(via="nodo1"), timeout=120)
+    wait_for("VirtualIP", lambda: bool(resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")))
+
+    before = resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")
+    card = await request_card(session, crmsh_bot, "runbook rolling-maintenance")
+    continued = [(n, "habot_pause_continue", "UALICE") for n in ("nodo1", "nodo2")]
+    done = await answered(lab, crmsh_bot, session, card, continued)
+    assert done is State.SUCCEEDED
+    commands = commands_run(crmsh_bot, request_id_of(card))
+    for node in ("nodo1", "nodo2"):
+        assert ("crm", "--no", "node", "standby", node) in commands
+        assert ("crm", "--no", "node", "online", node) in commands
+        assert node_attribute(lab, node, "standby") == "false"
+    assert resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") == before  # back where it ran
+    assert "cli-" not in constraints(lab)
