@@ -19,7 +19,7 @@ MEASURED_S = {
     "tests/lab/test_lab_cluster.py": 50,
     "tests/slack/test_restart.py": 30,
     "tests/slack/test_native_lab.py": 25,
-    "tests/slack/test_crmsh_lab.py": 60,
+    "tests/slack/test_crmsh_lab.py": 100,
 }
 DEFAULT_S = 20
 

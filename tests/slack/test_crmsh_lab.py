@@ -203,8 +203,9 @@ async def test_every_other_everyday_runbook_speaks_crmsh(
 async def test_a_fence_test_and_a_rolling_maintenance_speak_crmsh(
     crmsh_lab: Lab, crmsh_bot: Bot, session: aiohttp.ClientSession
 ) -> None:
-    """The node-level runbooks: fence-test (`crm cluster stop` on the node, then the fencing
-    request, which stays `stonith_admin`), and rolling-maintenance with its pauses answered
+    """The node-level runbooks: fence-test (the node's services stopped with systemctl, as
+    crmsh's own `cluster stop` would over ssh as root, then the fencing request, which stays
+    `stonith_admin`), and rolling-maintenance with its pauses answered
     through Slack — every node in standby in turn, then everything back where it ran."""
     lab = crmsh_lab
     card = await request_card(session, crmsh_bot, "runbook fence-test node=nodo2")
@@ -213,7 +214,7 @@ async def test_a_fence_test_and_a_rolling_maintenance_speak_crmsh(
     await click(session, crmsh_bot, card, APPROVE, "UCAROL")
     await wait_card(crmsh_bot, card, "succeeded", timeout=300)
     commands = commands_run(crmsh_bot, request_id_of(card))
-    assert ("crm", "--no", "cluster", "stop") in commands
+    assert ("systemctl", "stop", "pacemaker.service", "corosync.service") in commands
     assert ("stonith_admin", "--reboot", "nodo2") in commands
     wait_for("nodo2 back", lambda: "nodo2" in lab.online_nodes(via="nodo1"), timeout=120)
     wait_for("VirtualIP", lambda: bool(resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP")))
