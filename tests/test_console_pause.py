@@ -4,7 +4,12 @@ and no answer within the step's timeout aborts too."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
+import pytest
+
+from habot.console import repl
 from habot.console.repl import ConsoleReporter
 from habot.runbooks.plan import PlannedStep
 
@@ -44,3 +49,23 @@ async def test_the_prompt_answers_a_pause() -> None:
         False,
         "nobody can answer a pause here",
     )
+
+
+async def test_a_pause_that_times_out_loses_no_line_typed_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read a timed-out pause gave up on does not swallow the next line: it goes to the
+    prompt."""
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await repl.read_line()  # the pause asked; nobody answered
+    os.write(write_end, b"/ha status\n")
+    async with asyncio.timeout(5):
+        assert await repl.read_line() == "/ha status\n"
+    os.close(write_end)
+    async with asyncio.timeout(5):
+        assert await repl.read_line() == ""  # the end of input, said
+    stdin.close()  # its reader has ended with the input

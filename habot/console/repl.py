@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -280,8 +281,34 @@ async def run(console: Console) -> int:
     return 0
 
 
+class Lines:
+    """Standard input, a line at a time, read by one thread into a queue: a reader that gives
+    up (a pause's timeout) leaves no read behind to swallow the next line typed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.loop = loop
+        threading.Thread(target=self._read, name="console-stdin", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            line = sys.stdin.readline()
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, line)
+            if not line:  # end of input: said once, then the reading ends
+                return
+
+    async def next(self) -> str:
+        return await self.queue.get()
+
+
+_lines: dict[asyncio.AbstractEventLoop, Lines] = {}
+
+
 async def read_line() -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    loop = asyncio.get_running_loop()
+    if loop not in _lines:
+        _lines[loop] = Lines(loop)
+    return await _lines[loop].next()
 
 
 async def ask(prompt: str) -> str:
