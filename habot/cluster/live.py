@@ -131,13 +131,17 @@ async def _status_from(transport: Transport, node: NodeAddress, timeout: float) 
     if not result.ok:
         detail = result.stderr_text.strip().splitlines()[-1:] or [""]
         raise TransportError(node.name, f"crm_mon failed (rc {result.exit_status}) {detail[0]}")
-    sections = [*result.stdout.split(b"\n" + SEPARATOR + b"\n", 3), b"", b"", b""]
-    crm_mon, constraints, name, shells = sections[:4]
+    parts = result.stdout.split(b"\n" + SEPARATOR + b"\n", 3)
+    crm_mon, constraints, name, shells = [*parts, b"", b"", b""][:4]
     try:
         status = parsed(crm_mon, constraints)
     except (ValueError, LookupError, TypeError) as e:  # whatever this node's answer held:
         raise StatusParseError(f"{node.name}: unreadable status ({e})") from e  # ask the next
-    found = tuple(w for w in shells.decode(errors="replace").split() if w in SHELLS)
+    found = (
+        tuple(w for w in shells.decode(errors="replace").split() if w in SHELLS)
+        if len(parts) == 4
+        else None  # a habot-node from before the shells were said
+    )
     return replace(status, cluster_name=name.decode(errors="replace").strip(), shells=found)
 
 

@@ -187,7 +187,9 @@ class ClusterStatus:
     constraints: tuple[LocationConstraint, ...] = ()
     cluster_name: str = ""  # the CIB's cluster-name property, when it was read
     colocations: tuple[Colocation, ...] = ()
-    shells: tuple[str, ...] = ()  # the cluster shells the node that answered has (pcs, crm)
+    # the cluster shells the node that answered has (pcs, crm); None: it did not say (an older
+    # habot-node), () it has neither
+    shells: tuple[str, ...] | None = None
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

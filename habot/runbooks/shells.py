@@ -80,20 +80,20 @@ def _reworded(words: tuple[str, str], args: tuple[str, ...]) -> tuple[str, ...] 
     return None
 
 
-def chosen(configured: str, found: Sequence[str]) -> tuple[Shell | None, str]:
+def chosen(configured: str, found: Sequence[str] | None) -> tuple[Shell | None, str]:
     """The shell to speak to a cluster — configured (`pcs`, `crmsh`) or `auto`: the one found
     on the node that answered (pcs when both are) — and how it was chosen, in words; None
     with the reason when the one needed is not there. `found`: the programs the node has
-    (`pcs`, `crm`), or empty when the node did not say (an older habot-node: pcs)."""
+    (`pcs`, `crm`), or None when the node did not say (an older habot-node: pcs)."""
     if configured in (Shell.PCS, Shell.CRMSH):
         shell = Shell(configured)
-        if found and shell.program not in found:
+        if found is not None and shell.program not in found:
             return None, (
                 f"the cluster's shell is {shell} (configured) but `{shell.program}` is not "
                 "installed on the node that answered"
             )
         return shell, f"{shell} (configured)"
-    if not found:
+    if found is None:
         return Shell.PCS, "pcs (the node did not say which shell it has)"
     if "pcs" in found:
         return Shell.PCS, "pcs (found on the nodes" + (", crmsh too)" if "crm" in found else ")")

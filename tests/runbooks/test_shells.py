@@ -162,15 +162,17 @@ def test_a_site_runbook_with_a_pcs_only_step_is_refused_on_crmsh_by_name() -> No
         ("auto", ("pcs",), Shell.PCS, "pcs (found on the nodes)"),
         ("auto", ("crm",), Shell.CRMSH, "crmsh (found on the nodes)"),
         ("auto", ("pcs", "crm"), Shell.PCS, "pcs (found on the nodes, crmsh too)"),
-        ("auto", (), Shell.PCS, "pcs (the node did not say which shell it has)"),
+        ("auto", None, Shell.PCS, "pcs (the node did not say which shell it has)"),
+        ("crmsh", None, Shell.CRMSH, "crmsh (configured)"),
         ("crmsh", ("pcs", "crm"), Shell.CRMSH, "crmsh (configured)"),
         ("crmsh", ("pcs",), None, "`crm` is not installed on the node that answered"),
         ("pcs", ("crm",), None, "`pcs` is not installed on the node that answered"),
         ("auto", ("bash",), None, "neither pcs nor crmsh is installed"),
+        ("auto", (), None, "neither pcs nor crmsh is installed"),
     ],
 )
 def test_the_shell_is_configured_or_found(
-    configured: str, found: tuple[str, ...], shell: Shell | None, said: str
+    configured: str, found: tuple[str, ...] | None, shell: Shell | None, said: str
 ) -> None:
     got, how = chosen(configured, found)
     assert got is shell
