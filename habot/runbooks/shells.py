@@ -92,11 +92,11 @@ def chosen(configured: str, found: Sequence[str] | None) -> tuple[Shell | None, 
                 f"the cluster's shell is {shell} (configured) but `{shell.program}` is not "
                 "installed on the node that answered"
             )
-        return shell, f"{shell} (configured)"
+        return shell, f"{shell}, as configured"
     if found is None:
-        return Shell.PCS, "pcs (the node did not say which shell it has)"
+        return Shell.PCS, "pcs: the node did not say which shell it has"
     if "pcs" in found:
-        return Shell.PCS, "pcs (found on the nodes" + (", crmsh too)" if "crm" in found else ")")
+        return Shell.PCS, "pcs, found on the nodes" + (" beside crmsh" if "crm" in found else "")
     if "crm" in found:
-        return Shell.CRMSH, "crmsh (found on the nodes)"
+        return Shell.CRMSH, "crmsh, found on the nodes"
     return None, "neither pcs nor crmsh is installed on the node that answered"

@@ -29,7 +29,7 @@ class StatusReport:
     live: LiveStatus
     findings: tuple[Finding, ...]
     age_s: float | None = None  # answered from the live view, read this long ago; None: now
-    shell: str = ""  # the shell habot's steps speak there, and why ("pcs (found on the nodes)")
+    shell: str = ""  # the shell habot's steps speak there, and why ("pcs, found on the nodes")
 
     @property
     def health(self) -> Severity | None:

@@ -159,12 +159,12 @@ def test_a_site_runbook_with_a_pcs_only_step_is_refused_on_crmsh_by_name() -> No
 @pytest.mark.parametrize(
     ("configured", "found", "shell", "said"),
     [
-        ("auto", ("pcs",), Shell.PCS, "pcs (found on the nodes)"),
-        ("auto", ("crm",), Shell.CRMSH, "crmsh (found on the nodes)"),
-        ("auto", ("pcs", "crm"), Shell.PCS, "pcs (found on the nodes, crmsh too)"),
-        ("auto", None, Shell.PCS, "pcs (the node did not say which shell it has)"),
-        ("crmsh", None, Shell.CRMSH, "crmsh (configured)"),
-        ("crmsh", ("pcs", "crm"), Shell.CRMSH, "crmsh (configured)"),
+        ("auto", ("pcs",), Shell.PCS, "pcs, found on the nodes"),
+        ("auto", ("crm",), Shell.CRMSH, "crmsh, found on the nodes"),
+        ("auto", ("pcs", "crm"), Shell.PCS, "pcs, found on the nodes beside crmsh"),
+        ("auto", None, Shell.PCS, "pcs: the node did not say which shell it has"),
+        ("crmsh", None, Shell.CRMSH, "crmsh, as configured"),
+        ("crmsh", ("pcs", "crm"), Shell.CRMSH, "crmsh, as configured"),
         ("crmsh", ("pcs",), None, "`crm` is not installed on the node that answered"),
         ("pcs", ("crm",), None, "`pcs` is not installed on the node that answered"),
         ("auto", ("bash",), None, "neither pcs nor crmsh is installed"),

@@ -85,7 +85,7 @@ async def test_the_seed_story_and_the_everyday_verbs_speak_crmsh(
     lab = crmsh_lab
     assert lab.exec("nodo1", ["sh", "-c", "command -v pcs"], check=False).returncode != 0
     said = await answer(crmsh_bot, session, "status", "UALICE")
-    assert "shell crmsh (found on the nodes)" in said
+    assert "shell crmsh, found on the nodes" in said
     assert "no fencing device is configured" in said
 
     commands = await ran(
