@@ -23,7 +23,14 @@ from tests.conftest import lab_unavailable
 from tests.fakes.clock import SkewedClock
 from tests.fakes.slack_server import FakeSlack
 from tests.lab.cluster import crm_mon, resource_nodes, wait_for
-from tests.slack.flows import answer, click, request_card, wait_card
+from tests.slack.flows import (
+    answer,
+    card_updates,
+    click,
+    request_card,
+    thread_posts,
+    wait_card,
+)
 from tests.slack.harness import Bot, make_bot, start_http
 from tests.slack.test_node_patch_lab import answered
 from tests.slack.test_runbooks import APPROVE, commands_run, request_id_of
@@ -65,7 +72,12 @@ async def ran(
     if preview:
         assert preview in str(card["blocks"]), card["blocks"]
     assert await click(session, bot, card, APPROVE, "UBOB") == 200
-    await wait_card(bot, card, "succeeded", timeout=300)
+    ended = await bot.fake.wait_for(
+        f"{command} to end",
+        lambda: [u for u in card_updates(bot, card) if "succeeded" in u or "; failed" in u],
+        timeout=300,
+    )
+    assert "succeeded" in ended[-1], (command, thread_posts(bot, card))
     return commands_run(bot, request_id_of(card))
 
 
