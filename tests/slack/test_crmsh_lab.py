@@ -201,6 +201,14 @@ async def test_every_other_everyday_runbook_speaks_crmsh(
         (f"runbook fence-history-cleanup node={o}", f"stonith_admin --history {o} --cleanup"),
         ("runbook failover-test", f"{crm} resource move VirtualIP {o}"),
     ]
+    # alert-agent: the lab registered the agent as the runbook does; taken away, registered again
+    lab.exec("nodo1", ["cibadmin", "--delete", "--xml-text", '<alert id="habot"/>'])
+    commands = await ran(session, crmsh_bot, "runbook alert-agent")
+    [push] = [c for c in commands if c[1:3] == ("cib", "push")]
+    assert '["crm","configure","alert","habot","/usr/local/libexec/habot/habot-alert"' in push[3]
+    alerts = lab.exec("nodo1", ["cibadmin", "--query", "--scope", "alerts"]).stdout
+    assert "habot-alert" in alerts
+    assert "habot-events.jsonl" in alerts
     try:
         for command, argv in expected:
             commands = await ran(session, crmsh_bot, command)
