@@ -1,4 +1,6 @@
-"""What is wrong with a cluster, in words, each with the fix: pure, over a ClusterStatus."""
+"""What is wrong with a cluster, in words, each with the fix: pure, over a ClusterStatus. A
+fix that names a command names it in the cluster's shell: crmsh's where the node that answered
+has crmsh and no pcs, pcs's otherwise."""
 
 from __future__ import annotations
 
@@ -35,6 +37,15 @@ def assess(status: ClusterStatus) -> tuple[Finding, ...]:
     return tuple(f for check in checks for f in check(status))
 
 
+def speaks_crmsh(status: ClusterStatus) -> bool:
+    """Whether the node that answered has crmsh and no pcs (its commands are crm's)."""
+    return status.shells is not None and "crm" in status.shells and "pcs" not in status.shells
+
+
+def _say(status: ClusterStatus, pcs: str, crm: str) -> str:
+    return crm if speaks_crmsh(status) else pcs
+
+
 def overall(status: ClusterStatus) -> Severity | None:
     """The worst severity of the cluster's findings, or None when it is healthy."""
     findings = assess(status)
@@ -52,7 +63,11 @@ def _fencing(status: ClusterStatus) -> list[Finding]:
                 "Fencing is disabled (stonith-enabled=false): a node that stops "
                 "answering cannot be fenced, and shared data can be corrupted.",
                 "Configure a fencing device (`/ha runbook stonith-libvirt`), then "
-                "`pcs property set stonith-enabled=true`.",
+                + _say(
+                    status,
+                    "`pcs property set stonith-enabled=true`.",
+                    "`crm configure property stonith-enabled=true`.",
+                ),
             )
         ]
     if status.fencing_resources:
@@ -62,8 +77,13 @@ def _fencing(status: ClusterStatus) -> list[Finding]:
             "no-stonith-device",
             Severity.CRITICAL,
             "stonith-enabled is true but no fencing device is configured.",
-            "Run `/ha runbook stonith-libvirt` (or `pcs stonith create ...` and "
-            "`pcs property set stonith-enabled=true`).",
+            "Run `/ha runbook stonith-libvirt` (or "
+            + _say(
+                status,
+                "`pcs stonith create ...` and `pcs property set stonith-enabled=true`).",
+                "`crm configure primitive ... stonith:...` and "
+                "`crm configure property stonith-enabled=true`).",
+            ),
         )
     ]
     stopped = [r.id for r in status.resources if not r.nodes_in_role(*_RUNNING)]
@@ -91,7 +111,8 @@ def _quorum(status: ClusterStatus) -> list[Finding]:
                 Severity.CRITICAL,
                 "The cluster has no DC (designated controller): no decision can be made.",
                 "Check that corosync and pacemaker run on the nodes "
-                "(`pcs status --full`, `corosync-quorumtool -s`).",
+                f"(`{_say(status, 'pcs status --full', 'crm status')}`, "
+                "`corosync-quorumtool -s`).",
             )
         ]
     if status.summary.with_quorum:
@@ -102,7 +123,8 @@ def _quorum(status: ClusterStatus) -> list[Finding]:
             Severity.CRITICAL,
             f"Partition WITHOUT quorum (DC {status.summary.dc}): resource management "
             "and fencing are disabled.",
-            "Check the cluster links (`corosync-cfgtool -s`, `pcs quorum status`); "
+            "Check the cluster links (`corosync-cfgtool -s`, "
+            f"`{_say(status, 'pcs quorum status', 'corosync-quorumtool -s')}`); "
             "bring the other nodes back. Do not unblock quorum blindly.",
         )
     ]
@@ -127,8 +149,13 @@ def _nodes(status: ClusterStatus) -> list[Finding]:
                     "node-offline",
                     Severity.WARNING,
                     f"Node {node.name} is offline.",
-                    f"Start the cluster on it (`pcs cluster start {node.name}`) "
-                    "or find why it left.",
+                    "Start the cluster on it ("
+                    + _say(
+                        status,
+                        f"`pcs cluster start {node.name}`",
+                        f"`crm cluster start` on {node.name}",
+                    )
+                    + ") or find why it left.",
                 )
             )
     pending = [e for e in status.fence_events if e.status == "pending"]
@@ -145,23 +172,22 @@ def _nodes(status: ClusterStatus) -> list[Finding]:
 
 
 def _failed_actions(status: ClusterStatus) -> list[Finding]:
-    return [_failed_action(a) for a in status.failed_actions]
+    return [_failed_action(a, speaks_crmsh(status)) for a in status.failed_actions]
 
 
-def _failed_action(a: FailedAction) -> Finding:
+def _failed_action(a: FailedAction, crmsh: bool = False) -> Finding:
     """No name, no command: `pcs resource cleanup` without a resource cleans up every one."""
     what = " ".join(w for w in (a.resource, a.operation) if w) or "An operation"
     where = f" on {a.node}" if a.node else ""
     reason = f" ({a.exit_reason})" if a.exit_reason else ""
     message = f"{what}{where} failed: {a.exit_status or f'exit {a.exit_code}'}{reason}"
     if not a.resource:
-        fix = (
-            "Find the resource in `pcs status --full`, fix the cause, then clean that resource up."
-        )
+        look = "crm status" if crmsh else "pcs status --full"
+        fix = f"Find the resource in `{look}`, fix the cause, then clean that resource up."
         return Finding("failed-action", Severity.WARNING, message, fix)
     fix = (
         f"Fix the cause, then `/ha runbook cleanup resource={a.resource}` "
-        f"(`pcs resource cleanup {a.resource}`)."
+        f"(`{'crm' if crmsh else 'pcs'} resource cleanup {a.resource}`)."
     )
     return Finding("failed-action", Severity.WARNING, message, fix)
 
@@ -177,8 +203,13 @@ def _failed_fencing(status: ClusterStatus) -> list[Finding]:
             + (f" (asked by {e.delegate or e.origin})" if e.delegate or e.origin else "")
             + (f": {e.reason}" if e.reason else "")
             + f". Fence devices: {devices}.",
-            f"Check the device (`pcs stonith status`, `stonith_admin --history {e.target}`), fix "
-            f"it, then `pcs stonith history cleanup {e.target}`.",
+            _say(
+                status,
+                f"Check the device (`pcs stonith status`, `stonith_admin --history {e.target}`), "
+                f"fix it, then `pcs stonith history cleanup {e.target}`.",
+                f"Check the device (`crm status`, `stonith_admin --history {e.target}`), fix it, "
+                f"then `stonith_admin --history {e.target} --cleanup`.",
+            ),
         )
         for e in _latest_per_target(status.fence_events)
         if e.status == "failed"
@@ -200,7 +231,7 @@ def _move_leftovers(status: ClusterStatus) -> list[Finding]:
             Severity.WARNING,
             f"Constraint {c.id} left by a move or ban pins {c.resource} "
             f"{'away from' if c.score < 0 else 'to'} {c.node}.",
-            f"`pcs resource clear {c.resource}` once the move is done.",
+            f"`{_say(status, 'pcs', 'crm')} resource clear {c.resource}` once the move is done.",
         )
         for c in status.move_leftovers
     ]

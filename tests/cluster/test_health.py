@@ -73,3 +73,18 @@ def test_no_quorum_and_leftover_move_constraint() -> None:
     assert (
         found["move-constraint-left"].fix == "`pcs resource clear VirtualIP` once the move is done."
     )
+
+
+def test_a_fix_names_its_command_in_the_clusters_shell() -> None:
+    """On a node with crmsh and no pcs the fixes say crm's commands; with pcs (alone or beside
+    crmsh), or when the node did not say, pcs's."""
+    seed = status("lab_seed_no_stonith.xml")
+    failed = status("crm_mon_2node_failed_action.xml")
+    for shells, word in ((("crm",), "crm"), (("pcs", "crm"), "pcs"), (None, "pcs"), ((), "pcs")):
+        for st in (seed, failed):
+            fixes = " ".join(f.fix for f in assess(replace(st, shells=shells)))
+            other = "crm " if word == "pcs" else "pcs "
+            assert f"`{word} " in fixes, (shells, fixes)
+            assert f"`{other}" not in fixes, (shells, fixes)
+    crm = {f.code: f.fix for f in assess(replace(seed, shells=("crm",)))}
+    assert "`crm configure property stonith-enabled=true`" in crm["no-stonith-device"]
