@@ -65,44 +65,28 @@ async def habot_failovers(lab: Lab, shell: str = "auto") -> tuple[list[float], l
     return first_step, whole
 
 
-def ssh_failovers(lab: Lab) -> list[float]:
+def typed_failovers(lab: Lab, shell: str) -> list[float]:
+    """The same failover typed over SSH, ROUNDS times: pcs's move (it waits for the move) then
+    its clear; or crmsh's move, crm_mon watched until it runs there (bounded), then its clear."""
     config = str(lab.layout.ssh_dir / "ssh_config")
+    program = "pcs" if shell == "pcs" else "crm --no"
     times = []
     for _ in range(ROUNDS):
         target = _other(lab)
         started = time.time()
-        for command in (
-            f"sudo -n pcs resource move VirtualIP {target}",
-            "sudo -n pcs resource clear VirtualIP",
-        ):
-            subprocess.run(
-                ["ssh", "-F", config, "nodo1", command],
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-        times.append(time.time() - started)
-    return times
-
-
-def crmsh_failovers(lab: Lab) -> list[float]:
-    """crmsh typed by hand: move, watch crm_mon until it runs there, clear (bounded)."""
-    config = str(lab.layout.ssh_dir / "ssh_config")
-    times = []
-    for _ in range(ROUNDS):
-        target = _other(lab)
-        started = time.time()
-        ssh = ["ssh", "-F", config, "nodo1"]
-        move = f"sudo -n crm --no resource move VirtualIP {target}"
-        subprocess.run([*ssh, move], check=True, capture_output=True, timeout=120)
-        deadline = started + 120
-        while resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [target]:
-            assert time.time() < deadline, "VirtualIP did not move"
+        typed(config, f"sudo -n {program} resource move VirtualIP {target}")
+        while shell != "pcs" and resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [target]:
+            assert time.time() < started + 120, "VirtualIP did not move"
             time.sleep(0.2)
-        clear = "sudo -n crm --no resource clear VirtualIP"
-        subprocess.run([*ssh, clear], check=True, capture_output=True, timeout=120)
+        typed(config, f"sudo -n {program} resource clear VirtualIP")
         times.append(time.time() - started)
     return times
+
+
+def typed(config: str, command: str) -> None:
+    subprocess.run(
+        ["ssh", "-F", config, "nodo1", command], check=True, capture_output=True, timeout=120
+    )
 
 
 def _other(lab: Lab) -> str:
@@ -120,9 +104,9 @@ def main() -> None:
     configure_seed_fencing(lab)
     wait_for("VirtualIP", lambda: resource_nodes(crm_mon(lab, "nodo1"), "VirtualIP") != [])
     first_step, whole = asyncio.run(habot_failovers(lab))
-    by_hand = ssh_failovers(lab)
+    by_hand = typed_failovers(lab, "pcs")
     _, crmsh_whole = asyncio.run(habot_failovers(lab, "crmsh"))
-    crmsh_by_hand = crmsh_failovers(lab)
+    crmsh_by_hand = typed_failovers(lab, "crmsh")
     lab.reset()
     print("| benchmark | result | target |")
     print("|---|---|---|")

@@ -262,10 +262,10 @@ def _runbooks(args: argparse.Namespace) -> int:
 
 def _shells(runbook: Runbook) -> str:
     """Which cluster shells the runbook runs on, and why not crmsh (its first such step)."""
-    from habot.runbooks.plan import no_crmsh_form
+    from habot.runbooks.plan import crmsh_refusals
 
-    why = next((w for s in runbook.leaf_steps() if (w := no_crmsh_form(s))), None)
-    return "pcs and crmsh" if why is None else f"pcs only: {why.split(',')[0]}"
+    why = crmsh_refusals(runbook)
+    return f"pcs only: {why[0].split(',')[0]}" if why else "pcs and crmsh"
 
 
 def previewed(runbook: Runbook) -> str:

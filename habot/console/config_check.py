@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from habot.config import HabotConfig, Permissions, Policy, require_closed
 from habot.errors import ConfigError
 from habot.runbooks.model import Runbook
-from habot.runbooks.plan import no_crmsh_form
+from habot.runbooks.plan import crmsh_refusals
 from habot.service import policy
 
 
@@ -94,7 +94,7 @@ def shells(config: HabotConfig, runbooks: dict[str, Runbook]) -> Iterator[str]:
         if cluster.shell != "crmsh":
             continue
         for runbook in sorted(runbooks):
-            why = [w for s in runbooks[runbook].leaf_steps() if (w := no_crmsh_form(s))]
+            why = crmsh_refusals(runbooks[runbook])
             if why:
                 yield f"  {runbook} cannot run on {name}: {why[0]}"
 

@@ -105,9 +105,9 @@ def make_plan(
     on crmsh, each run step runs its crmsh form, and a step without one is refused here,
     named."""
     if shell is Shell.CRMSH:  # before any value: no value would make it run there
-        missing = [why for s in runbook.leaf_steps() if (why := no_crmsh_form(s))]
+        missing = crmsh_refusals(runbook)
         if missing:
-            raise PlanError(runbook.name, list(dict.fromkeys(missing)))
+            raise PlanError(runbook.name, missing)
     params, reasons, fields = _params(runbook, raw, status)
     if reasons:
         raise PlanError(runbook.name, reasons, fields)
@@ -142,6 +142,11 @@ def make_plan(
         unsimulated=unsimulated,
         shell=shell,
     )
+
+
+def crmsh_refusals(runbook: Runbook) -> list[str]:
+    """Why the runbook cannot run on a crmsh cluster, a reason per step; none when it can."""
+    return list(dict.fromkeys(why for s in runbook.leaf_steps() if (why := no_crmsh_form(s))))
 
 
 def no_crmsh_form(step: Step) -> str | None:
