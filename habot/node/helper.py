@@ -289,7 +289,8 @@ def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output)
     own changes are applied, on top of whatever the CIB holds by then — a constraint or a
     device someone added meanwhile stays, and a change that no longer applies fails. A
     simulation pulls with cibadmin and edits with crm_attribute and crm_resource where they
-    can (`CIB_file`): no pcs at all for a standby, a move, a ban."""
+    can (`CIB_file`): no pcs at all for a standby, a move, a ban. crmsh's edits (["crm",
+    ARGS...], a cluster with no pcs) are made the same way, with `crm --no ARGS`."""
     if action not in ("push", "simulate"):
         raise Refused("cib: push or simulate")
     edits = parse_edits(rules, text)
@@ -297,15 +298,16 @@ def run_cib(rules: dict[str, object] | None, action: str, text: str, io: Output)
     shadow = os.path.join(private, "cib.xml")
     try:
         crm = [e for e in edits if e[:1] == ["crm"]]
-        if crm and action == "push" and len(crm) != len(edits):
-            raise Refused("one step's edits are pcs's or crmsh's, not both")
-        if crm:
-            return _with_crmsh(rules, action, edits, private, io)
+        if action == "push" and crm:
+            if len(crm) != len(edits):
+                raise Refused("one step's edits are pcs's or crmsh's, not both")
+            return _push_crmsh(rules, edits, private, io)
         if action == "push":
             return _push(rules, edits, private, io)
-        quick = [quick_edit(e) for e in edits]
-        if all(q is not None for q in quick):
-            return _simulate_quickly(rules, [q for q in quick if q is not None], shadow, io)
+        if crm or all(quick_edit(e) is not None for e in edits):
+            if not (_pulled(rules, shadow, io) and _edited(rules, edits, shadow, io)):
+                return 1
+            return _simulated(rules, shadow, io)
         pcs = path_of(rules, "pcs")
         if not _shown(run([pcs, "cluster", "cib", shadow]), io, "pcs cluster cib"):
             return 1
@@ -332,29 +334,17 @@ def _push(rules: dict[str, object] | None, edits: list[list[str]], private: str,
     return done.returncode
 
 
-def _with_crmsh(
-    rules: dict[str, object] | None,
-    action: str,
-    edits: list[list[str]],
-    private: str,
-    io: Output,
+def _push_crmsh(
+    rules: dict[str, object] | None, edits: list[list[str]], private: str, io: Output
 ) -> int:
-    """crmsh's edits (a cluster with no pcs): the CIB pulled with cibadmin, each edit as
-    `crm --no ARGS` on that copy (CIB_file: crmsh checks it before it commits), then the
-    simulation, or the push of the difference from the pulled copy (`crm_diff`, `cibadmin
-    --patch`: what others changed meanwhile stays, as with pcs)."""
+    """crmsh's edits on the pulled copy, then the difference from it pushed (`crm_diff`,
+    `cibadmin --patch`): what others changed meanwhile stays, as with pcs."""
     shadow, original = os.path.join(private, "cib.xml"), os.path.join(private, "original.xml")
     if not _pulled(rules, shadow, io):
         return 1
     shutil.copyfile(shadow, original)
-    env = {**ENV, "CIB_file": shadow, "HOME": private}  # crmsh keeps its history in HOME
-    for edit in edits:  # a simulation's pcs edits (a run step's, replayed) by their own tool
-        argv = ["crm", "--no", *edit[1:]] if edit[:1] == ["crm"] else _native(edit, shadow)
-        said = run([path_of(rules, argv[0]), *argv[1:]], env)
-        if not _shown(said, io, " ".join(argv), to_err=True):
-            return 1
-    if action == "simulate":
-        return _simulated(rules, shadow, io)
+    if not _edited(rules, edits, shadow, io):
+        return 1
     patch = os.path.join(private, "patch.xml")
     diff = run(
         [path_of(rules, "crm_diff"), "--original", original, "--new", shadow, "--no-version"]
@@ -371,6 +361,21 @@ def _with_crmsh(
     done = run([path_of(rules, "cibadmin"), "--patch", "--xml-file", patch])
     _shown(done, io)
     return done.returncode
+
+
+def _edited(
+    rules: dict[str, object] | None, edits: list[list[str]], shadow: str, io: Output
+) -> bool:
+    """Each edit made on the pulled copy (`CIB_file`): crmsh's with `crm --no`, a pcs edit by
+    Pacemaker's own tool where it has one (else pcs `-f` the copy). Their notes go to stderr:
+    a simulation's stdout is crm_simulate's XML alone."""
+    env = {**ENV, "CIB_file": shadow, "HOME": os.path.dirname(shadow)}  # crmsh's history: HOME
+    for edit in edits:
+        argv = ["crm", "--no", *edit[1:]] if edit[:1] == ["crm"] else _native(edit, shadow)
+        said = run([path_of(rules, argv[0]), *argv[1:]], env)
+        if not _shown(said, io, " ".join(argv), to_err=True):
+            return False
+    return True
 
 
 def _native(edit: list[str], shadow: str) -> list[str]:
@@ -391,19 +396,6 @@ def _pulled(rules: dict[str, object] | None, shadow: str, io: Output) -> bool:
     with os.fdopen(descriptor, "wb") as f:
         f.write(pulled.stdout)
     return True
-
-
-def _simulate_quickly(
-    rules: dict[str, object] | None, edits: list[tuple[str, list[str]]], shadow: str, io: Output
-) -> int:
-    if not _pulled(rules, shadow, io):
-        return 1
-    env = {**ENV, "CIB_file": shadow}
-    for tool, args in edits:
-        said = run([path_of(rules, tool), *args], env)
-        if not _shown(said, io, f"{tool} {' '.join(args)}", to_err=True):
-            return 1
-    return _simulated(rules, shadow, io)
 
 
 def _simulated(rules: dict[str, object] | None, shadow: str, io: Output) -> int:
