@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from habot.alerts import windows
 from habot.alerts.lifecycle import Alert, began
-from habot.alerts.windows import Window
+from habot.alerts.windows import Window, WindowState
 from habot.approvals.schedule import at_text
 from habot.errors import UsageError
 from habot.service.off_loop import off_loop
@@ -65,10 +65,19 @@ class Maintenance:
         return window
 
     async def posted(self, window: Window, channel: str, ts: str) -> Window:
-        """Where its message went: the thread where what it touches is told."""
+        """Where its message went: the thread where what it touches is told. A window ended
+        before its message was posted (a stop right after the start) is returned ended, with
+        where its message went: its end is told there (it could not be before)."""
+        store = self.workflow.store
         placed = replace(window, channel=channel, ts=ts)
-        await off_loop(self.workflow.store.change_window, placed)
-        return placed
+        if await off_loop(store.change_window, placed):
+            return placed
+        now = await off_loop(store.window, window.id)
+        if now is None or now.state is not WindowState.ENDED:
+            return placed
+        ended = replace(now, channel=channel, ts=ts)
+        await off_loop(store.change_window, ended, WindowState.ENDED)
+        return ended
 
     async def stop(self, cluster: str | None, actor: Actor) -> list[Window]:
         """Every open window of the cluster ended now, by `actor`."""

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.alerts.windows import REMIND_BEFORE_S, Window
+from habot.alerts.windows import REMIND_BEFORE_S, Window, WindowState
 from habot.approvals.schedule import at_text
 from habot.commands.grammar import Maintain
 from habot.service.policy import Actor
@@ -55,7 +55,10 @@ async def answer(
             reason=command.reason,
         )
         posted = await client.chat_postMessage(channel=actor.channel, text=opened_text(window))
-        await maintenance.posted(window, str(posted.get("channel") or actor.channel), posted["ts"])
+        channel = str(posted.get("channel") or actor.channel)
+        placed = await maintenance.posted(window, channel, posted["ts"])
+        if placed.state is WindowState.ENDED:  # stopped before its message was posted
+            await close(deps, client, placed)
         deps.changed()
         return
     if command.action == "stop":

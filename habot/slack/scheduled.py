@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from habot.alerts.windows import Window
+from habot.alerts.windows import Window, WindowState
 from habot.approvals.model import Request
 from habot.approvals.schedule import at_text
 from habot.commands.grammar import Schedule
@@ -112,7 +112,7 @@ async def _run(deps: Deps, client: AsyncWebClient, request: Request) -> None:
     click = Click(
         request.id, "", request.channel, request.message_ts, await deps.workflow.card(request.id)
     )
-    window = await _window(deps, request)
+    window = await _window(deps, client, request)
     try:
         await run_on_card(
             deps,
@@ -134,7 +134,7 @@ async def _run(deps: Deps, client: AsyncWebClient, request: Request) -> None:
             await close(deps, client, ended)
 
 
-async def _window(deps: Deps, request: Request) -> Window | None:
+async def _window(deps: Deps, client: AsyncWebClient, request: Request) -> Window | None:
     """A scheduled run on a node or a resource is a maintenance window on it while it runs
     (its card's thread takes the alerts about it: a node rebooted at 02:00 notifies nobody);
     None for a run that names neither, or when no window could be opened (said in the log)."""
@@ -165,7 +165,11 @@ async def _window(deps: Deps, request: Request) -> Window | None:
     except HabotError as e:
         log.warning("request %s: no maintenance window for its run: %s", request.id, e)
         return None
-    return await deps.maintenance.posted(window, request.channel, request.message_ts)
+    placed = await deps.maintenance.posted(window, request.channel, request.message_ts)
+    if placed.state is WindowState.ENDED:  # someone ended it at once: its end told, no window
+        await close(deps, client, placed)
+        return None
+    return placed
 
 
 async def _missed(deps: Deps, client: AsyncWebClient, request: Request) -> None:

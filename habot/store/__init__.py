@@ -540,6 +540,11 @@ class Store:
             )
             return cursor.rowcount == 1
 
+    def window(self, window_id: str) -> Window | None:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT body FROM windows WHERE id=?", (window_id,)).fetchone()
+        return _window(row[0]) if row is not None else None
+
     def mark_reminded(self, window_id: str) -> bool:
         """True for the one caller that marks it (the reminder is said once)."""
         with self._db.transaction() as db:

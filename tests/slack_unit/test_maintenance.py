@@ -97,5 +97,35 @@ async def test_a_window_ended_by_hand_and_what_is_refused(
     said = await answer(bot, session, "maintenance stop", "UBOB")
     assert "its summary is in its thread" in said
     assert bot.workflow.store.windows("mycluster") == []
-    end = bot.fake.calls_to("chat.postMessage")[-1].params
-    assert "(by <@UBOB>)" in str(end["text"])
+    (end,) = await bot.fake.wait_for(  # told in its thread, whichever came first: stop or post
+        "the summary",
+        lambda: [c for c in bot.fake.calls_to("chat.postMessage") if c.params.get("thread_ts")],
+    )
+    assert "(by <@UBOB>)" in str(end.params["text"])
+
+
+async def test_a_window_stopped_before_its_message_was_posted_still_tells_its_end(
+    bot: Bot, cluster: Scene, session: aiohttp.ClientSession
+) -> None:
+    """Slack answers the window's post late; the stop comes in between (the window has no
+    thread yet): once the post is answered, its end is told in its thread, its message updated."""
+    bot.fake.hold("chat.postMessage", 1.0, CHANNEL)
+    await post_command(session, bot, "maintenance start node=nodo2 for 1h", channel=CHANNEL)
+    await bot.fake.wait_for("the window", lambda: bot.workflow.store.windows("mycluster"))
+    said = await answer(bot, session, "maintenance stop", "UBOB")
+    assert "its summary is in its thread" in said
+    posts = await bot.fake.wait_for(
+        "the window's message and its end in its thread",
+        lambda: [c for c in bot.fake.calls_to("chat.postMessage") if c.params.get("thread_ts")],
+        timeout=10,
+    )
+    opened = next(
+        c for c in bot.fake.calls_to("chat.postMessage") if "Maintenance" in str(c.params)
+    )
+    assert posts[0].params["thread_ts"] == opened.answer["ts"]
+    assert "(by <@UBOB>)" in str(posts[0].params["text"])
+    updates = await bot.fake.wait_for(
+        "its message updated", lambda: bot.fake.calls_to("chat.update"), timeout=10
+    )
+    assert updates[-1].params["ts"] == opened.answer["ts"]
+    assert "ended" in str(updates[-1].params["text"])
